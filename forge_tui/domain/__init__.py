@@ -1,0 +1,1 @@
+"""Domain layer: plain data, no I/O, no UI."""

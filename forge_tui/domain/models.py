@@ -1,0 +1,67 @@
+"""Plain dataclasses for what Forge stores: conversations and their turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, truncated to milliseconds (BSON dates hold ms)."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=(now.microsecond // 1000) * 1000)
+
+
+class Role(str, Enum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class TurnStatus(str, Enum):
+    """Lifecycle of a turn. A user turn is ``complete`` as soon as it is written."""
+
+    STREAMING = "streaming"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+    @property
+    def is_open(self) -> bool:
+        return self is TurnStatus.STREAMING
+
+
+DEFAULT_PROJECT = "default"
+
+
+@dataclass
+class Turn:
+    id: str
+    conversation_id: str
+    seq: int
+    role: Role
+    content: str
+    status: TurnStatus = TurnStatus.COMPLETE
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    model: str | None = None
+    tokens: int | None = None
+    error: str | None = None
+    labels: list[str] = field(default_factory=list)
+    source: dict[str, Any] | None = None
+
+
+@dataclass
+class Conversation:
+    id: str
+    project: str
+    title: str
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    model: str | None = None
+    turn_count: int = 0
+    archive_context: str | None = None  # archive id this conversation continues from
+    source: dict[str, Any] | None = None

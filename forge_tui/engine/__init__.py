@@ -1,0 +1,1 @@
+"""Inference: the KnowledgeEngine interface and its llama.cpp implementation."""

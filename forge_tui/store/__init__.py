@@ -1,0 +1,1 @@
+"""MongoDB persistence through pymongo, and the embedded SecantusDB launcher."""

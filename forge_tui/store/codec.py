@@ -1,0 +1,82 @@
+"""Mapping between domain dataclasses and MongoDB documents."""
+
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Any
+
+from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus
+
+
+def aware(value):
+    """pymongo returns naive UTC datetimes unless tz_aware; normalise to aware."""
+    if value is not None and getattr(value, "tzinfo", 1) is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def conversation_to_doc(conv: Conversation) -> dict[str, Any]:
+    return {
+        "_id": conv.id,
+        "project": conv.project,
+        "title": conv.title,
+        "created_at": conv.created_at,
+        "updated_at": conv.updated_at,
+        "model": conv.model,
+        "turn_count": conv.turn_count,
+        "archive_context": conv.archive_context,
+        "source": conv.source,
+    }
+
+
+def conversation_from_doc(doc: dict[str, Any]) -> Conversation:
+    return Conversation(
+        id=doc["_id"],
+        project=doc.get("project", "default"),
+        title=doc.get("title", ""),
+        created_at=aware(doc.get("created_at")),
+        updated_at=aware(doc.get("updated_at")),
+        model=doc.get("model"),
+        turn_count=doc.get("turn_count", 0),
+        archive_context=doc.get("archive_context"),
+        source=doc.get("source"),
+    )
+
+
+def turn_to_doc(turn: Turn, project: str | None = None) -> dict[str, Any]:
+    doc = {
+        "_id": turn.id,
+        "conversation_id": turn.conversation_id,
+        "seq": turn.seq,
+        "role": turn.role.value,
+        "content": turn.content,
+        "status": turn.status.value,
+        "created_at": turn.created_at,
+        "updated_at": turn.updated_at,
+        "model": turn.model,
+        "tokens": turn.tokens,
+        "error": turn.error,
+        "labels": list(turn.labels),
+        "source": turn.source,
+    }
+    if project is not None:
+        doc["project"] = project
+    return doc
+
+
+def turn_from_doc(doc: dict[str, Any]) -> Turn:
+    return Turn(
+        id=doc["_id"],
+        conversation_id=doc["conversation_id"],
+        seq=doc.get("seq", 0),
+        role=Role(doc.get("role", "user")),
+        content=doc.get("content", ""),
+        status=TurnStatus(doc.get("status", "complete")),
+        created_at=aware(doc.get("created_at")),
+        updated_at=aware(doc.get("updated_at")),
+        model=doc.get("model"),
+        tokens=doc.get("tokens"),
+        error=doc.get("error"),
+        labels=list(doc.get("labels") or []),
+        source=doc.get("source"),
+    )

@@ -1,0 +1,175 @@
+"""Conversations, turns and lineage in MongoDB.
+
+All writes are small, single-document and idempotent where possible, so a crash
+at any point leaves a consistent store: a streaming assistant turn is a document
+with ``status: streaming`` that the next start-up closes as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from pymongo import ASCENDING, DESCENDING, MongoClient, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from forge_tui.domain.models import Conversation, Turn, TurnStatus, utcnow
+from forge_tui.store.codec import (
+    aware,
+    conversation_from_doc,
+    conversation_to_doc,
+    turn_from_doc,
+    turn_to_doc,
+)
+from forge_tui.store.schema import ensure_indexes
+
+
+class Store:
+    """Repository over one MongoDB database. Thread-safe (pymongo clients are)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.conversations = db["conversations"]
+        self.messages = db["messages"]
+        self.lineage = db["lineage"]
+        self.archives = db["archives"]
+
+    @classmethod
+    def connect(cls, uri: str, db_name: str = "forge", timeout_ms: int = 5000) -> "Store":
+        client: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True)
+        return cls(client[db_name])
+
+    def ping(self) -> None:
+        self.db.client.admin.command("ping")
+
+    def ensure_schema(self) -> None:
+        ensure_indexes(self.db)
+
+    # -- conversations -------------------------------------------------------
+    def create_conversation(self, conv: Conversation) -> None:
+        self.conversations.insert_one(conversation_to_doc(conv))
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        doc = self.conversations.find_one({"_id": conversation_id})
+        return conversation_from_doc(doc) if doc else None
+
+    def find_conversations(self, prefix: str) -> list[Conversation]:
+        """Conversations whose id starts with ``prefix`` (for short ids on the CLI)."""
+        docs = self.conversations.find({"_id": {"$regex": "^" + _escape(prefix)}}).limit(5)
+        return [conversation_from_doc(d) for d in docs]
+
+    def list_conversations(self, project: str | None = None, limit: int = 0) -> list[Conversation]:
+        """Metadata only, newest first. Turns are loaded when a conversation opens."""
+        query = {} if project is None else {"project": project}
+        cursor = self.conversations.find(query).sort("updated_at", DESCENDING)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [conversation_from_doc(d) for d in cursor]
+
+    def projects(self) -> list[str]:
+        return sorted(self.conversations.distinct("project"))
+
+    def update_conversation(self, conversation_id: str, **fields: Any) -> None:
+        fields.setdefault("updated_at", utcnow())
+        self.conversations.update_one({"_id": conversation_id}, {"$set": fields})
+
+    # -- turns ---------------------------------------------------------------
+    def insert_turn(self, turn: Turn, project: str | None = None) -> None:
+        """Write a new turn and bump its conversation's counters."""
+        self.messages.insert_one(turn_to_doc(turn, project))
+        self.conversations.update_one(
+            {"_id": turn.conversation_id},
+            {"$set": {"updated_at": turn.updated_at}, "$max": {"turn_count": turn.seq + 1}},
+        )
+
+    def update_turn(self, turn_id: str, **fields: Any) -> None:
+        """Update a streaming turn in place (content, status, tokens, error)."""
+        doc: dict[str, Any] = {}
+        for key, value in fields.items():
+            doc[key] = value.value if isinstance(value, TurnStatus) else value
+        doc.setdefault("updated_at", utcnow())
+        self.messages.update_one({"_id": turn_id}, {"$set": doc})
+
+    def get_turn(self, turn_id: str) -> Turn | None:
+        doc = self.messages.find_one({"_id": turn_id})
+        return turn_from_doc(doc) if doc else None
+
+    def turns(self, conversation_id: str) -> list[Turn]:
+        cursor = self.messages.find({"conversation_id": conversation_id}).sort("seq", ASCENDING)
+        return [turn_from_doc(d) for d in cursor]
+
+    def next_seq(self, conversation_id: str) -> int:
+        last = self.messages.find_one(
+            {"conversation_id": conversation_id}, sort=[("seq", DESCENDING)], projection={"seq": 1}
+        )
+        return 0 if last is None else last["seq"] + 1
+
+    def close_interrupted(self) -> int:
+        """Turns still ``streaming`` belong to a process that died: mark them interrupted."""
+        result = self.messages.update_many(
+            {"status": TurnStatus.STREAMING.value},
+            {"$set": {"status": TurnStatus.INTERRUPTED.value, "updated_at": utcnow()}},
+        )
+        return result.modified_count
+
+    def write_conversation_whole(self, conv: Conversation, turns: Iterable[Turn]) -> dict[str, int]:
+        """Upsert a conversation and all its turns together (used by importers).
+
+        Turns go in first, the conversation document last: a conversation is only
+        listed once every turn is in, so an interrupted import never shows a
+        half-written conversation. Re-running with the same IDs changes nothing
+        unless the content changed.
+        """
+        turns = list(turns)
+        ops = []
+        for t in turns:
+            doc = turn_to_doc(t, conv.project)
+            doc_id = doc.pop("_id")
+            ops.append(UpdateOne({"_id": doc_id}, {"$set": doc}, upsert=True))
+        inserted = modified = 0
+        if ops:
+            res = self.messages.bulk_write(ops, ordered=True)
+            inserted, modified = res.upserted_count, res.modified_count
+        conv.turn_count = len(turns)
+        cdoc = conversation_to_doc(conv)
+        cid = cdoc.pop("_id")
+        cres = self.conversations.update_one({"_id": cid}, {"$set": cdoc}, upsert=True)
+        return {
+            "turns_inserted": inserted,
+            "turns_modified": modified,
+            "conversation_new": int(cres.upserted_id is not None),
+            "conversation_modified": cres.modified_count,
+        }
+
+    # -- lineage -------------------------------------------------------------
+    def add_edge(self, src: str, dst: str, kind: str, **meta: Any) -> None:
+        self.lineage.update_one(
+            {"src": src, "dst": dst, "kind": kind},
+            {"$setOnInsert": {"created_at": utcnow(), **meta}},
+            upsert=True,
+        )
+
+    def edges(self, node: str) -> list[dict[str, Any]]:
+        return list(self.lineage.find({"$or": [{"src": node}, {"dst": node}]}))
+
+    def edges_from(self, node: str, kind: str | None = None) -> list[dict[str, Any]]:
+        q: dict[str, Any] = {"src": node}
+        if kind:
+            q["kind"] = kind
+        return list(self.lineage.find(q))
+
+    def edges_to(self, node: str, kind: str | None = None) -> list[dict[str, Any]]:
+        q: dict[str, Any] = {"dst": node}
+        if kind:
+            q["kind"] = kind
+        return list(self.lineage.find(q))
+
+
+def _escape(text: str) -> str:
+    import re
+
+    return re.escape(text)
+
+
+__all__ = ["Store", "PyMongoError", "aware", "datetime"]
