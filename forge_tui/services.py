@@ -1,0 +1,93 @@
+"""The composition root's service container: the only place concrete engines,
+embedders and stores are built. The CLI and the app receive one ``Services``
+and ask it for what they need; everything is created lazily, on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from forge_tui.config import (
+    ModelsConfig,
+    Paths,
+    Settings,
+    load_models,
+    load_settings,
+    resolve_paths,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from forge_tui.engine.llama_engine import LlamaEngine
+    from forge_tui.search.embedder import Embedder
+    from forge_tui.store.repository import Store
+
+
+@dataclass
+class Services:
+    paths: Paths
+    mongo_uri: str | None = None  # None = the embedded SecantusDB server
+    db_name: str = "forge"
+    _store: Any = None
+    _server: Any = None
+    _embedder: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_args(cls, data_dir: str | None = None, mongo_uri: str | None = None) -> "Services":
+        return cls(
+            paths=resolve_paths(data_dir),
+            mongo_uri=mongo_uri or os.environ.get("FORGE_MONGO_URI") or None,
+            db_name=os.environ.get("FORGE_DB", "forge"),
+        )
+
+    # -- configuration -------------------------------------------------------
+    def models(self) -> ModelsConfig:
+        return load_models(self.paths.models_file())
+
+    def settings(self) -> Settings:
+        return load_settings(self.paths)
+
+    # -- store ---------------------------------------------------------------
+    def uri(self) -> str:
+        """The MongoDB URI: the user's, or the embedded server's (started if needed)."""
+        if self.mongo_uri:
+            return self.mongo_uri
+        from forge_tui.store.server import EmbeddedServer
+
+        if self._server is None:
+            self._server = EmbeddedServer(self.paths.mongo_dir, self.paths.server_state, self.paths.log_dir)
+        return self._server.ensure_running()
+
+    def store(self) -> "Store":
+        with self._lock:
+            if self._store is None:
+                from forge_tui.store.repository import Store
+
+                store = Store.connect(self.uri(), self.db_name)
+                store.ping()
+                store.ensure_schema()
+                self._store = store
+            return self._store
+
+    # -- inference -----------------------------------------------------------
+    def engine(self, model: str | None = None) -> "LlamaEngine":
+        from forge_tui.engine.llama_engine import LlamaEngine
+
+        spec = self.models().get(model)
+        return LlamaEngine(spec, cache_dir=self.paths.cache_dir, base_dir=self.paths.models_file().parent)
+
+    def embedder(self) -> "Embedder":
+        with self._lock:
+            if self._embedder is None:
+                from forge_tui.search.embedder import Embedder
+
+                self._embedder = Embedder(self.models().embedding)
+            return self._embedder
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.db.client.close()
+            self._store = None
