@@ -1,0 +1,174 @@
+"""The llama.cpp implementation of ``KnowledgeEngine``.
+
+One dedicated thread owns the ``Llama`` object (llama.cpp contexts are not
+thread-safe): loading, tokenizing and decoding all run there; callers block on
+a future. ctypes releases the GIL during decode, so the UI stays responsive.
+Token pieces are handed to ``on_piece`` from the engine thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from forge_tui.config import ModelSpec
+from forge_tui.engine.base import GenerationRequest, GenerationResult, Message, OnPiece
+from forge_tui.engine.model_files import ModelFileError, resolve_model_path
+
+
+class EngineError(Exception):
+    """A model that cannot be loaded or run; the message names the fix."""
+
+
+#: tokens kept free at the end of the context so a reply has room to start
+MIN_REPLY_ROOM = 16
+
+
+class LlamaEngine:
+    def __init__(self, spec: ModelSpec, cache_dir: Path, base_dir: Path | None = None, embedder=None):
+        self.spec = spec
+        self.embedder = embedder  # anything with embed(texts) -> array; the root passes the Embedder
+        self.model_name = spec.name
+        self.n_ctx = spec.n_ctx
+        self._cache_dir = Path(cache_dir)
+        self._base_dir = base_dir
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{spec.name}")
+        self._load_future: Future | None = None
+        self._lock = threading.Lock()
+        self.llm = None
+        self._decoder = None
+        self._format = None
+        self.load_seconds: float | None = None
+
+    # -- loading -------------------------------------------------------------
+    def start_loading(self) -> Future:
+        """Load the model on the engine thread; returns a future (idempotent)."""
+        with self._lock:
+            if self._load_future is None:
+                self._load_future = self._pool.submit(self._load)
+            return self._load_future
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        self.start_loading().result(timeout)
+
+    @property
+    def ready(self) -> bool:
+        return self._load_future is not None and self._load_future.done() and self._load_future.exception() is None
+
+    def _load(self) -> None:
+        import llama_cpp
+
+        from forge_tui.engine.chat_template import ChatTemplateError, make_formatter
+        from forge_tui.engine.decoder import Decoder
+
+        started = time.perf_counter()
+        try:
+            path = resolve_model_path(self.spec.path, self._cache_dir, self._base_dir)
+        except ModelFileError as exc:
+            raise EngineError(str(exc)) from None
+        kwargs = dict(
+            model_path=str(path),
+            n_ctx=self.spec.n_ctx,
+            n_gpu_layers=self.spec.n_gpu_layers,
+            n_threads=self.spec.threads,
+            n_threads_batch=self.spec.threads,
+            verbose=False,
+        )
+        if self.spec.lora:
+            lora = Path(self.spec.lora.path).expanduser()
+            if not lora.exists():
+                raise EngineError(f"LoRA adapter not found: {lora}. Fix [models.{self.spec.name}.lora].path.")
+            kwargs.update(lora_path=str(lora), lora_scale=self.spec.lora.scale)
+        try:
+            llm = llama_cpp.Llama(**kwargs)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise EngineError(
+                f"llama.cpp could not load {path.name}: {exc}. Check that the file is a complete GGUF model "
+                f"and that n_ctx ({self.spec.n_ctx}) fits in memory."
+            ) from None
+        try:
+            self._format = make_formatter(llm, self.spec.chat_format)
+        except ChatTemplateError as exc:
+            raise EngineError(f"[models.{self.spec.name}]: {exc}") from None
+        self.llm = llm
+        self._decoder = Decoder(llm)
+        self.load_seconds = time.perf_counter() - started
+
+    # -- prompts -------------------------------------------------------------
+    def _prompt_tokens(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
+        prompt, stops = self._format(messages)
+        bos = self.llm.token_bos()
+        bos_text = self.llm._model.token_get_text(bos) if bos >= 0 else ""
+        add_bos = not (bos_text and prompt.startswith(bos_text))
+        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+        return tokens, stops
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        self.wait_ready()
+        return self._pool.submit(lambda: len(self._prompt_tokens(messages)[0])).result()
+
+    def count_text_tokens(self, text: str) -> int:
+        self.wait_ready()
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    # -- generation ----------------------------------------------------------
+    def generate(
+        self, request: GenerationRequest, on_piece: OnPiece, cancel: threading.Event
+    ) -> GenerationResult:
+        self.wait_ready()
+        return self._pool.submit(self._generate, request, on_piece, cancel).result()
+
+    def _generate(self, request: GenerationRequest, on_piece: OnPiece, cancel: threading.Event) -> GenerationResult:
+        started = time.perf_counter()
+        tokens, stops = self._prompt_tokens(request.messages)
+        room = self.n_ctx - len(tokens)
+        if room < MIN_REPLY_ROOM:
+            return GenerationResult(
+                text="", tokens=0, prompt_tokens=len(tokens), finish="context",
+                elapsed_s=time.perf_counter() - started,
+                error=(
+                    f"The conversation ({len(tokens)} tokens) fills this model's context (n_ctx {self.n_ctx}). "
+                    "Compress it and continue in a new session, or switch to a model with a larger n_ctx."
+                ),
+            )
+        pieces: list[str] = []
+        for piece in self._decoder.stream(
+            tokens,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            grammar=request.grammar,
+            cancel=cancel,
+            stop=list(request.stop) + stops,
+        ):
+            pieces.append(piece)
+            on_piece(piece)
+        stats = self._decoder.last
+        error = None
+        if stats.finish == "context":
+            error = (
+                f"The reply reached the end of the context (n_ctx {self.n_ctx}) and was stopped. "
+                "Compress the conversation and continue, or use a model with a larger n_ctx."
+            )
+        return GenerationResult(
+            text="".join(pieces), tokens=stats.tokens, prompt_tokens=len(tokens), finish=stats.finish,
+            elapsed_s=time.perf_counter() - started, error=error,
+        )
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if self.embedder is None:
+            raise EngineError("No embedding model is configured: set [embedding].model in models.toml.")
+        return [list(map(float, v)) for v in self.embedder.embed(list(texts))]
+
+    def close(self) -> None:
+        def _free():
+            if self.llm is not None:
+                self.llm.close()
+                self.llm = None
+
+        try:
+            self._pool.submit(_free).result(timeout=10)
+        finally:
+            self._pool.shutdown(wait=False)

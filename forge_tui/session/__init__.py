@@ -1,0 +1,1 @@
+"""The session layer: one SessionController owns the engine and the store."""
