@@ -1,0 +1,73 @@
+"""Reading input files with errors a user can act on (encoding, truncation, format)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from forge_tui.importers.model import ImportInputError
+
+
+def decode_text(data: bytes, where: str) -> str:
+    """UTF-8 (with or without BOM). Anything else is a clear error, not a traceback."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportInputError(
+            f"{where} is not UTF-8 text (invalid byte at offset {exc.start}). "
+            "Re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`) and import again."
+        ) from None
+
+
+def loads_json(data: bytes, where: str) -> Any:
+    text = decode_text(data, where)
+    del data
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = (
+            "the file looks truncated (it ends mid-document); download the export again"
+            if exc.pos >= len(text.rstrip()) - 1 or not text.rstrip().endswith(("]", "}"))
+            else "fix the JSON syntax"
+        )
+        raise ImportInputError(f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); {hint}.") from None
+
+
+def read_json(path: Path) -> Any:
+    return loads_json(read_bytes(path), str(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ImportInputError(f"{path} does not exist. Check the path and try again.") from None
+    except IsADirectoryError:
+        raise ImportInputError(f"{path} is a folder; give the export file inside it.") from None
+    except OSError as exc:
+        raise ImportInputError(f"cannot read {path}: {exc.strerror}.") from None
+
+
+def loads_yaml(text: str, where: str) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where_line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ImportInputError(f"{where}: invalid YAML{where_line}; fix the syntax and import again.") from None
+
+
+def loads_jsonl(text: str, where: str) -> list[Any]:
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ImportInputError(f"{where}: line {lineno} is not valid JSON ({exc.msg}); fix or remove it.") from None
+    return rows

@@ -1,0 +1,170 @@
+"""Parser for generic transcripts: JSON, JSONL or YAML.
+
+Accepted shapes (the simplest way to bring any conversation in):
+
+* a list of messages ``[{role, content, timestamp?}, ...]`` -> one conversation;
+* an object ``{title?, project?, messages: [...]}`` -> one conversation;
+* a list of such objects, or JSONL with one such object per line -> several.
+
+``forge export --format json`` writes the object shape with ``source`` and
+message ``id`` fields, so an export re-imports to the same IDs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Iterator
+
+from forge_tui.importers.model import (
+    ImportInputError,
+    ParsedConversation,
+    ParsedMessage,
+    ParseStream,
+    Skip,
+    parse_timestamp,
+)
+from forge_tui.importers.readers import decode_text, loads_json, loads_jsonl, loads_yaml, read_bytes
+
+SOURCE = "transcript"
+_ROLES = {
+    "user": "user", "human": "user", "me": "user",
+    "assistant": "assistant", "ai": "assistant", "bot": "assistant", "model": "assistant", "claude": "assistant",
+    "system": "system",
+}
+_TIME_KEYS = ("timestamp", "created_at", "time", "date")
+
+
+def load_transcript(path: str | Path) -> Any:
+    path = Path(path).expanduser()
+    where = str(path)
+    suffix = path.suffix.lower()
+    data = read_bytes(path)
+    if suffix == ".json":
+        return loads_json(data, where)
+    text = decode_text(data, where)
+    del data
+    if suffix in (".jsonl", ".ndjson"):
+        return loads_jsonl(text, where)
+    if suffix in (".yaml", ".yml"):
+        return loads_yaml(text, where)
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        try:
+            return loads_json(text.encode("utf-8"), where)
+        except ImportInputError:
+            if "\n{" in stripped:
+                return loads_jsonl(text, where)
+            raise
+    return loads_yaml(text, where)
+
+
+def parse_transcript(path: str | Path) -> ParseStream:
+    data = load_transcript(path)
+    name = Path(path).name
+    return iter_transcript(data, name)
+
+
+def iter_transcript(data: Any, name: str = "transcript") -> ParseStream:
+    if isinstance(data, dict):
+        if isinstance(data.get("conversations"), list):
+            yield from _many(data["conversations"], name)
+            return
+        if "messages" not in data:
+            raise ImportInputError(f"{name}: an object transcript needs a `messages` list ({{title?, project?, messages: [...]}}).")
+        yield from _parse_one(data, name)
+        return
+    if isinstance(data, list):
+        if data and all(isinstance(x, dict) and "messages" in x for x in data):
+            yield from _many(data, name)
+            return
+        yield from _parse_one({"messages": data}, name)
+        return
+    raise ImportInputError(
+        f"{name}: expected a list of {{role, content}} messages or an object with `messages`, "
+        f"got {type(data).__name__}."
+    )
+
+
+def _many(items: list[Any], name: str) -> ParseStream:
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            yield Skip(f"{name} conversation #{i}", "not an object with `messages`", whole=True)
+            continue
+        yield from _parse_one(item, f"{name} #{i}")
+
+
+def _parse_one(obj: dict[str, Any], label: str) -> Iterator[ParsedConversation | Skip]:
+    raw_messages = obj.get("messages")
+    title = str(obj.get("title") or "").strip()
+    where = f"{label} '{title}'" if title else label
+    if not isinstance(raw_messages, list):
+        yield Skip(where, "`messages` is not a list", whole=True)
+        return
+    messages: list[ParsedMessage] = []
+    for i, raw in enumerate(raw_messages):
+        msg, skip = _parse_message(raw, i, where)
+        if skip:
+            yield skip
+        if msg:
+            messages.append(msg)
+    if not messages:
+        yield Skip(where, "no messages with text", whole=True)
+        return
+    source, source_id = _identity(obj, messages)
+    project = obj.get("project")
+    yield ParsedConversation(
+        source_id=source_id,
+        title=title or _title_from(messages),
+        created_at=parse_timestamp(obj.get("created_at")) or messages[0].created_at,
+        updated_at=parse_timestamp(obj.get("updated_at")) or messages[-1].created_at,
+        project=str(project) if project else None,
+        messages=messages,
+        source=source,
+    )
+
+
+def _identity(obj: dict[str, Any], messages: list[ParsedMessage]) -> tuple[str, str]:
+    """(source kind, source id): the original importer's when the file is a Forge export,
+    else the object's ``id``, else a hash of the first message (stable across appends)."""
+    src = obj.get("source")
+    if isinstance(src, dict) and src.get("kind") and src.get("id"):
+        return str(src["kind"]), str(src["id"])
+    if obj.get("id"):
+        return SOURCE, str(obj["id"])
+    first = messages[0]
+    seed = f"{first.role}|{first.content}|{first.created_at.isoformat() if first.created_at else ''}"
+    return SOURCE, "sha:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16]
+
+
+def _parse_message(raw: Any, i: int, where: str) -> tuple[ParsedMessage | None, Skip | None]:
+    at = f"{where} message #{i + 1}"
+    if not isinstance(raw, dict):
+        return None, Skip(at, "not a {role, content} object")
+    role = _ROLES.get(str(raw.get("role") or raw.get("sender") or "").lower())
+    if role is None:
+        return None, Skip(at, f"unknown role {raw.get('role')!r} (use user, assistant or system)")
+    content = raw.get("content", raw.get("text"))
+    if isinstance(content, list):  # OpenAI-style content parts
+        content = "\n\n".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    if content is None or not str(content).strip():
+        return None, Skip(at, "message has no text")
+    stamp = next((raw[k] for k in _TIME_KEYS if raw.get(k) is not None), None)
+    extra: dict[str, Any] = {}
+    for key in ("labels", "model"):
+        if raw.get(key):
+            extra[key] = raw[key]
+    src = raw.get("source")
+    if isinstance(src, dict) and src.get("id"):
+        msg_id = str(src["id"])
+    else:
+        msg_id = str(raw["id"]) if raw.get("id") else None
+    return ParsedMessage(msg_id, role, str(content), parse_timestamp(stamp), extra), None
+
+
+def _title_from(messages: list[ParsedMessage]) -> str:
+    for m in messages:
+        if m.role == "user":
+            line = m.content.strip().splitlines()[0] if m.content.strip() else ""
+            return (line[:60] + "…") if len(line) > 60 else line or "Imported transcript"
+    return "Imported transcript"
