@@ -1,0 +1,224 @@
+"""Plain records the registries return: decisions, threads, conflicts.
+
+Short ids (``D001``, ``T001``, ``C001``) are per project and assigned by the
+program; ``uid`` is the UUIDv8 ``_id`` underneath. Cross-project references are
+written ``project/D001``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from forge_tui.store.codec import aware
+
+DECISION_STATUSES = ("active", "superseded", "rejected")
+THREAD_STATUSES = ("OPEN", "RESOLVED", "ABANDONED")
+PRIORITIES = ("high", "medium", "low")
+CHOICES = ("keep_both", "supersede", "reject")
+
+
+@dataclass
+class Decision:
+    uid: str
+    id: str
+    project: str
+    text: str
+    rationale: str = ""
+    tier: float = 0.5
+    priority: str = "medium"
+    status: str = "active"
+    supersedes: list[str] = field(default_factory=list)
+    superseded_by: str | None = None
+    conflicts_with: list[str] = field(default_factory=list)
+    scope: str = ""
+    subject: str = ""
+    key: str = ""
+    artifacts: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    conversation_id: str | None = None
+    created_at: datetime | None = None
+    last_validated: datetime | None = None
+    hops: int = 0
+    embedding: list[float] | None = None
+    restatements: int = 0
+
+    @property
+    def source_message_id(self) -> str | None:
+        """The turn that first stated it (what the sidebar jumps to)."""
+        return self.sources[0] if self.sources else None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Decision":
+        return cls(
+            uid=doc["_id"],
+            id=doc["id"],
+            project=doc["project"],
+            text=doc.get("text", ""),
+            rationale=doc.get("rationale", ""),
+            tier=float(doc.get("tier", 0.5)),
+            priority=doc.get("priority", "medium"),
+            status=doc.get("status", "active"),
+            supersedes=list(doc.get("supersedes") or []),
+            superseded_by=doc.get("superseded_by"),
+            conflicts_with=list(doc.get("conflicts_with") or []),
+            scope=doc.get("scope", ""),
+            subject=doc.get("subject", ""),
+            key=doc.get("key", ""),
+            artifacts=list(doc.get("artifacts") or []),
+            sources=list(doc.get("sources") or []),
+            conversation_id=doc.get("conversation_id"),
+            created_at=aware(doc.get("created_at")),
+            last_validated=aware(doc.get("last_validated")),
+            hops=int(doc.get("hops", 0)),
+            embedding=doc.get("embedding"),
+            restatements=int(doc.get("restatements", 0)),
+        )
+
+    def to_public(self) -> dict[str, Any]:
+        """JSON-friendly view (CLI ``--json``, archives); no embedding."""
+        return {
+            "id": self.id,
+            "project": self.project,
+            "text": self.text,
+            "rationale": self.rationale,
+            "tier": self.tier,
+            "priority": self.priority,
+            "status": self.status,
+            "supersedes": self.supersedes,
+            "superseded_by": self.superseded_by,
+            "conflicts_with": self.conflicts_with,
+            "scope": self.scope,
+            "subject": self.subject,
+            "key": self.key,
+            "sources": self.sources,
+            "conversation_id": self.conversation_id,
+            "created_at": _iso(self.created_at),
+            "last_validated": _iso(self.last_validated),
+            "hops": self.hops,
+        }
+
+
+@dataclass
+class Thread:
+    uid: str
+    id: str
+    project: str
+    title: str
+    status: str = "OPEN"
+    priority: str = "medium"
+    sources: list[str] = field(default_factory=list)
+    conversation_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    resolution: str = ""
+
+    @property
+    def source_message_id(self) -> str | None:
+        return self.sources[0] if self.sources else None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Thread":
+        return cls(
+            uid=doc["_id"],
+            id=doc["id"],
+            project=doc["project"],
+            title=doc.get("title", ""),
+            status=doc.get("status", "OPEN"),
+            priority=doc.get("priority", "medium"),
+            sources=list(doc.get("sources") or []),
+            conversation_id=doc.get("conversation_id"),
+            created_at=aware(doc.get("created_at")),
+            updated_at=aware(doc.get("updated_at")),
+            resolution=doc.get("resolution", ""),
+        )
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "project": self.project,
+            "title": self.title,
+            "status": self.status,
+            "priority": self.priority,
+            "sources": self.sources,
+            "conversation_id": self.conversation_id,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "resolution": self.resolution,
+        }
+
+
+@dataclass
+class Conflict:
+    """A clash the policy could not settle alone.
+
+    ``kind`` is ``ambiguous`` (status ``pending`` until the user chooses) or
+    ``cross_project`` (status ``blocked``: shown, never merged or superseded).
+    """
+
+    uid: str
+    id: str
+    project: str
+    kind: str
+    status: str
+    new: str
+    existing: str
+    existing_project: str
+    basis: str
+    reason: str
+    created_at: datetime | None = None
+    choice: str | None = None
+    resolved_at: datetime | None = None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Conflict":
+        return cls(
+            uid=doc["_id"],
+            id=doc["id"],
+            project=doc["project"],
+            kind=doc["kind"],
+            status=doc["status"],
+            new=doc["new"],
+            existing=doc["existing"],
+            existing_project=doc["existing_project"],
+            basis=doc.get("basis", ""),
+            reason=doc.get("reason", ""),
+            created_at=aware(doc.get("created_at")),
+            choice=doc.get("choice"),
+            resolved_at=aware(doc.get("resolved_at")),
+        )
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "project": self.project,
+            "kind": self.kind,
+            "status": self.status,
+            "new": self.new,
+            "existing": self.existing,
+            "existing_project": self.existing_project,
+            "basis": self.basis,
+            "reason": self.reason,
+            "created_at": _iso(self.created_at),
+            "choice": self.choice,
+        }
+
+
+@dataclass
+class RecordOutcome:
+    """What ``Registry.record_decision`` did with one statement.
+
+    ``action``: ``created`` | ``merged`` (restatement of ``decision``) | ``superseded``
+    (created, and replaced ``superseded``) | ``pending_conflict`` | ``blocked``
+    (created, with a cross-project clash shown in ``conflicts``).
+    """
+
+    action: str
+    decision: Decision
+    superseded: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,375 @@
+"""Decision and conflict registry in MongoDB (threads live in ``threads.py``).
+
+The program, never the model, assigns the short ids: ``D001``/``T001``/``C001``
+come from a per-project counter advanced atomically with ``find_one_and_update``
+on the ``counters`` collection, so two writers can never hand out the same id.
+Every change writes an ``events`` entry (who/what/when/why); ``supersedes`` and
+``conflicts_with`` are kept both as fields and as ``lineage`` edges.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Iterable, Sequence
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from forge_tui.domain.ids import entity_id
+from forge_tui.domain.models import utcnow
+from forge_tui.knowledge import conflicts as policy
+from forge_tui.knowledge.errors import KnowledgeError
+from forge_tui.knowledge.events import EventLog
+from forge_tui.knowledge.records import CHOICES, PRIORITIES, Conflict, Decision, RecordOutcome
+from forge_tui.knowledge.threads import ThreadRegistry
+from forge_tui.store.repository import Store
+from forge_tui.store.schema import register_indexes
+
+register_indexes(
+    "decisions",
+    [
+        IndexModel([("project", ASCENDING), ("id", ASCENDING)], unique=True),
+        IndexModel([("project", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("subject", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("key", ASCENDING)]),
+        IndexModel([("sources", ASCENDING)]),
+    ],
+)
+register_indexes(
+    "conflicts",
+    [
+        IndexModel([("project", ASCENDING), ("id", ASCENDING)], unique=True),
+        IndexModel([("status", ASCENDING), ("project", ASCENDING)]),
+        IndexModel([("existing_project", ASCENDING), ("status", ASCENDING)]),
+    ],
+)
+
+Clock = Callable[[], datetime]
+OPEN_CONFLICT = ("pending", "blocked")
+
+
+class Registry(ThreadRegistry):
+    """Decisions, threads and conflicts for every project in one database. Thread-safe."""
+
+    def __init__(self, db: Database, clock: Clock = utcnow):
+        self.db = db
+        self.clock = clock
+        self._decisions = db["decisions"]
+        self._conflicts = db["conflicts"]
+        self._threads = db["threads"]
+        self._counters = db["counters"]
+        self._known_counters: set[str] = set()
+        self.events = EventLog(db)
+        self._store = Store(db)
+
+    # -- ids -------------------------------------------------------------------
+    def next_short_id(self, project: str, prefix: str) -> str:
+        """Next ``D###``/``T###``/``C###`` for ``project``; never hands out an id twice.
+
+        The counter document is created first and then only incremented: measured on
+        SecantusDB, concurrent *upserting* ``find_one_and_update`` calls increment
+        correctly but some return ``None`` instead of the document.
+        """
+        key = f"{project}:{prefix}"
+        if key not in self._known_counters:
+            try:
+                self._counters.update_one({"_id": key}, {"$setOnInsert": {"seq": 0}}, upsert=True)
+            except DuplicateKeyError:
+                pass  # another writer created it first: exactly what we wanted
+            self._known_counters.add(key)
+        doc = self._counters.find_one_and_update(
+            {"_id": key}, {"$inc": {"seq": 1}}, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            raise KnowledgeError(f"The id counter '{key}' vanished from the 'counters' collection; restart Forge.")
+        return f"{prefix}{doc['seq']:03d}"
+
+    # -- reads -----------------------------------------------------------------
+    def find_decision(self, project: str, did: str) -> Decision | None:
+        doc = self._decisions.find_one({"project": project, "id": did.strip().upper()})
+        return Decision.from_doc(doc) if doc else None
+
+    def get_decision(self, project: str, did: str) -> Decision:
+        found = self.find_decision(project, did)
+        if found is None:
+            raise KnowledgeError(
+                f"No decision '{did}' in project '{project}'. "
+                f"List them with `forge decisions --project {project} --all`."
+            )
+        return found
+
+    def decisions(self, project: str | None = None, include_inactive: bool = False) -> list[Decision]:
+        query: dict[str, Any] = {} if include_inactive else {"status": "active"}
+        if project is not None:
+            query["project"] = project
+        docs = self._decisions.find(query).sort([("project", ASCENDING), ("id", ASCENDING)])
+        return [Decision.from_doc(d) for d in docs]
+
+    def active_decisions(self, project: str) -> list[Decision]:
+        return self.decisions(project)
+
+    # -- writes ----------------------------------------------------------------
+    def record_decision(
+        self,
+        project: str,
+        text: str,
+        *,
+        rationale: str = "",
+        tier: float = 0.5,
+        priority: str = "medium",
+        scope: str | None = None,
+        subject: str | None = None,
+        key: str | None = None,
+        artifacts: Sequence[str] | None = None,
+        sources: Sequence[str] = (),
+        conversation_id: str | None = None,
+        embedding: Sequence[float] | None = None,
+        who: str = "system",
+        why: str = "",
+    ) -> RecordOutcome:
+        """Record a statement, applying the conflict policy against what is known.
+
+        Facets (scope, subject, key, artifacts) are derived from ``text`` unless given.
+        """
+        text = _check_text(text)
+        _check_tier_priority(tier, priority)
+        now = self.clock()
+        derived = policy.facets(text)
+        draft = Decision(
+            uid="",
+            id="",
+            project=project,
+            text=text,
+            rationale=rationale.strip(),
+            tier=float(tier),
+            priority=priority,
+            scope=derived.scope if scope is None else scope,
+            subject=derived.subject if subject is None else subject,
+            key=derived.key if key is None else key,
+            artifacts=list(derived.artifacts if artifacts is None else artifacts),
+            sources=list(dict.fromkeys(sources)),
+            conversation_id=conversation_id,
+            created_at=now,
+            last_validated=now,
+            embedding=list(embedding) if embedding is not None else None,
+        )
+        verdicts = policy.plan(draft, self._overlap_candidates(draft))
+        for old, verdict in verdicts:
+            if verdict.kind == policy.RESTATEMENT:
+                return RecordOutcome("merged", self._merge(old, draft, who, why or verdict.reason))
+
+        draft.id = self.next_short_id(project, "D")
+        draft.uid = entity_id(project, "decision", draft.id, now)
+        self._decisions.insert_one(_decision_doc(draft))
+        self.events.log(project, "decision_created", draft.id, who=who, why=why, at=now, text=text)
+
+        outcome = RecordOutcome("created", draft)
+        for old, verdict in verdicts:
+            if verdict.kind == policy.SUPERSEDE:
+                self._supersede(draft, old, who, verdict.reason)
+                outcome.superseded.append(old.id)
+            else:
+                outcome.conflicts.append(self._open_conflict(draft, old, verdict, who))
+        kinds = {c.kind for c in outcome.conflicts}
+        if "ambiguous" in kinds:
+            outcome.action = "pending_conflict"
+        elif outcome.superseded:
+            outcome.action = "superseded"
+        elif kinds:
+            outcome.action = "blocked"
+        outcome.decision = self.get_decision(project, draft.id)
+        return outcome
+
+    def supersede(self, project: str, new_id: str, old_id: str, *, who: str = "user", why: str = "") -> Decision:
+        """Mark ``old_id`` superseded by ``new_id`` (both in ``project``)."""
+        new, old = self.get_decision(project, new_id), self.get_decision(project, old_id)
+        if new.id == old.id:
+            raise KnowledgeError(f"A decision cannot supersede itself ({new.id}).")
+        if old.status != "active":
+            raise KnowledgeError(f"{old.id} is already {old.status}; only an active decision can be superseded.")
+        self._supersede(new, old, who, why or "chosen by the user")
+        return self.get_decision(project, old.id)
+
+    def reject(self, project: str, did: str, *, who: str = "user", why: str = "") -> Decision:
+        decision = self.get_decision(project, did)
+        self._decisions.update_one({"_id": decision.uid}, {"$set": {"status": "rejected"}})
+        self.events.log(project, "decision_rejected", decision.id, who=who, why=why, at=self.clock())
+        return self.get_decision(project, did)
+
+    def revalidate(self, project: str, did: str, *, who: str = "user", why: str = "") -> Decision:
+        """Confirm a decision still holds: resets its age and hop count."""
+        decision = self.get_decision(project, did)
+        now = self.clock()
+        self._decisions.update_one({"_id": decision.uid}, {"$set": {"last_validated": now, "hops": 0}})
+        self.events.log(project, "decision_revalidated", decision.id, who=who, why=why, at=now, hops_before=decision.hops)
+        return self.get_decision(project, did)
+
+    def add_hops(self, project: str, dids: Iterable[str], n: int = 1, *, who: str = "system", why: str = "") -> list[Decision]:
+        """Count ``n`` more lineage hops on active decisions (unknown ids are skipped)."""
+        out = []
+        for did in dict.fromkeys(d.strip().upper() for d in dids):
+            doc = self._decisions.find_one_and_update(
+                {"project": project, "id": did, "status": "active"},
+                {"$inc": {"hops": n}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                self.events.log(project, "decision_hop", did, who=who, why=why, at=self.clock(), hops=doc["hops"])
+                out.append(Decision.from_doc(doc))
+        return out
+
+    # -- conflicts -------------------------------------------------------------
+    def pending_conflicts(self, project: str | None = None) -> list[Conflict]:
+        """Conflicts awaiting a choice (``pending``) and cross-project clashes (``blocked``)."""
+        query: dict[str, Any] = {"status": {"$in": list(OPEN_CONFLICT)}}
+        if project is not None:
+            query["$or"] = [{"project": project}, {"existing_project": project}]
+        docs = self._conflicts.find(query).sort([("project", ASCENDING), ("id", ASCENDING)])
+        return [Conflict.from_doc(d) for d in docs]
+
+    def get_conflict(self, conflict_id: str, project: str | None = None) -> Conflict:
+        cid = conflict_id.strip()
+        query: dict[str, Any] = {"$or": [{"_id": cid}, {"id": cid.upper()}]}
+        if project is not None:
+            query["project"] = project
+        docs = list(self._conflicts.find(query).limit(2))
+        if not docs:
+            where = f" in project '{project}'" if project else ""
+            raise KnowledgeError(f"No conflict '{conflict_id}'{where}. List them with `forge conflicts`.")
+        if len(docs) > 1:
+            raise KnowledgeError(f"'{conflict_id}' exists in several projects; name one with --project.")
+        return Conflict.from_doc(docs[0])
+
+    def choose(
+        self, conflict_id: str, choice: str, *, project: str | None = None, who: str = "user", why: str = ""
+    ) -> Conflict:
+        """Settle a conflict: ``keep_both``, ``supersede`` (new replaces old) or ``reject`` (drop new)."""
+        if choice not in CHOICES:
+            raise KnowledgeError(f"Unknown choice '{choice}'; use one of: {', '.join(CHOICES)}.")
+        conflict = self.get_conflict(conflict_id, project)
+        if conflict.status not in OPEN_CONFLICT:
+            raise KnowledgeError(f"Conflict {conflict.id} was already settled ({conflict.choice}).")
+        if choice == "supersede":
+            if conflict.kind == policy.CROSS_PROJECT:
+                raise KnowledgeError(
+                    f"{conflict.new} (project '{conflict.project}') cannot supersede {conflict.existing} "
+                    f"(project '{conflict.existing_project}'): decisions never cross projects. "
+                    "Choose keep_both or reject."
+                )
+            self.supersede(conflict.project, conflict.new, conflict.existing, who=who, why=why or "conflict choice")
+        elif choice == "reject":
+            self.reject(conflict.project, conflict.new, who=who, why=why or f"conflict {conflict.id}")
+        now = self.clock()
+        self._conflicts.update_one(
+            {"_id": conflict.uid}, {"$set": {"status": "resolved", "choice": choice, "resolved_at": now}}
+        )
+        self.events.log(conflict.project, "conflict_resolved", conflict.id, who=who, why=why, at=now, choice=choice)
+        return self.get_conflict(conflict.uid)
+
+    # -- internals -------------------------------------------------------------
+    def _overlap_candidates(self, draft: Decision) -> list[Decision]:
+        ors: list[dict[str, Any]] = []
+        if draft.key:
+            ors.append({"key": draft.key})
+        if draft.subject:
+            ors.append({"subject": draft.subject})
+        if draft.artifacts:
+            ors.append({"artifacts": {"$in": draft.artifacts}})
+        if draft.embedding is not None:
+            ors.append({"project": draft.project, "embedding": {"$ne": None}})
+        ors.append({"project": draft.project, "text": draft.text})
+        docs = self._decisions.find({"status": "active", "$or": ors}).sort("created_at", ASCENDING)
+        return [Decision.from_doc(d) for d in docs]
+
+    def _merge(self, old: Decision, new: Decision, who: str, why: str) -> Decision:
+        now = self.clock()
+        self._decisions.update_one(
+            {"_id": old.uid},
+            {
+                "$addToSet": {"sources": {"$each": new.sources}},
+                "$inc": {"restatements": 1},
+                "$max": {"tier": new.tier},
+                "$set": {"last_validated": now, "hops": 0},
+            },
+        )
+        self.events.log(old.project, "decision_merged", old.id, who=who, why=why, at=now, text=new.text)
+        return self.get_decision(old.project, old.id)
+
+    def _supersede(self, new: Decision, old: Decision, who: str, why: str) -> None:
+        self._decisions.update_one(
+            {"_id": old.uid},
+            {"$set": {"status": "superseded", "superseded_by": new.id}, "$addToSet": {"conflicts_with": new.id}},
+        )
+        self._decisions.update_one(
+            {"_id": new.uid}, {"$addToSet": {"supersedes": old.id, "conflicts_with": old.id}}
+        )
+        self._store.add_edge(new.uid, old.uid, "supersedes", project=new.project)
+        self._store.add_edge(new.uid, old.uid, "conflicts_with", project=new.project)
+        self.events.log(new.project, "decision_superseded", old.id, who=who, why=why, at=self.clock(), by=new.id)
+
+    def _open_conflict(self, new: Decision, old: Decision, verdict: policy.Verdict, who: str) -> Conflict:
+        cross = verdict.kind == policy.CROSS_PROJECT
+        ref = f"{old.project}/{old.id}" if cross else old.id
+        self._decisions.update_one({"_id": new.uid}, {"$addToSet": {"conflicts_with": ref}})
+        if not cross:  # a decision in another project is shown the clash, never modified
+            self._decisions.update_one({"_id": old.uid}, {"$addToSet": {"conflicts_with": new.id}})
+        self._store.add_edge(new.uid, old.uid, "conflicts_with", project=new.project, blocked=cross)
+        now = self.clock()
+        cid = self.next_short_id(new.project, "C")
+        doc = {
+            "_id": entity_id(new.project, "conflict", cid, now),
+            "id": cid,
+            "project": new.project,
+            "kind": verdict.kind,
+            "status": "blocked" if cross else "pending",
+            "new": new.id,
+            "existing": old.id,
+            "existing_project": old.project,
+            "basis": verdict.basis,
+            "reason": verdict.reason,
+            "created_at": now,
+        }
+        self._conflicts.insert_one(doc)
+        self.events.log(new.project, "conflict_" + doc["status"], cid, who=who, why=verdict.reason, at=now, new=new.id, existing=ref)
+        return Conflict.from_doc(doc)
+
+
+def _check_text(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise KnowledgeError("A decision needs non-empty text (the statement itself).")
+    return " ".join(text.split())
+
+
+def _check_tier_priority(tier: float, priority: str) -> None:
+    if not isinstance(tier, (int, float)) or not 0.0 <= float(tier) <= 1.0:
+        raise KnowledgeError(f"Tier must be a number from 0.0 to 1.0, got {tier!r}.")
+    if priority not in PRIORITIES:
+        raise KnowledgeError(f"Priority must be one of {', '.join(PRIORITIES)}, got {priority!r}.")
+
+
+def _decision_doc(d: Decision) -> dict[str, Any]:
+    return {
+        "_id": d.uid,
+        "id": d.id,
+        "project": d.project,
+        "text": d.text,
+        "rationale": d.rationale,
+        "tier": d.tier,
+        "priority": d.priority,
+        "status": d.status,
+        "supersedes": d.supersedes,
+        "superseded_by": d.superseded_by,
+        "conflicts_with": d.conflicts_with,
+        "scope": d.scope,
+        "subject": d.subject,
+        "key": d.key,
+        "artifacts": d.artifacts,
+        "sources": d.sources,
+        "conversation_id": d.conversation_id,
+        "created_at": d.created_at,
+        "last_validated": d.last_validated,
+        "hops": d.hops,
+        "embedding": d.embedding,
+        "restatements": d.restatements,
+    }

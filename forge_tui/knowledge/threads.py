@@ -1,0 +1,133 @@
+"""Thread registry (open questions and work items, ``T001``…), mixed into ``Registry``."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Sequence
+
+from pymongo import ASCENDING, IndexModel
+
+from forge_tui.domain.ids import entity_id
+from forge_tui.knowledge.errors import KnowledgeError
+from forge_tui.knowledge.records import PRIORITIES, THREAD_STATUSES, Thread
+from forge_tui.store.schema import register_indexes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from forge_tui.knowledge.registry import Registry
+
+register_indexes(
+    "threads",
+    [
+        IndexModel([("project", ASCENDING), ("id", ASCENDING)], unique=True),
+        IndexModel([("project", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("sources", ASCENDING)]),
+    ],
+)
+
+
+def title_key(title: str) -> str:
+    """Normalised title: two phrasings differing only in case/punctuation are one thread."""
+    return " ".join(re.findall(r"[a-z0-9]+", title.lower()))
+
+
+class ThreadRegistry:
+    """Thread operations; expects ``_threads``, ``events``, ``clock`` and ``next_short_id``."""
+
+    def threads(self: "Registry", project: str, status: str | None = None) -> list[Thread]:
+        query: dict[str, Any] = {"project": project}
+        if status is not None:
+            query["status"] = _check_status(status)
+        return [Thread.from_doc(d) for d in self._threads.find(query).sort("id", ASCENDING)]
+
+    def find_thread(self: "Registry", project: str, tid: str) -> Thread | None:
+        doc = self._threads.find_one({"project": project, "id": tid.strip().upper()})
+        return Thread.from_doc(doc) if doc else None
+
+    def get_thread(self: "Registry", project: str, tid: str) -> Thread:
+        found = self.find_thread(project, tid)
+        if found is None:
+            raise KnowledgeError(
+                f"No thread '{tid}' in project '{project}'. List them with `forge threads --project {project}`."
+            )
+        return found
+
+    def open_thread(
+        self: "Registry",
+        project: str,
+        title: str,
+        *,
+        priority: str = "medium",
+        sources: Sequence[str] = (),
+        conversation_id: str | None = None,
+        who: str = "system",
+        why: str = "",
+    ) -> Thread:
+        """Open a thread; an open thread with the same normalised title gets the sources instead."""
+        title = " ".join((title or "").split())
+        if not title:
+            raise KnowledgeError("A thread needs a title (what is open).")
+        if priority not in PRIORITIES:
+            raise KnowledgeError(f"Priority must be one of {', '.join(PRIORITIES)}, got {priority!r}.")
+        now = self.clock()
+        key = title_key(title)
+        existing = self._threads.find_one({"project": project, "title_key": key, "status": "OPEN"})
+        if existing is not None:
+            self._threads.update_one(
+                {"_id": existing["_id"]},
+                {"$addToSet": {"sources": {"$each": list(sources)}}, "$set": {"updated_at": now}},
+            )
+            return self.get_thread(project, existing["id"])
+        tid = self.next_short_id(project, "T")
+        doc = {
+            "_id": entity_id(project, "thread", tid, now),
+            "id": tid,
+            "project": project,
+            "title": title,
+            "title_key": key,
+            "status": "OPEN",
+            "priority": priority,
+            "sources": list(dict.fromkeys(sources)),
+            "conversation_id": conversation_id,
+            "created_at": now,
+            "updated_at": now,
+            "resolution": "",
+        }
+        self._threads.insert_one(doc)
+        self.events.log(project, "thread_opened", tid, who=who, why=why, at=now, title=title)
+        return Thread.from_doc(doc)
+
+    def resolve_thread(
+        self: "Registry",
+        project: str,
+        tid: str,
+        *,
+        status: str = "RESOLVED",
+        resolution: str = "",
+        sources: Sequence[str] = (),
+        who: str = "user",
+        why: str = "",
+    ) -> Thread:
+        """Close a thread as ``RESOLVED`` (default) or ``ABANDONED``; re-closing is an error."""
+        status = _check_status(status)
+        if status == "OPEN":
+            raise KnowledgeError("resolve_thread closes a thread: use status RESOLVED or ABANDONED.")
+        thread = self.get_thread(project, tid)
+        if thread.status != "OPEN":
+            raise KnowledgeError(f"Thread {thread.id} is already {thread.status}.")
+        now = self.clock()
+        self._threads.update_one(
+            {"_id": thread.uid},
+            {
+                "$set": {"status": status, "resolution": resolution, "updated_at": now},
+                "$addToSet": {"sources": {"$each": list(sources)}},
+            },
+        )
+        self.events.log(project, "thread_" + status.lower(), thread.id, who=who, why=why or resolution, at=now)
+        return self.get_thread(project, thread.id)
+
+
+def _check_status(status: str) -> str:
+    value = status.strip().upper()
+    if value not in THREAD_STATUSES:
+        raise KnowledgeError(f"Thread status must be one of {', '.join(THREAD_STATUSES)}, got {status!r}.")
+    return value
