@@ -28,6 +28,7 @@ def _iso(dt) -> str | None:
 
 def cmd_sessions(args, ctx) -> int:
     store = ctx.store()
+    store.close_interrupted()
     convs = store.list_conversations(project=args.project)
     rows = [
         {"id": c.id, "project": c.project, "title": c.title, "turns": c.turn_count, "updated": _iso(c.updated_at)}
@@ -61,6 +62,7 @@ def resolve_conversation(store, ident: str):
 
 def cmd_show(args, ctx) -> int:
     store = ctx.store()
+    store.close_interrupted()
     conv = resolve_conversation(store, args.id)
     if conv is None:
         return 2

@@ -7,6 +7,8 @@ with ``status: streaming`` that the next start-up closes as ``interrupted``.
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -77,7 +79,10 @@ class Store:
     # -- turns ---------------------------------------------------------------
     def insert_turn(self, turn: Turn, project: str | None = None) -> None:
         """Write a new turn and bump its conversation's counters."""
-        self.messages.insert_one(turn_to_doc(turn, project))
+        doc = turn_to_doc(turn, project)
+        if turn.status is TurnStatus.STREAMING:
+            doc["owner"] = {"host": socket.gethostname(), "pid": os.getpid()}
+        self.messages.insert_one(doc)
         self.conversations.update_one(
             {"_id": turn.conversation_id},
             {"$set": {"updated_at": turn.updated_at}, "$max": {"turn_count": turn.seq + 1}},
@@ -106,9 +111,23 @@ class Store:
         return 0 if last is None else last["seq"] + 1
 
     def close_interrupted(self) -> int:
-        """Turns still ``streaming`` belong to a process that died: mark them interrupted."""
+        """Close turns left ``streaming`` by a process that died as ``interrupted``.
+
+        A streaming turn records its writer (``owner``: host and pid); turns whose
+        writer is still alive on this host belong to another running Forge and are
+        left alone.
+        """
+        host = socket.gethostname()
+        dead = []
+        for doc in self.messages.find({"status": TurnStatus.STREAMING.value}, {"owner": 1}):
+            owner = doc.get("owner") or {}
+            if owner.get("host") == host and owner.get("pid") and _pid_alive(owner["pid"]):
+                continue
+            dead.append(doc["_id"])
+        if not dead:
+            return 0
         result = self.messages.update_many(
-            {"status": TurnStatus.STREAMING.value},
+            {"_id": {"$in": dead}, "status": TurnStatus.STREAMING.value},
             {"$set": {"status": TurnStatus.INTERRUPTED.value, "updated_at": utcnow()}},
         )
         return result.modified_count
@@ -164,6 +183,16 @@ class Store:
         if kind:
             q["kind"] = kind
         return list(self.lineage.find(q))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _escape(text: str) -> str:

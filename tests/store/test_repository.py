@@ -49,7 +49,11 @@ def test_turns_are_ordered_and_updated_in_place(store):
 def test_streaming_turns_become_interrupted_at_startup(store):
     conv = make_conv()
     store.create_conversation(conv)
-    store.insert_turn(make_turn(conv, 0, role=Role.ASSISTANT, content="half", status=TurnStatus.STREAMING))
+    turn = make_turn(conv, 0, role=Role.ASSISTANT, content="half", status=TurnStatus.STREAMING)
+    store.insert_turn(turn)
+    # written by this (live) process: another Forge's reply in progress, left alone
+    assert store.close_interrupted() == 0
+    store.messages.update_one({"_id": turn.id}, {"$set": {"owner.pid": 2**22 + 12345}})  # a dead writer
     assert store.close_interrupted() == 1
     turn = store.turns(conv.id)[0]
     assert turn.status is TurnStatus.INTERRUPTED and turn.content == "half"
