@@ -1,0 +1,290 @@
+"""Hybrid search over every message: semantic (cosine) + keyword (BM25),
+fused with reciprocal-rank fusion, across all projects or one.
+
+Both indexes live in process, are built lazily on the first search (or in a
+worker via ``warm_up()``), and are brought up to date before each search with
+an indexed "what changed since" query, so new turns are searchable at once.
+The keyword path needs no model: while the embedder is still loading (or could
+not load), search returns keyword results with a note saying so. Where the
+MongoDB server offers ``$vectorSearch`` (Atlas), the semantic half uses it;
+SecantusDB does not, so the in-process index is the normal path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from pymongo.errors import OperationFailure, PyMongoError
+
+from forge_tui.search.embedder import Embedder, EmbedderError
+from forge_tui.search.keyword_index import KeywordIndex
+from forge_tui.search.message_feed import MessageFeed
+from forge_tui.search.snippets import make_snippet, mark
+from forge_tui.search.vector_index import VectorIndex
+from forge_tui.search.vector_store import VectorStore, vector_to_binary
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+VECTOR_SEARCH_INDEX = "forge_vectors"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    project: str
+    conversation_id: str
+    conversation_title: str
+    message_id: str
+    seq: int
+    role: str
+    created_at: datetime | None
+    snippet: str
+    spans: tuple[tuple[int, int], ...]  # matched words inside ``snippet``
+    score: float
+    matched_by: tuple[str, ...]  # ("semantic",), ("keyword",) or both
+
+    def marked_snippet(self, open_mark: str = "«", close_mark: str = "»") -> str:
+        return mark(self.snippet, list(self.spans), open_mark, close_mark)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "conversation_id": self.conversation_id,
+            "conversation_title": self.conversation_title,
+            "message_id": self.message_id,
+            "seq": self.seq,
+            "role": self.role,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "snippet": self.snippet,
+            "spans": [list(s) for s in self.spans],
+            "score": round(self.score, 6),
+            "matched_by": list(self.matched_by),
+        }
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    notes: list[str] = field(default_factory=list)  # one-line explanations (keyword-only, mismatch…)
+    semantic: bool = False  # whether the semantic half took part
+
+
+def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal-rank fusion: sum of 1/(k + rank) over the rankings a document appears in."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, doc_id in enumerate(ranking, start=1):
+            fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class SearchService:
+    """``search(query, project=None, limit=10)`` over the whole store."""
+
+    def __init__(self, store: Any, embedder: Embedder | None, candidates: int = 50):
+        self.store = store
+        self.embedder = embedder
+        self.candidates = candidates
+        self.vectors = VectorStore(store.db)
+        self._keyword = KeywordIndex()
+        self._keyword_feed = MessageFeed(store.messages, rescan_s=300.0)
+        self._vector: VectorIndex | None = None
+        self._vector_model: str | None = None
+        self._vector_watermark: datetime | None = None
+        self._vector_rejected_dims: set[int] = set()
+        self._server_vector_search: bool | None = None
+        self._lock = threading.RLock()
+
+    # -- index maintenance ---------------------------------------------------
+    def warm_up(self) -> None:
+        """Build both indexes now (call from a worker at start-up)."""
+        with self._lock:
+            self._sync_keyword()
+            self._sync_vectors()
+
+    def refresh(self, full: bool = False) -> None:
+        """Catch up with new messages and vectors (``full`` rescans, e.g. after an import)."""
+        with self._lock:
+            self._sync_keyword(full)
+            self._sync_vectors()
+
+    def _sync_keyword(self, full: bool = False) -> None:
+        for doc in self._keyword_feed.poll(full=full):
+            self._keyword.add(doc["_id"], doc["content"], doc.get("project") or "default")
+            self._keyword_feed.mark(doc)
+
+    def _sync_vectors(self) -> None:
+        emb = self.embedder
+        if emb is None or not emb.is_ready or not emb.dim:
+            return
+        if self._vector is None or self._vector_model != emb.name or self._vector.dim != emb.dim:
+            self._vector = VectorIndex(emb.dim)
+            self._vector_model = emb.name
+            self._vector_watermark = None
+            self._vector_rejected_dims = set()
+        since = self._vector_watermark
+        ids, rows, projects = [], [], []
+        for sv in self.vectors.iter_vectors(emb.name, since=since):
+            if since is not None and sv.message_id in self._vector and sv.embedded_at is not None and sv.embedded_at <= since:
+                continue  # already indexed (the slack window re-reads a few)
+            if sv.embedded_at is not None and (self._vector_watermark is None or sv.embedded_at > self._vector_watermark):
+                self._vector_watermark = sv.embedded_at
+            if sv.dim != emb.dim:
+                self._vector_rejected_dims.add(sv.dim)
+                continue
+            ids.append(sv.message_id)
+            rows.append(sv.vector)
+            projects.append(sv.project)
+        if ids:
+            self._vector.add_many(ids, np.vstack(rows), projects)
+
+    # -- search --------------------------------------------------------------
+    def search(self, query: str, project: str | None = None, limit: int = 10) -> list[SearchHit]:
+        return self.search_with_notes(query, project, limit).hits
+
+    def search_with_notes(self, query: str, project: str | None = None, limit: int = 10) -> SearchResult:
+        query = (query or "").strip()
+        notes: list[str] = []
+        if not query:
+            return SearchResult([], ["type something to search for"])
+        limit = max(1, int(limit))
+        with self._lock:
+            try:
+                self._sync_keyword()
+                self._sync_vectors()
+            except PyMongoError as exc:
+                return SearchResult([], [f"the message store cannot be read ({exc}); check that the server is running"])
+            if len(self._keyword) == 0:
+                return SearchResult([], ["no messages yet: chat or import conversations (`forge import …`) first"])
+            keyword_ids = [h.doc_id for h in self._keyword.search(query, self.candidates, project)]
+            semantic_ids = self._semantic(query, project, notes)
+        rankings = [r for r in (semantic_ids, keyword_ids) if r]
+        fused = rrf(rankings)
+        ordered = sorted(fused, key=lambda d: (-fused[d], d))[:limit]
+        matched = {d: tuple(n for n, r in (("semantic", semantic_ids), ("keyword", keyword_ids)) if d in r) for d in ordered}
+        hits = self._hydrate(ordered, fused, matched, query)
+        if not hits and not notes:
+            notes.append("no matches" + (f" in project '{project}'" if project else ""))
+        return SearchResult(hits, notes, semantic=semantic_ids is not None and bool(semantic_ids))
+
+    def _semantic(self, query: str, project: str | None, notes: list[str]) -> list[str]:
+        emb = self.embedder
+        if emb is None:
+            notes.append("keyword results only: no embedding model configured")
+            return []
+        if not emb.is_ready:
+            notes.append(
+                f"keyword results only: {emb.error}" if emb.error
+                else "keyword results only: the embedding model is still loading"
+            )
+            return []
+        notes.extend(self.consistency_notes())
+        try:
+            qvec = emb.embed([query])[0]
+        except EmbedderError as exc:
+            notes.append(f"keyword results only: {exc}")
+            return []
+        if self._use_server_vector_search():
+            ids = self._server_semantic(qvec, project)
+            if ids is not None:
+                return ids
+        if self._vector is None or len(self._vector) == 0:
+            return []
+        return [h.doc_id for h in self._vector.search(qvec, self.candidates, project)]
+
+    def consistency_notes(self) -> list[str]:
+        """Explain vectors that cannot be compared with the configured model, naming the fix."""
+        emb = self.embedder
+        if emb is None or not emb.is_ready:
+            return []
+        notes = []
+        fix = f"run `forge embeddings reembed --model {emb.name}`"
+        active = self.vectors.active_model()
+        if active and active["model"] != emb.name:
+            dims = f" ({active['dim']}-d vs {emb.dim}-d)" if active["dim"] and active["dim"] != emb.dim else ""
+            notes.append(
+                f"stored vectors belong to '{active['model']}' but the configured model is '{emb.name}'{dims}: "
+                f"semantic search uses only the {len(self._vector or [])} messages already embedded with "
+                f"'{emb.name}'; {fix}"
+            )
+        if self._vector_rejected_dims:
+            got = ", ".join(str(d) for d in sorted(self._vector_rejected_dims))
+            notes.append(
+                f"some vectors stored as '{emb.name}' have {got} dimensions but the model gives {emb.dim}: "
+                f"they are skipped; {fix}"
+            )
+        return notes
+
+    # -- $vectorSearch (servers that offer it) ------------------------------
+    def _use_server_vector_search(self) -> bool:
+        if self._server_vector_search is None:
+            self._server_vector_search = self._probe_vector_search()
+        return self._server_vector_search
+
+    def _probe_vector_search(self) -> bool:
+        probe = [{"$vectorSearch": {
+            "index": VECTOR_SEARCH_INDEX, "path": "vector", "queryVector": [0.0] * max(self.embedder.dim, 1),
+            "numCandidates": 1, "limit": 1,
+        }}]
+        try:
+            list(self.vectors.collection.aggregate(probe))
+        except (OperationFailure, PyMongoError) as exc:
+            log.debug("$vectorSearch unavailable: %s", exc)
+            return False
+        return True
+
+    def _server_semantic(self, qvec: np.ndarray, project: str | None) -> list[str] | None:
+        filt: dict[str, Any] = {"model": self.embedder.name}
+        if project is not None:
+            filt["project"] = project
+        pipeline = [
+            {"$vectorSearch": {
+                "index": VECTOR_SEARCH_INDEX, "path": "vector", "queryVector": vector_to_binary(qvec),
+                "numCandidates": self.candidates * 10, "limit": self.candidates, "filter": filt,
+            }},
+            {"$project": {"message_id": 1}},
+        ]
+        try:
+            return [d["message_id"] for d in self.vectors.collection.aggregate(pipeline)]
+        except PyMongoError as exc:
+            log.warning("$vectorSearch failed, using the in-process index: %s", exc)
+            self._server_vector_search = False
+            return None
+
+    # -- results -------------------------------------------------------------
+    def _hydrate(
+        self, ordered: list[str], fused: dict[str, float], matched: dict[str, tuple[str, ...]], query: str
+    ) -> list[SearchHit]:
+        if not ordered:
+            return []
+        docs = {d["_id"]: d for d in self.store.messages.find({"_id": {"$in": ordered}})}
+        conv_ids = list({d.get("conversation_id") for d in docs.values()})
+        titles = {
+            c["_id"]: c.get("title") or ""
+            for c in self.store.conversations.find({"_id": {"$in": conv_ids}}, {"title": 1})
+        }
+        hits = []
+        for mid in ordered:
+            doc = docs.get(mid)
+            if doc is None:  # deleted since it was indexed
+                continue
+            snippet, spans = make_snippet(doc.get("content") or "", query)
+            hits.append(SearchHit(
+                project=doc.get("project") or "default",
+                conversation_id=doc.get("conversation_id") or "",
+                conversation_title=titles.get(doc.get("conversation_id"), ""),
+                message_id=mid,
+                seq=int(doc.get("seq") or 0),
+                role=str(doc.get("role") or ""),
+                created_at=doc.get("created_at"),
+                snippet=snippet,
+                spans=tuple(spans),
+                score=fused[mid],
+                matched_by=matched[mid],
+            ))
+        return hits

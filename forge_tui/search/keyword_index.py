@@ -1,0 +1,163 @@
+"""An in-process BM25 keyword index (SecantusDB has no text indexes).
+
+Documents are added incrementally (append-only; a changed document is
+re-added and its old postings are masked out). Postings are kept per term as
+``array('i')`` pairs so a query turns them into numpy views without copying;
+scoring 100k documents is a few vectorised operations per query term.
+
+Tokens are lower-cased word characters with a light suffix stemmer, so
+"indexes", "indexing" and "index" meet; the same ``terms()`` is used to find
+the spans to highlight in a snippet.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have how i if in into is it
+    its me my no not of on or our so that the their them then there these they this to was we were what
+    when where which who why will with would you your""".split()
+)
+_SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ed", "es", "ly", "s")
+
+
+def stem(word: str) -> str:
+    """A deliberately small stemmer: strip one common English suffix from longer words."""
+    for suffix in _SUFFIXES:
+        if len(word) - len(suffix) >= 3 and word.endswith(suffix):
+            base = word[: -len(suffix)]
+            if suffix in ("ies", "ied"):
+                return base + "y"
+            if suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
+                return base + "e"
+            return base
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Index terms of ``text`` in order (stopwords dropped)."""
+    out = []
+    for match in _WORD.finditer(text.lower()):
+        word = match.group(0).replace("’", "'")
+        if word in STOPWORDS or len(word) < 2 and not word.isdigit():
+            continue
+        out.append(stem(word))
+    return out
+
+
+def term_spans(text: str, wanted: set[str]) -> list[tuple[int, int]]:
+    """Character spans of the words in ``text`` whose stem is in ``wanted``."""
+    spans = []
+    for match in _WORD.finditer(text):
+        word = match.group(0).lower().replace("’", "'")
+        if word not in STOPWORDS and stem(word) in wanted:
+            spans.append((match.start(), match.end()))
+    return spans
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    doc_id: str
+    score: float
+
+
+class KeywordIndex:
+    """BM25 (k1=1.2, b=0.75) over added documents, filterable by project."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self._ids: list[str] = []
+        self._row: dict[str, int] = {}
+        self._lengths = array("i")
+        self._projects = array("i")
+        self._alive = bytearray()
+        self._project_codes: dict[str, int] = {}
+        self._postings: dict[str, tuple[array, array]] = {}
+        self._total_length = 0
+        self._live = 0
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return self._live
+
+    def __contains__(self, doc_id: str) -> bool:
+        return doc_id in self._row
+
+    def add(self, doc_id: str, text: str, project: str = "default") -> None:
+        """Index a document; adding an id again replaces the earlier version."""
+        tokens = terms(text)
+        with self._lock:
+            old = self._row.get(doc_id)
+            if old is not None and self._alive[old]:
+                self._alive[old] = 0
+                self._total_length -= self._lengths[old]
+                self._live -= 1
+            row = len(self._ids)
+            self._ids.append(doc_id)
+            self._row[doc_id] = row
+            self._lengths.append(len(tokens))
+            self._projects.append(self._project_code(project))
+            self._alive.append(1)
+            self._total_length += len(tokens)
+            self._live += 1
+            counts: dict[str, int] = {}
+            for tok in tokens:
+                counts[tok] = counts.get(tok, 0) + 1
+            for tok, tf in counts.items():
+                posting = self._postings.get(tok)
+                if posting is None:
+                    posting = self._postings[tok] = (array("i"), array("i"))
+                posting[0].append(row)
+                posting[1].append(tf)
+
+    def _project_code(self, project: str) -> int:
+        code = self._project_codes.get(project)
+        if code is None:
+            code = self._project_codes[project] = len(self._project_codes)
+        return code
+
+    def search(self, query: str, limit: int = 50, project: str | None = None) -> list[KeywordHit]:
+        """Best ``limit`` documents for ``query`` (only documents matching a query term)."""
+        qterms = list(dict.fromkeys(terms(query)))
+        with self._lock:
+            n_rows = len(self._ids)
+            if not qterms or not n_rows or not self._live:
+                return []
+            if project is not None and project not in self._project_codes:
+                return []
+            lengths = np.frombuffer(self._lengths, dtype=np.int32, count=n_rows).astype(np.float32)
+            alive = np.frombuffer(bytes(self._alive), dtype=np.uint8).astype(bool)
+            avgdl = max(self._total_length / max(self._live, 1), 1.0)
+            scores = np.zeros(n_rows, dtype=np.float32)
+            norm = self.k1 * (1 - self.b + self.b * lengths / avgdl)
+            for tok in qterms:
+                posting = self._postings.get(tok)
+                if posting is None:
+                    continue
+                rows = np.frombuffer(posting[0], dtype=np.int32, count=len(posting[0]))
+                tfs = np.frombuffer(posting[1], dtype=np.int32, count=len(posting[1])).astype(np.float32)
+                live_rows = alive[rows]
+                df = int(live_rows.sum())
+                if df == 0:
+                    continue
+                idf = np.log(1 + (self._live - df + 0.5) / (df + 0.5))
+                scores[rows] += idf * tfs * (self.k1 + 1) / (tfs + norm[rows])
+            mask = alive & (scores > 0)
+            if project is not None:
+                codes = np.frombuffer(self._projects, dtype=np.int32, count=n_rows)
+                mask &= codes == self._project_codes[project]
+            candidates = np.flatnonzero(mask)
+            if candidates.size == 0:
+                return []
+            if candidates.size > limit:
+                part = np.argpartition(-scores[candidates], limit - 1)[:limit]
+                candidates = candidates[part]
+            order = candidates[np.argsort(-scores[candidates], kind="stable")]
+            return [KeywordHit(self._ids[i], float(scores[i])) for i in order]

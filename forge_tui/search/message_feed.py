@@ -1,0 +1,120 @@
+"""Follow the ``messages`` collection cheaply: which final turns are new or changed.
+
+SecantusDB counts and full scans cost ~10 ms per thousand documents, so a
+consumer (the embedding pipeline, the keyword index) cannot rescan on every
+call. ``MessageFeed`` does one full scan first, then asks only for documents
+whose ``updated_at`` moved past a watermark (an indexed range query, ~1 ms).
+Imports write turns with their original, older timestamps; those are found by
+an explicit ``full=True`` poll or by the periodic rescan (``rescan_s``).
+
+Only *final* turns are reported: a streaming assistant turn appears once it is
+closed (complete, cancelled, interrupted or error), never half-written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from pymongo.collection import Collection
+
+from forge_tui.search.vector_store import content_hash
+
+SEARCHABLE_ROLES = ("user", "assistant")
+FIELDS = {
+    "_id": 1, "conversation_id": 1, "project": 1, "seq": 1, "role": 1,
+    "content": 1, "status": 1, "created_at": 1, "updated_at": 1,
+}
+WATERMARK_SLACK = timedelta(seconds=10)
+
+
+def is_final(doc: dict[str, Any]) -> bool:
+    return (
+        doc.get("status", "complete") != "streaming"
+        and doc.get("role") in SEARCHABLE_ROLES
+        and isinstance(doc.get("content"), str)
+        and bool(doc["content"].strip())
+    )
+
+
+class MessageFeed:
+    """Yields final messages a consumer has not seen (or whose content changed).
+
+    ``known`` maps message id -> content hash of what the consumer already
+    holds; seed it with what is persisted (e.g. vectors already stored).
+    """
+
+    def __init__(
+        self,
+        messages: Collection,
+        known: dict[str, str] | None = None,
+        rescan_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.messages = messages
+        self.known: dict[str, str] = dict(known or {})
+        self.rescan_s = rescan_s
+        self._clock = clock
+        self._watermark: datetime | None = None
+        self._last_full: float | None = None
+        self._lock = threading.Lock()
+        self.last_poll_full = False  # whether the last poll scanned every message
+
+    def mark(self, doc: dict[str, Any]) -> None:
+        """Record that the consumer now holds this message's current content."""
+        self.known[doc["_id"]] = content_hash(doc.get("content") or "")
+
+    def forget(self, message_id: str) -> None:
+        self.known.pop(message_id, None)
+
+    def is_current(self, doc: dict[str, Any]) -> bool:
+        return self.known.get(doc["_id"]) == content_hash(doc.get("content") or "")
+
+    def poll(self, full: bool = False) -> list[dict[str, Any]]:
+        """Final messages not yet held by the consumer, oldest first. Does not mark them."""
+        with self._lock:
+            now = self._clock()
+            due = self._last_full is None or (self.rescan_s and now - self._last_full >= self.rescan_s)
+            self.last_poll_full = bool(full or due or self._watermark is None)
+            if self.last_poll_full:
+                docs = self._full_scan()
+                self._last_full = now
+            else:
+                docs = self._since_watermark()
+        docs.sort(key=lambda d: (d.get("created_at") is None, d.get("created_at") or 0, d.get("seq", 0)))
+        return docs
+
+    def _advance(self, doc: dict[str, Any]) -> None:
+        ts = doc.get("updated_at")
+        if isinstance(ts, datetime) and (self._watermark is None or _cmp_key(ts) > _cmp_key(self._watermark)):
+            self._watermark = ts
+
+    def _full_scan(self) -> list[dict[str, Any]]:
+        # ids first (cheap projection), then full documents only for the unseen ones
+        fresh_ids: list[str] = []
+        for doc in self.messages.find({}, {"_id": 1, "updated_at": 1, "status": 1}, batch_size=5000):
+            self._advance(doc)
+            if doc["_id"] not in self.known and doc.get("status") != "streaming":
+                fresh_ids.append(doc["_id"])
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(fresh_ids), 500):
+            batch = fresh_ids[start:start + 500]
+            out.extend(d for d in self.messages.find({"_id": {"$in": batch}}, FIELDS) if is_final(d))
+        return out
+
+    def _since_watermark(self) -> list[dict[str, Any]]:
+        assert self._watermark is not None
+        query = {"updated_at": {"$gte": self._watermark - WATERMARK_SLACK}}
+        out = []
+        for doc in self.messages.find(query, FIELDS):
+            self._advance(doc)
+            if is_final(doc) and not self.is_current(doc):
+                out.append(doc)
+        return out
+
+
+def _cmp_key(ts: datetime) -> float:
+    """Compare aware and naive datetimes alike (pymongo may return either)."""
+    return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).timestamp()

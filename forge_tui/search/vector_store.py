@@ -1,0 +1,179 @@
+"""The ``embeddings`` collection: one document per (message, model).
+
+Vectors are BSON Binary subtype 9 float32 (``bson.binary.BinaryVector``), the
+format MongoDB's own ``$vectorSearch`` reads, so a store moved to a server that
+offers vector search needs no conversion. Vectors of several models live side
+by side (``_id = "<message_id>:<model>"``); the ``meta`` document ``embedding``
+names the model whose vector set was last complete (the *active* model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+from bson.binary import Binary, BinaryVectorDtype
+from pymongo import ASCENDING, IndexModel, ReplaceOne
+from pymongo.database import Database
+
+from forge_tui.domain.models import utcnow
+from forge_tui.store.schema import register_indexes
+
+EMBEDDINGS = "embeddings"
+META = "meta"
+META_ID = "embedding"
+# float32 BinaryVector header: dtype byte 0x27, padding byte 0
+_FLOAT32_HEADER = BinaryVectorDtype.FLOAT32.value + b"\x00"
+
+register_indexes(
+    EMBEDDINGS,
+    [
+        IndexModel([("model", ASCENDING), ("embedded_at", ASCENDING)]),
+        IndexModel([("message_id", ASCENDING)]),
+        IndexModel([("model", ASCENDING), ("project", ASCENDING)]),
+    ],
+)
+# the embedding pipeline and keyword index follow new and finished turns by updated_at
+register_indexes("messages", [IndexModel([("updated_at", ASCENDING)])])
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def vector_to_binary(vector: np.ndarray) -> Binary:
+    return Binary.from_vector(np.asarray(vector, dtype=np.float32).tolist(), BinaryVectorDtype.FLOAT32)
+
+
+def binary_to_vector(value: Any) -> np.ndarray | None:
+    """Decode a stored float32 vector; None for anything else (read defensively)."""
+    if isinstance(value, (bytes, Binary)):
+        raw = bytes(value)
+        if raw[:2] == _FLOAT32_HEADER and (len(raw) - 2) % 4 == 0:
+            return np.frombuffer(raw, dtype=np.float32, offset=2)
+        return None
+    if isinstance(value, list) and value and all(isinstance(x, (int, float)) for x in value):
+        return np.asarray(value, dtype=np.float32)
+    return None
+
+
+@dataclass(frozen=True)
+class StoredVector:
+    message_id: str
+    conversation_id: str
+    project: str
+    model: str
+    dim: int
+    vector: np.ndarray
+    embedded_at: datetime | None
+
+
+def vector_doc(message: dict[str, Any], model: str, vector: np.ndarray) -> dict[str, Any]:
+    content = message.get("content") or ""
+    return {
+        "_id": f"{message['_id']}:{model}",
+        "message_id": message["_id"],
+        "conversation_id": message.get("conversation_id"),
+        "project": message.get("project", "default"),
+        "role": message.get("role"),
+        "created_at": message.get("created_at"),
+        "model": model,
+        "dim": int(vector.shape[-1]),
+        "vector": vector_to_binary(vector),
+        "content_hash": content_hash(content),
+        "embedded_at": utcnow(),
+    }
+
+
+class VectorStore:
+    """Reads and writes the ``embeddings`` collection and the active-model meta document."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.collection = db[EMBEDDINGS]
+        self.meta = db[META]
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index([("model", ASCENDING), ("embedded_at", ASCENDING)])
+        self.collection.create_index([("message_id", ASCENDING)])
+        self.db["messages"].create_index([("updated_at", ASCENDING)])
+
+    # -- writes --------------------------------------------------------------
+    def write(self, docs: list[dict[str, Any]]) -> int:
+        if not docs:
+            return 0
+        self.collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+        return len(docs)
+
+    # -- reads ---------------------------------------------------------------
+    def hashes(self, model: str, dim: int | None = None) -> dict[str, str]:
+        """message_id -> content_hash of every vector stored for ``model`` (of ``dim`` dimensions, if given).
+
+        A vector of the wrong dimension is left out, so the pipeline re-embeds it.
+        """
+        cursor = self.collection.find({"model": model}, {"message_id": 1, "content_hash": 1, "dim": 1, "_id": 0})
+        return {
+            d["message_id"]: d.get("content_hash", "")
+            for d in cursor
+            if "message_id" in d and (dim is None or d.get("dim") == dim)
+        }
+
+    def iter_vectors(self, model: str, since: datetime | None = None, slack_s: float = 10.0) -> Iterator[StoredVector]:
+        query: dict[str, Any] = {"model": model}
+        if since is not None:
+            query["embedded_at"] = {"$gte": since - timedelta(seconds=slack_s)}
+        for doc in self.collection.find(query, batch_size=2000):
+            vec = binary_to_vector(doc.get("vector"))
+            if vec is None or "message_id" not in doc:
+                continue
+            yield StoredVector(
+                message_id=doc["message_id"],
+                conversation_id=doc.get("conversation_id") or "",
+                project=doc.get("project") or "default",
+                model=model,
+                dim=int(vec.shape[0]),
+                vector=vec,
+                embedded_at=doc.get("embedded_at"),
+            )
+
+    def models(self) -> list[dict[str, Any]]:
+        """Per model: vector count and the dimensions seen (for status and mismatch checks)."""
+        rows = self.collection.aggregate(
+            [{"$group": {"_id": "$model", "count": {"$sum": 1}, "dims": {"$addToSet": "$dim"}}}]
+        )
+        return sorted(
+            ({"model": r["_id"], "count": r["count"], "dims": sorted(d for d in r["dims"] if d)} for r in rows),
+            key=lambda r: str(r["model"]),
+        )
+
+    def count(self, model: str) -> int:
+        return self.collection.count_documents({"model": model})
+
+    # -- active model --------------------------------------------------------
+    def active_model(self) -> dict[str, Any] | None:
+        """``{"model": name, "dim": n, "switched_at": date}`` or None before the first complete pass."""
+        doc = self.meta.find_one({"_id": META_ID})
+        if not doc or not isinstance(doc.get("model"), str):
+            return None
+        return {"model": doc["model"], "dim": int(doc.get("dim") or 0), "switched_at": doc.get("switched_at")}
+
+    def set_active_model(self, model: str, dim: int) -> None:
+        previous = self.active_model()
+        update: dict[str, Any] = {"model": model, "dim": int(dim), "switched_at": utcnow()}
+        if previous and previous["model"] != model:
+            update["previous_model"] = previous["model"]
+        self.meta.update_one({"_id": META_ID}, {"$set": update}, upsert=True)
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
