@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from forge_tui.protocol.spec import PRIORITIES, THREAD_STATUSES
 from forge_tui.store.codec import aware
 
 DECISION_STATUSES = ("active", "superseded", "rejected")
-THREAD_STATUSES = ("OPEN", "RESOLVED", "ABANDONED")
-PRIORITIES = ("high", "medium", "low")
+__all__ = ["PRIORITIES", "THREAD_STATUSES", "DECISION_STATUSES", "CHOICES", "Decision", "Thread", "Conflict"]
 CHOICES = ("keep_both", "supersede", "reject")
 
 

@@ -127,10 +127,13 @@ class Registry(ThreadRegistry):
         embedding: Sequence[float] | None = None,
         who: str = "system",
         why: str = "",
+        validates: bool = True,
     ) -> RecordOutcome:
         """Record a statement, applying the conflict policy against what is known.
 
         Facets (scope, subject, key, artifacts) are derived from ``text`` unless given.
+        A restatement merges into the existing decision and, when ``validates``
+        (someone said it again), resets its decay; re-hydration passes ``False``.
         """
         text = _check_text(text)
         _check_tier_priority(tier, priority)
@@ -157,7 +160,7 @@ class Registry(ThreadRegistry):
         verdicts = policy.plan(draft, self._overlap_candidates(draft))
         for old, verdict in verdicts:
             if verdict.kind == policy.RESTATEMENT:
-                return RecordOutcome("merged", self._merge(old, draft, who, why or verdict.reason))
+                return RecordOutcome("merged", self._merge(old, draft, who, why or verdict.reason, validates))
 
         draft.id = self.next_short_id(project, "D")
         draft.uid = entity_id(project, "decision", draft.id, now)
@@ -205,17 +208,33 @@ class Registry(ThreadRegistry):
         self.events.log(project, "decision_revalidated", decision.id, who=who, why=why, at=now, hops_before=decision.hops)
         return self.get_decision(project, did)
 
-    def add_hops(self, project: str, dids: Iterable[str], n: int = 1, *, who: str = "system", why: str = "") -> list[Decision]:
-        """Count ``n`` more lineage hops on active decisions (unknown ids are skipped)."""
+    def add_hops(
+        self,
+        project: str,
+        dids: Iterable[str],
+        n: int = 1,
+        *,
+        carried_into: str | None = None,
+        who: str = "system",
+        why: str = "",
+    ) -> list[Decision]:
+        """Count ``n`` more lineage hops on active decisions (unknown ids are skipped).
+
+        With ``carried_into`` (the continued conversation's id) a decision is counted
+        once per conversation, so re-running a continuation does not add hops twice.
+        """
         out = []
         for did in dict.fromkeys(d.strip().upper() for d in dids):
-            doc = self._decisions.find_one_and_update(
-                {"project": project, "id": did, "status": "active"},
-                {"$inc": {"hops": n}},
-                return_document=ReturnDocument.AFTER,
-            )
+            query: dict[str, Any] = {"project": project, "id": did, "status": "active"}
+            update: dict[str, Any] = {"$inc": {"hops": n}}
+            if carried_into is not None:
+                query["carried_into"] = {"$ne": carried_into}
+                update["$addToSet"] = {"carried_into": carried_into}
+            doc = self._decisions.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
             if doc is not None:
-                self.events.log(project, "decision_hop", did, who=who, why=why, at=self.clock(), hops=doc["hops"])
+                self.events.log(
+                    project, "decision_hop", did, who=who, why=why, at=self.clock(), hops=doc["hops"], into=carried_into
+                )
                 out.append(Decision.from_doc(doc))
         return out
 
@@ -282,17 +301,16 @@ class Registry(ThreadRegistry):
         docs = self._decisions.find({"status": "active", "$or": ors}).sort("created_at", ASCENDING)
         return [Decision.from_doc(d) for d in docs]
 
-    def _merge(self, old: Decision, new: Decision, who: str, why: str) -> Decision:
+    def _merge(self, old: Decision, new: Decision, who: str, why: str, validates: bool) -> Decision:
         now = self.clock()
-        self._decisions.update_one(
-            {"_id": old.uid},
-            {
-                "$addToSet": {"sources": {"$each": new.sources}},
-                "$inc": {"restatements": 1},
-                "$max": {"tier": new.tier},
-                "$set": {"last_validated": now, "hops": 0},
-            },
-        )
+        update: dict[str, Any] = {
+            "$addToSet": {"sources": {"$each": new.sources}},
+            "$inc": {"restatements": 1},
+            "$max": {"tier": new.tier},
+        }
+        if validates:
+            update["$set"] = {"last_validated": now, "hops": 0}
+        self._decisions.update_one({"_id": old.uid}, update)
         self.events.log(old.project, "decision_merged", old.id, who=who, why=why, at=now, text=new.text)
         return self.get_decision(old.project, old.id)
 
