@@ -150,9 +150,13 @@ def build(parsed: ParsedConversation, project: str, existing: dict[str, Any] | N
         labels = extra.pop("labels", None)
         model = extra.pop("model", None)
         src = {"kind": parsed.source, "id": msg.source_id, **{k: v for k, v in extra.items() if k not in ("uuid", "id")}}
+        if parsed.source == "forge" and msg.source_id and is_uuid8(msg.source_id):
+            tid = msg.source_id  # a Forge export re-imported: keep the original turn ID
+        else:
+            tid = message_id(cid, name, msg.created_at)
         turns.append(
             Turn(
-                id=message_id(cid, name, msg.created_at),
+                id=tid,
                 conversation_id=cid,
                 seq=seq,
                 role=Role(msg.role),

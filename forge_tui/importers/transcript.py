@@ -121,7 +121,15 @@ def _parse_one(obj: dict[str, Any], label: str) -> Iterator[ParsedConversation |
         project=str(project) if project else None,
         messages=messages,
         source=source,
+        extra=_source_extra(obj),
     )
+
+
+def _source_extra(obj: dict[str, Any]) -> dict[str, Any]:
+    src = obj.get("source")
+    if isinstance(src, dict) and src.get("kind") and src.get("id"):
+        return {k: v for k, v in src.items() if k not in ("kind", "id")}
+    return {}
 
 
 def _identity(obj: dict[str, Any], messages: list[ParsedMessage]) -> tuple[str, str]:
@@ -156,7 +164,8 @@ def _parse_message(raw: Any, i: int, where: str) -> tuple[ParsedMessage | None, 
             extra[key] = raw[key]
     src = raw.get("source")
     if isinstance(src, dict) and src.get("id"):
-        msg_id = str(src["id"])
+        msg_id = str(src["id"])  # a Forge export: keep the original source identity
+        extra.update({k: v for k, v in src.items() if k not in ("kind", "id")})
     else:
         msg_id = str(raw["id"]) if raw.get("id") else None
     return ParsedMessage(msg_id, role, str(content), parse_timestamp(stamp), extra), None
