@@ -1,0 +1,1 @@
+"""The Textual UI layer. The only package (with the root) that imports textual or rich."""

@@ -1,0 +1,52 @@
+"""The one table of user actions: it yields the key bindings (with ids, so a
+keymap can rebind them) and the command-palette entries.
+
+``target`` says who runs the action: the main screen (session actions) or the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class ForgeAction:
+    id: str
+    action: str
+    title: str
+    help: str
+    key: str | None = None
+    key_display: str | None = None
+    target: str = "screen"  # "screen" | "app"
+    show: bool = True
+    priority: bool = False
+
+    def binding(self) -> Binding:
+        assert self.key is not None
+        return Binding(self.key, self.action, self.title, show=self.show, id=self.id,
+                       key_display=self.key_display, priority=self.priority)
+
+
+ACTIONS: tuple[ForgeAction, ...] = (
+    ForgeAction("forge.cancel", "cancel_reply", "Cancel reply", "Stop the reply that is streaming (never quits)",
+                "escape", "esc"),
+    ForgeAction("forge.new", "new_conversation", "New", "Start a new conversation (asks for the project)",
+                "ctrl+n"),
+    ForgeAction("forge.open", "open_conversation", "Open", "Choose a conversation from the list", "ctrl+o"),
+    ForgeAction("forge.model", "pick_model", "Model", "Pick the chat model from models.toml",
+                "ctrl+m,f2", "^m/f2"),
+    ForgeAction("forge.retry", "retry_store", "Retry DB", "Reconnect to MongoDB", "ctrl+r"),
+    ForgeAction("forge.archive", "toggle_archive", "Archive", "Show or hide the archive preview pane", "f3"),
+    ForgeAction("forge.focus_prompt", "focus_prompt", "Prompt", "Move the cursor to the prompt", "ctrl+l",
+                show=False),
+    ForgeAction("forge.refresh", "refresh_list", "Refresh list", "Reload the conversation list"),
+    ForgeAction("forge.theme", "toggle_theme", "Theme", "Switch to the next Forge theme", "ctrl+t",
+                target="app"),
+    ForgeAction("forge.quit", "quit", "Quit", "Quit Forge", "ctrl+q", target="app", priority=True),
+)
+
+
+def bindings(target: str) -> list[Binding]:
+    return [a.binding() for a in ACTIONS if a.target == target and a.key]

@@ -1,0 +1,161 @@
+"""The conversation pane: one ``TurnView`` per turn; replies stream as Markdown.
+
+While a reply streams, pieces go through ``Markdown.get_stream`` (appends, no
+re-render of the whole reply); when it ends the reply is rendered once, whole.
+Very long turns are shown truncated with a note (the store keeps the full text).
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from forge_tui.domain.models import Role, Turn, TurnStatus
+
+#: characters of a turn rendered on screen; the rest is summarised by a note
+DISPLAY_LIMIT = 20_000
+#: turns mounted when a conversation opens (newest); older ones are summarised
+SHOWN_TURNS = 200
+
+_BADGES = {
+    TurnStatus.STREAMING: ("streaming…", "-streaming"),
+    TurnStatus.CANCELLED: ("cancelled", "-cancelled"),
+    TurnStatus.INTERRUPTED: ("interrupted", "-interrupted"),
+    TurnStatus.ERROR: ("error", "-error"),
+}
+
+
+def display_text(content: str) -> str:
+    if len(content) <= DISPLAY_LIMIT:
+        return content
+    return (content[:DISPLAY_LIMIT] + f"\n\n*… {len(content) - DISPLAY_LIMIT:,} more characters not shown "
+            f"({len(content):,} in all; the full text is stored).*")
+
+
+class TurnView(Vertical):
+    """One turn: a header (who, model, status badge) and its Markdown body."""
+
+    def __init__(self, turn: Turn) -> None:
+        super().__init__(classes=f"turn -{turn.role.value}")
+        self.turn = turn
+        self._stream: MarkdownStream | None = None
+        self._streamed = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._header(), classes="turn-header", markup=False)
+        yield Markdown(display_text(self.turn.content), classes="turn-body")
+        yield Static(self._footer(), classes="turn-note", markup=False)
+
+    def _header(self) -> str:
+        if self.turn.role is Role.USER:
+            who = "You"
+        elif self.turn.role is Role.ASSISTANT:
+            who = f"Forge · {self.turn.model}" if self.turn.model else "Forge"
+        else:
+            who = self.turn.role.value
+        badge = _BADGES.get(self.turn.status)
+        return f"{who}  [{badge[0]}]" if badge else who
+
+    def _footer(self) -> str:
+        if self.turn.status is TurnStatus.ERROR and self.turn.error:
+            return self.turn.error
+        if self.turn.status is TurnStatus.CANCELLED:
+            return "Reply cancelled (Esc); the partial text is kept."
+        if self.turn.status is TurnStatus.INTERRUPTED:
+            return "Reply cut off by a crash; the partial text is kept."
+        return ""
+
+    def on_mount(self) -> None:
+        self._apply_status()
+
+    def _apply_status(self) -> None:
+        for _, cls in _BADGES.values():
+            self.remove_class(cls)
+        badge = _BADGES.get(self.turn.status)
+        if badge:
+            self.add_class(badge[1])
+        self.query_one(".turn-header", Static).update(self._header())
+        note = self.query_one(".turn-note", Static)
+        note.update(self._footer())
+        note.display = bool(self._footer())
+
+    # -- streaming -----------------------------------------------------------
+    async def write(self, text: str) -> None:
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(Markdown))
+        room = DISPLAY_LIMIT - self._streamed
+        if room <= 0:
+            return
+        self._streamed += len(text)
+        await self._stream.write(text[:room])
+
+    async def finish(self, turn: Turn, message: str | None = None) -> None:
+        """Stop streaming and render the final text once."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.turn = turn
+        if message and not turn.error:
+            turn.error = message
+        await self.query_one(Markdown).update(display_text(turn.content))
+        self._apply_status()
+
+
+class ConversationView(VerticalScroll):
+    """The scrolling list of turns. The screen calls its methods; it posts nothing."""
+
+    DEFAULT_CLASSES = "conversation"
+
+    def compose(self) -> ComposeResult:
+        yield Static("Type a message below and press Enter. Esc cancels a reply; ctrl+p lists every action.",
+                     id="conversation-empty", classes="empty-hint")
+
+    def _views(self) -> dict[str, TurnView]:
+        return {v.turn.id: v for v in self.query(TurnView)}
+
+    async def show_conversation(self, turns: list[Turn], focus_turn_id: str | None = None) -> None:
+        await self.remove_children()
+        shown = turns[-SHOWN_TURNS:]
+        if focus_turn_id and all(t.id != focus_turn_id for t in shown):
+            index = next((i for i, t in enumerate(turns) if t.id == focus_turn_id), None)
+            if index is not None:
+                shown = turns[max(0, index - 5):]
+        widgets: list = []
+        if len(shown) < len(turns):
+            widgets.append(Static(f"{len(turns) - len(shown):,} earlier turns not shown.", classes="older-hint"))
+        widgets.extend(TurnView(t) for t in shown)
+        if not widgets:
+            widgets.append(Static("This conversation is empty. Type a message below.", classes="empty-hint"))
+        await self.mount_all(widgets)
+        focused = self._views().get(focus_turn_id) if focus_turn_id else None
+        if focused is not None:
+            focused.add_class("-focused")
+            self.call_after_refresh(self.scroll_to_widget, focused, top=True, animate=False)
+        else:
+            self.call_after_refresh(self.scroll_end, animate=False)
+            self.anchor()
+
+    async def clear_conversation(self) -> None:
+        await self.remove_children()
+        await self.mount(Static("New conversation. Type a message below and press Enter.", classes="empty-hint"))
+
+    async def add_turn(self, turn: Turn) -> TurnView:
+        existing = self._views().get(turn.id)
+        if existing is not None:
+            return existing
+        await self.query(".empty-hint").remove()
+        view = TurnView(turn)
+        await self.mount(view)
+        self.anchor()
+        return view
+
+    async def append_reply(self, turn_id: str, text: str) -> None:
+        view = self._views().get(turn_id)
+        if view is not None:
+            await view.write(text)
+
+    async def finish_reply(self, turn: Turn, message: str | None = None) -> None:
+        view = self._views().get(turn.id) or await self.add_turn(turn)
+        await view.finish(turn, message)

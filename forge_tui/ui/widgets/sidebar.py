@@ -1,0 +1,140 @@
+"""The right sidebar: project, model, token meter, conversation list, and the
+knowledge section (decisions/threads, filled when that backend is present).
+
+State comes down from the screen (reactives bound with ``data_bind``);
+choices go up as messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from forge_tui.domain.models import Conversation
+
+TITLE_WIDTH = 30
+
+
+class TokenMeter(Widget):
+    """``used / n_ctx`` as a bar; turns warning/error coloured as the context fills."""
+
+    used: reactive[int] = reactive(0)
+    n_ctx: reactive[int] = reactive(0)
+
+    def render(self) -> Text:
+        width = max(4, self.size.width)
+        if self.n_ctx <= 0:
+            return Text("context: —", style="dim")
+        ratio = min(1.0, self.used / self.n_ctx)
+        filled = round(ratio * width)
+        style = "$success" if ratio < 0.6 else "$warning" if ratio < 0.85 else "$error"
+        bar = Text()
+        bar.append("█" * filled, style=self.app.theme_variables.get(style[1:], "green"))
+        bar.append("░" * (width - filled), style="dim")
+        bar.append(f"\n{self.used:,} / {self.n_ctx:,} tokens ({ratio:.0%})")
+        return bar
+
+    def watch_used(self) -> None:
+        self._update_classes()
+
+    def watch_n_ctx(self) -> None:
+        self._update_classes()
+
+    def _update_classes(self) -> None:
+        ratio = self.used / self.n_ctx if self.n_ctx else 0.0
+        self.set_class(ratio >= 0.85, "-full")
+
+
+class ConversationList(OptionList):
+    """Conversations grouped by project (metadata only). Selecting posts ``Chosen``."""
+
+    @dataclass
+    class Chosen(Message):
+        conversation_list: "ConversationList"
+        conversation_id: str
+
+        @property
+        def control(self) -> "ConversationList":
+            return self.conversation_list
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.conversations: list[Conversation] = []
+
+    def set_conversations(self, conversations: list[Conversation], current_id: str | None,
+                          current_project: str) -> None:
+        self.conversations = list(conversations)
+        highlighted = self.highlighted_option.id if self.highlighted_option else None
+        groups: dict[str, list[Conversation]] = {}
+        for conv in conversations:
+            groups.setdefault(conv.project, []).append(conv)
+        order = sorted(groups, key=lambda p: (p != current_project, p))
+        options: list[Option | None] = []
+        for project in order:
+            options.append(Option(Text(f"▾ {project}", style="bold"), id=f"project:{project}", disabled=True))
+            for conv in groups[project]:
+                marker = "● " if conv.id == current_id else "  "
+                title = conv.title if len(conv.title) <= TITLE_WIDTH else conv.title[: TITLE_WIDTH - 1] + "…"
+                prompt = Text(marker + title)
+                prompt.append(f"  {conv.turn_count}", style="dim")
+                options.append(Option(prompt, id=conv.id))
+        self.clear_options()
+        if not options:
+            options.append(Option(Text("No conversations yet.", style="dim"), id="empty", disabled=True))
+        self.add_options(options)
+        target = highlighted or current_id
+        if target:
+            try:
+                self.highlighted = self.get_option_index(target)
+            except Exception:  # OptionDoesNotExist: the list changed under the highlight
+                self.highlighted = None
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id and not event.option.id.startswith("project:"):
+            self.post_message(self.Chosen(self, event.option.id))
+
+
+class KnowledgePanel(Vertical):
+    """Decisions, threads and conflicts (issue 4). Shows a hint until the backend feeds it."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("Decisions and threads appear here once recorded.", id="knowledge-body", classes="dim-hint")
+
+
+class Sidebar(Vertical):
+    project: reactive[str] = reactive("default")
+    model_label: reactive[str] = reactive("")
+    store_label: reactive[str] = reactive("")
+    tokens_used: reactive[int] = reactive(0)
+    n_ctx: reactive[int] = reactive(0)
+
+    def compose(self) -> ComposeResult:
+        yield Label("Project", classes="section-title")
+        yield Static(id="project-name", markup=False)
+        yield Label("Model", classes="section-title")
+        yield Static(id="model-name", markup=False)
+        yield Static(id="store-state", markup=False)
+        yield Label("Context", classes="section-title")
+        yield TokenMeter(id="token-meter").data_bind(used=Sidebar.tokens_used, n_ctx=Sidebar.n_ctx)
+        yield Label("Conversations  ^o", classes="section-title")
+        yield ConversationList(id="conversation-list")
+        yield Label("Knowledge", classes="section-title", id="knowledge-title")
+        yield KnowledgePanel(id="knowledge")
+
+    def watch_project(self, project: str) -> None:
+        self.query_one("#project-name", Static).update(project)
+
+    def watch_model_label(self, label: str) -> None:
+        self.query_one("#model-name", Static).update(label)
+
+    def watch_store_label(self, label: str) -> None:
+        self.query_one("#store-state", Static).update(label)
