@@ -1,0 +1,211 @@
+"""Chat-format JSONL (``{"messages": [...]}``) for fine-tuning a LoRA adapter on your own work.
+
+Kinds of example, following the seed:
+
+* ``compression`` — a conversation and the archive it was compressed into
+  (``compressed_into`` lineage edges + the ``archives`` collection);
+* ``decision`` — decisions with tier >= 0.3 and a rationale (``decisions``);
+* ``thread`` — resolved threads with their resolution (``threads``);
+* ``code_pattern`` — turns the classifier labelled ``code_pattern``, with the
+  turn they answer (or the reply they got).
+
+Excluded: raw chit-chat (unlabelled turns are never used on their own),
+speculative decisions (tier < 0.3), rejected decisions, abandoned threads and
+everything they cite, and turns that did not complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from pymongo import ASCENDING
+
+from forge_tui.domain.models import Role, Turn, TurnStatus
+from forge_tui.store.codec import turn_from_doc
+from forge_tui.store.repository import Store
+
+MIN_TIER = 0.3
+KINDS = ("compression", "decision", "thread", "code_pattern")
+SYSTEM_COMPRESS = (
+    "You compress a conversation into a Forge archive: YAML with decisions (with rationale and tier), "
+    "threads, artifacts, constraints quoted verbatim, and a continuation prompt."
+)
+SYSTEM_KNOWLEDGE = "You are Forge, a careful engineering assistant for the project '{project}'."
+
+#: Counts tokens in one text; the default is an approximation (4 characters per token).
+Tokenizer = Callable[[str], int]
+
+
+def approx_tokens(text: str) -> int:
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+@dataclass
+class DatasetSummary:
+    counts: Counter = field(default_factory=Counter)  # kind -> examples written
+    excluded: Counter = field(default_factory=Counter)  # reason -> items left out
+    tokens: int = 0
+    path: Path | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def lines(self, exact: bool = False) -> list[str]:
+        approx = "" if exact else "≈"
+        out = [f"Wrote {self.total} example(s), {approx}{self.tokens} tokens" + (f" to {self.path}" if self.path else "")]
+        out += [f"  {kind}: {self.counts.get(kind, 0)}" for kind in KINDS]
+        out += [f"  excluded {reason}: {n}" for reason, n in sorted(self.excluded.items())]
+        return out
+
+
+def _q(project: str | None) -> dict[str, Any]:
+    return {} if project is None else {"project": project}
+
+
+def _render_transcript(turns: list[Turn]) -> str:
+    return "\n\n".join(f"[{t.role.value}] {t.content.strip()}" for t in turns if t.content.strip())
+
+
+def _archive_text(doc: dict[str, Any]) -> str | None:
+    text = doc.get("yaml") or doc.get("yaml_text")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    data = doc.get("data") or doc.get("archive")
+    if isinstance(data, dict):
+        from forge_tui.protocol.render import dump_archive
+
+        return dump_archive(data).strip()
+    return None
+
+
+def compression_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[dict]:
+    for edge in store.lineage.find({"kind": "compressed_into"}).sort([("src", ASCENDING), ("dst", ASCENDING)]):
+        conv = store.get_conversation(edge["src"])
+        if conv is None or (project is not None and conv.project != project):
+            continue
+        archive = store.archives.find_one({"_id": edge["dst"]})
+        text = _archive_text(archive) if archive else None
+        if not text:
+            summary.excluded["compression without archive text"] += 1
+            continue
+        turns = [t for t in store.turns(conv.id) if t.status is TurnStatus.COMPLETE and text not in t.content]
+        transcript = _render_transcript(turns)
+        if not transcript:
+            continue
+        yield {"messages": [
+            {"role": "system", "content": SYSTEM_COMPRESS},
+            {"role": "user", "content": f"Conversation '{conv.title}' (project {conv.project}):\n\n{transcript}"},
+            {"role": "assistant", "content": text},
+        ]}
+
+
+def _abandoned(store: Store, project: str | None) -> tuple[set[str], set[str]]:
+    """(ids of abandoned threads, turn ids they cite)."""
+    ids: set[str] = set()
+    sources: set[str] = set()
+    for doc in store.db["threads"].find({**_q(project), "status": {"$in": ["ABANDONED", "abandoned"]}}):
+        ids.add(f"{doc.get('project')}/{doc.get('id')}")
+        sources.update(str(s) for s in doc.get("sources") or [])
+    return ids, sources
+
+
+def decision_examples(store: Store, project: str | None, summary: DatasetSummary, abandoned: set[str]) -> Iterator[dict]:
+    for doc in store.db["decisions"].find(_q(project)).sort([("project", ASCENDING), ("id", ASCENDING)]):
+        tier = float(doc.get("tier", 0.0) or 0.0)
+        if tier < MIN_TIER:
+            summary.excluded["speculative decisions (tier < 0.3)"] += 1
+            continue
+        if doc.get("status") == "rejected":
+            summary.excluded["rejected decisions"] += 1
+            continue
+        thread = doc.get("thread") or doc.get("thread_id")
+        if thread and f"{doc.get('project')}/{thread}" in abandoned:
+            summary.excluded["decisions of abandoned threads"] += 1
+            continue
+        rationale = (doc.get("rationale") or "").strip()
+        if not rationale:
+            summary.excluded["decisions without rationale"] += 1
+            continue
+        answer = f"Decision {doc.get('id')}: {doc['text']}\nRationale: {rationale}\nTier: {tier:.1f}"
+        if doc.get("priority"):
+            answer += f" · priority: {doc['priority']}"
+        if doc.get("status") == "superseded" and doc.get("superseded_by"):
+            answer += f"\nStatus: superseded by {doc['superseded_by']}"
+        yield {"messages": [
+            {"role": "system", "content": SYSTEM_KNOWLEDGE.format(project=doc.get("project"))},
+            {"role": "user", "content": f"Record this decision with its rationale: {doc['text']}"},
+            {"role": "assistant", "content": answer},
+        ]}
+
+
+def thread_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[dict]:
+    for doc in store.db["threads"].find(_q(project)).sort([("project", ASCENDING), ("id", ASCENDING)]):
+        status = str(doc.get("status", "")).upper()
+        if status == "ABANDONED":
+            summary.excluded["abandoned threads"] += 1
+            continue
+        resolution = (doc.get("resolution") or "").strip()
+        if status != "RESOLVED" or not resolution:
+            continue  # open questions teach nothing yet
+        yield {"messages": [
+            {"role": "system", "content": SYSTEM_KNOWLEDGE.format(project=doc.get("project"))},
+            {"role": "user", "content": f"How was this open question resolved? {doc.get('title')}"},
+            {"role": "assistant", "content": f"Thread {doc.get('id')} is resolved: {resolution}"},
+        ]}
+
+
+def code_pattern_examples(store: Store, project: str | None, summary: DatasetSummary, cited: set[str]) -> Iterator[dict]:
+    query = {**_q(project), "labels": "code_pattern"}
+    for doc in store.messages.find(query).sort([("conversation_id", ASCENDING), ("seq", ASCENDING)]):
+        turn = turn_from_doc(doc)
+        if turn.id in cited:
+            summary.excluded["code patterns of abandoned threads"] += 1
+            continue
+        if turn.status is not TurnStatus.COMPLETE or not turn.content.strip():
+            continue
+        if turn.role is Role.ASSISTANT:
+            other = store.messages.find_one({"conversation_id": turn.conversation_id, "seq": turn.seq - 1})
+            pair = [other, doc]
+        else:
+            other = store.messages.find_one({"conversation_id": turn.conversation_id, "seq": turn.seq + 1})
+            pair = [doc, other]
+        if other is None or pair[0].get("role") != "user" or pair[1].get("role") != "assistant":
+            summary.excluded["code patterns without a question/answer pair"] += 1
+            continue
+        yield {"messages": [
+            {"role": "system", "content": SYSTEM_KNOWLEDGE.format(project=doc.get("project"))},
+            {"role": "user", "content": pair[0]["content"]},
+            {"role": "assistant", "content": pair[1]["content"]},
+        ]}
+
+
+def iter_lora_examples(store: Store, project: str | None = None, summary: DatasetSummary | None = None) -> Iterator[tuple[str, dict]]:
+    """(kind, example) pairs in a stable order."""
+    summary = summary if summary is not None else DatasetSummary()
+    abandoned, cited = _abandoned(store, project)
+    yield from (("compression", e) for e in compression_examples(store, project, summary))
+    yield from (("decision", e) for e in decision_examples(store, project, summary, abandoned))
+    yield from (("thread", e) for e in thread_examples(store, project, summary))
+    yield from (("code_pattern", e) for e in code_pattern_examples(store, project, summary, cited))
+
+
+def build_lora_dataset(
+    store: Store, out_path: str | Path, *, project: str | None = None, tokenizer: Tokenizer | None = None
+) -> DatasetSummary:
+    """Write the JSONL file (atomically: a temp file renamed at the end) and return counts and tokens."""
+    count = tokenizer or approx_tokens
+    summary = DatasetSummary(path=Path(out_path).expanduser())
+    summary.path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = summary.path.with_name(summary.path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for kind, example in iter_lora_examples(store, project, summary):
+            fh.write(json.dumps(example, ensure_ascii=False) + "\n")
+            summary.counts[kind] += 1
+            summary.tokens += sum(count(m["content"]) for m in example["messages"])
+    tmp.replace(summary.path)
+    return summary
