@@ -1,0 +1,75 @@
+"""`forge import …`, `forge export …`, `forge dataset lora` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from forge_tui.cli import main
+
+EXPORTS = Path(__file__).resolve().parent.parent / "fixtures" / "exports"
+
+
+@pytest.fixture
+def forge(db, mongo_uri, tmp_path, monkeypatch):
+    monkeypatch.setenv("FORGE_DB", db.name)
+
+    def run(*argv: str) -> int:
+        return main(["--mongo-uri", mongo_uri, "--data-dir", str(tmp_path / "data"), *argv])
+
+    return run
+
+
+def test_import_claude_zip_then_rerun_changes_nothing(forge, db, tmp_path, capsys):
+    zpath = tmp_path / "claude-export.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.write(EXPORTS / "claude_conversations.json", "conversations.json")
+    assert forge("import", "claude", str(zpath), "--project", "ledger") == 0
+    out, err = capsys.readouterr()
+    assert "Imported 2 new conversation(s), 6 new message(s)" in out
+    assert "skipped conversation 'Untitled'" in out and "no messages with text" in out
+    assert "import claude [" in err  # the progress bar
+    assert forge("import", "claude", str(zpath), "--project", "ledger") == 0
+    out, _ = capsys.readouterr()
+    assert "Imported 0 new conversation(s), 0 new message(s); 0 updated, 2 unchanged" in out
+    assert db.conversations.count_documents({"project": "ledger"}) == 2
+
+
+def test_bad_input_is_one_clear_line(forge, capsys, tmp_path):
+    assert forge("import", "transcript", str(EXPORTS / "latin1_transcript.json")) == 2
+    _, err = capsys.readouterr()
+    assert err.startswith("forge: ") and "not UTF-8" in err and "Traceback" not in err
+    assert forge("import", "claude", str(tmp_path / "missing.zip")) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_export_and_dataset_commands(forge, db, tmp_path, capsys):
+    assert forge("import", "chatgpt", str(EXPORTS / "chatgpt_conversations.json")) == 0
+    cid = db.conversations.find_one({})["_id"]
+    capsys.readouterr()
+    assert forge("export", cid[:8]) == 0
+    assert capsys.readouterr().out.startswith("# Rust haiku")
+    target = tmp_path / "haiku.json"
+    assert forge("export", cid, "--format", "json", "-o", str(target)) == 0
+    assert json.loads(target.read_text(encoding="utf-8"))["title"] == "Rust haiku"
+    assert forge("export", "--all", "-o", str(tmp_path / "all")) == 0
+    assert "Exported 1 conversation(s)" in capsys.readouterr().out
+    assert forge("export") == 2
+    assert forge("dataset", "lora", "-o", str(tmp_path / "set.jsonl")) == 0
+    assert "code_pattern: 0" in capsys.readouterr().out
+
+
+def test_import_mongo_cli(forge, mongo_client, mongo_uri, capsys):
+    legacy = mongo_client["legacy_cli_test"]
+    legacy.message_embeddings.insert_one({"conversation_id": "c1", "role": "user", "content": "hello"})
+    try:
+        assert forge("import", "mongo", mongo_uri, "--db", "legacy_cli_test") == 0
+        out = capsys.readouterr().out
+        assert "From Forge OS database 'legacy_cli_test'" in out and "1 new conversation(s)" in out
+        assert forge("import", "mongo", mongo_uri, "--db", "empty_db_for_cli") == 2
+        assert "--db NAME" in capsys.readouterr().err
+    finally:
+        mongo_client.drop_database("legacy_cli_test")
