@@ -28,14 +28,14 @@ async def wait_connected(pilot) -> None:
     await pilot.pause(0.1)
 
 
-async def wait_idle(pilot) -> None:
+async def wait_idle(pilot, timeout: float = 20.0) -> None:
     app = pilot.app
 
     def idle() -> bool:
         """no reply streaming"""
         return not app.controller.busy and not app.main_screen.busy
 
-    await wait_until(pilot, idle)
+    await wait_until(pilot, idle, timeout)
     await app.workers.wait_for_complete()
     await pilot.pause(0.1)
 

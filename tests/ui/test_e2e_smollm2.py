@@ -1,0 +1,72 @@
+"""End to end: the real SmolLM2 through LlamaEngine, the real store, the real app."""
+
+from __future__ import annotations
+
+import pytest
+
+from forge_tui.config import REPO_ROOT, Settings, load_models
+from forge_tui.domain.models import TurnStatus
+from forge_tui.session.controller import SessionController
+from forge_tui.ui.app import ForgeApp
+from forge_tui.ui.messages import ReplyStreamed
+from forge_tui.ui.widgets.conversation import TurnView
+
+from .conftest import SIZE
+from .helpers import wait_idle, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def real_app(store, tmp_path):
+    from forge_tui.engine.llama_engine import LlamaEngine
+
+    models_file = REPO_ROOT / "models.toml"
+    models = load_models(models_file)
+    settings = Settings(max_reply_tokens=64, temperature=0.0)
+
+    def controller_factory(emit):
+        return SessionController(
+            store_factory=lambda: store,
+            engine_factory=lambda name: LlamaEngine(models.get(name), cache_dir=tmp_path / "cache",
+                                                    base_dir=models_file.parent),
+            models=models, settings=settings, emit=emit,
+        )
+
+    return ForgeApp(controller_factory=controller_factory, settings=settings, themes_dirs=[REPO_ROOT / "themes"],
+                    models_file=models_file, watch_files=False)
+
+
+async def test_real_reply_streams_and_escape_leaves_a_cancelled_turn(real_app, store):
+    app = real_app
+    streamed: list[int] = []
+    hook = lambda m: streamed.append(1) if isinstance(m, ReplyStreamed) else None  # noqa: E731
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await wait_until(pilot, lambda: app.main_screen.model_label == "smollm2 · ready"
+                         and app.controller.store is not None, timeout=120)
+        await pilot.press(*"Say hello in one short sentence.")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(store.messages.find_one({"role": "assistant"}) or {}) > 0, timeout=30)
+        await wait_idle(pilot, timeout=120)
+        reply = list(app.main_screen.query(TurnView))[-1]
+        assert reply.turn.status is TurnStatus.COMPLETE
+        assert reply.turn.content.strip()
+        assert len(streamed) >= 2, "the reply arrived in one piece instead of streaming"
+        # a long reply, cancelled with Esc while it streams
+        await pilot.press(*"Write a long, detailed essay about the history of computing.")
+        await pilot.press("enter")
+
+        def streaming_text() -> bool:
+            """the second reply has streamed some text"""
+            views = list(app.main_screen.query(TurnView))
+            return len(views) == 4 and views[-1].turn.status is TurnStatus.STREAMING and views[-1]._streamed > 0
+
+        await wait_until(pilot, streaming_text, timeout=60)
+        await pilot.press("escape")
+        await wait_idle(pilot, timeout=120)
+        assert app.is_running
+        assert list(app.main_screen.query(TurnView))[-1].turn.status is TurnStatus.CANCELLED
+    docs = list(store.messages.find({}, sort=[("seq", 1)]))
+    assert [d["role"] for d in docs] == ["user", "assistant", "user", "assistant"]
+    assert docs[1]["status"] == "complete" and docs[1]["content"].strip()
+    assert docs[3]["status"] == "cancelled"
