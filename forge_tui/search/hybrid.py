@@ -101,6 +101,24 @@ class SearchService:
         self._lock = threading.RLock()
 
     # -- index maintenance ---------------------------------------------------
+    def set_embedder(self, embedder: Embedder | None) -> None:
+        """Use another model (after a switch): the vector index is rebuilt for it on the next search."""
+        with self._lock:
+            self.embedder = embedder
+            self._vector = None
+            self._server_vector_search = None
+
+    def status(self) -> dict[str, Any]:
+        """What the search screen can show: index sizes and whether semantic search is on."""
+        emb = self.embedder
+        return {
+            "messages_indexed": len(self._keyword),
+            "vectors_indexed": len(self._vector) if self._vector is not None else 0,
+            "model": emb.name if emb else None,
+            "semantic_ready": bool(emb and emb.is_ready),
+            "embedder_error": emb.error if emb else None,
+        }
+
     def warm_up(self) -> None:
         """Build both indexes now (call from a worker at start-up)."""
         with self._lock:

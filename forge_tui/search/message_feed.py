@@ -61,10 +61,15 @@ class MessageFeed:
         self._last_full: float | None = None
         self._lock = threading.Lock()
         self.last_poll_full = False  # whether the last poll scanned every message
+        # found but not yet marked: returned again by every poll until the consumer marks them
+        self._backlog: dict[str, dict[str, Any]] = {}
 
     def mark(self, doc: dict[str, Any]) -> None:
         """Record that the consumer now holds this message's current content."""
         self.known[doc["_id"]] = content_hash(doc.get("content") or "")
+        backlog = self._backlog.get(doc["_id"])
+        if backlog is not None and self.is_current(backlog):
+            del self._backlog[doc["_id"]]
 
     def forget(self, message_id: str) -> None:
         self.known.pop(message_id, None)
@@ -72,8 +77,17 @@ class MessageFeed:
     def is_current(self, doc: dict[str, Any]) -> bool:
         return self.known.get(doc["_id"]) == content_hash(doc.get("content") or "")
 
+    @property
+    def caught_up(self) -> bool:
+        """True when every message has been scanned once and everything found has been marked."""
+        return self._last_full is not None and not any(not self.is_current(d) for d in self._backlog.values())
+
     def poll(self, full: bool = False) -> list[dict[str, Any]]:
-        """Final messages not yet held by the consumer, oldest first. Does not mark them."""
+        """Final messages not yet held by the consumer, oldest first.
+
+        Does not mark them: what a poll found is returned again by later polls
+        until ``mark`` is called, so a consumer that fails midway loses nothing.
+        """
         with self._lock:
             now = self._clock()
             due = self._last_full is None or (self.rescan_s and now - self._last_full >= self.rescan_s)
@@ -83,6 +97,10 @@ class MessageFeed:
                 self._last_full = now
             else:
                 docs = self._since_watermark()
+            for doc in docs:
+                self._backlog[doc["_id"]] = doc
+            self._backlog = {k: d for k, d in self._backlog.items() if not self.is_current(d)}
+            docs = list(self._backlog.values())
         docs.sort(key=lambda d: (d.get("created_at") is None, d.get("created_at") or 0, d.get("seq", 0)))
         return docs
 

