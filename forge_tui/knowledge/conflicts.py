@@ -172,8 +172,13 @@ def overlap_basis(new: Comparable, old: Comparable, threshold: float = EMBEDDING
     return ""
 
 
+def said(d: Comparable) -> str:
+    """The words compared: the verbatim sentence when known, else the recorded text."""
+    return getattr(d, "statement", "") or d.text
+
+
 def is_restatement(new: Comparable, old: Comparable) -> bool:
-    a, b = content_tokens(new.text), content_tokens(old.text)
+    a, b = content_tokens(said(new)), content_tokens(said(old))
     if a and a == b:
         return True
     sa, sb = set(a), set(b)
@@ -208,7 +213,7 @@ def assess(new: Comparable, old: Comparable) -> Verdict:
         return Verdict(AMBIGUOUS, basis, "the incoming statement is older than the recorded one")
     if basis == "key":
         return Verdict(SUPERSEDE, basis, "same setting, new value")
-    if has_reversal(new.text):
+    if has_reversal(said(new)):
         return Verdict(SUPERSEDE, basis, f"explicit reversal on the same {basis}")
     return Verdict(AMBIGUOUS, basis, f"same {basis}, different statement")
 

@@ -43,6 +43,7 @@ class Decision:
     hops: int = 0
     embedding: list[float] | None = None
     restatements: int = 0
+    statement: str = ""  # the verbatim sentence it came from (what the conflict policy compares)
 
     @property
     def source_message_id(self) -> str | None:
@@ -74,6 +75,7 @@ class Decision:
             hops=int(doc.get("hops", 0)),
             embedding=doc.get("embedding"),
             restatements=int(doc.get("restatements", 0)),
+            statement=doc.get("statement", ""),
         )
 
     def to_public(self) -> dict[str, Any]:
@@ -97,6 +99,7 @@ class Decision:
             "created_at": _iso(self.created_at),
             "last_validated": _iso(self.last_validated),
             "hops": self.hops,
+            "statement": self.statement,
         }
 
 

@@ -125,20 +125,24 @@ class Registry(ThreadRegistry):
         sources: Sequence[str] = (),
         conversation_id: str | None = None,
         embedding: Sequence[float] | None = None,
+        statement: str | None = None,
         who: str = "system",
         why: str = "",
         validates: bool = True,
     ) -> RecordOutcome:
         """Record a statement, applying the conflict policy against what is known.
 
-        Facets (scope, subject, key, artifacts) are derived from ``text`` unless given.
+        ``statement`` is the verbatim sentence when ``text`` is a model's restatement
+        of it; the policy compares statements (a paraphrase must not hide a restatement).
+        Facets (scope, subject, key, artifacts) are derived from it unless given.
         A restatement merges into the existing decision and, when ``validates``
         (someone said it again), resets its decay; re-hydration passes ``False``.
         """
         text = _check_text(text)
         _check_tier_priority(tier, priority)
         now = self.clock()
-        derived = policy.facets(text)
+        statement = " ".join((statement or text).split())
+        derived = policy.facets(statement)
         draft = Decision(
             uid="",
             id="",
@@ -156,6 +160,7 @@ class Registry(ThreadRegistry):
             created_at=now,
             last_validated=now,
             embedding=list(embedding) if embedding is not None else None,
+            statement=statement,
         )
         verdicts = policy.plan(draft, self._overlap_candidates(draft))
         for old, verdict in verdicts:
@@ -297,7 +302,7 @@ class Registry(ThreadRegistry):
             ors.append({"artifacts": {"$in": draft.artifacts}})
         if draft.embedding is not None:
             ors.append({"project": draft.project, "embedding": {"$ne": None}})
-        ors.append({"project": draft.project, "text": draft.text})
+        ors.append({"project": draft.project, "statement": draft.statement})
         docs = self._decisions.find({"status": "active", "$or": ors}).sort("created_at", ASCENDING)
         return [Decision.from_doc(d) for d in docs]
 
@@ -390,4 +395,5 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
         "hops": d.hops,
         "embedding": d.embedding,
         "restatements": d.restatements,
+        "statement": d.statement,
     }
