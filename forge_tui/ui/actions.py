@@ -21,7 +21,7 @@ class ForgeAction:
     key_display: str | None = None
     target: str = "screen"  # "screen" | "app"
     show: bool = True
-    priority: bool = False
+    priority: bool = False  # needed where the prompt (a TextArea) binds the same key (f6, f7)
 
     def binding(self) -> Binding:
         assert self.key is not None
@@ -30,15 +30,25 @@ class ForgeAction:
 
 
 ACTIONS: tuple[ForgeAction, ...] = (
-    ForgeAction("forge.cancel", "cancel_reply", "Cancel reply", "Stop the reply that is streaming (never quits)",
+    ForgeAction("forge.cancel", "cancel_reply", "Cancel", "Stop the reply that is streaming (never quits)",
                 "escape", "esc"),
     ForgeAction("forge.new", "new_conversation", "New", "Start a new conversation (asks for the project)",
                 "ctrl+n"),
-    ForgeAction("forge.open", "open_conversation", "Open", "Choose a conversation from the list", "ctrl+o"),
+    ForgeAction("forge.open", "open_conversation", "Open", "Choose a conversation from the list", "ctrl+o",
+                show=False),
     ForgeAction("forge.model", "pick_model", "Model", "Pick the chat model from models.toml",
                 "ctrl+m,f2", "^m/f2"),
     ForgeAction("forge.retry", "retry_store", "Retry DB", "Reconnect to MongoDB", "ctrl+r"),
-    ForgeAction("forge.archive", "toggle_archive", "Archive", "Show or hide the archive preview pane", "f3"),
+    ForgeAction("forge.archive", "toggle_archive", "Archive", "Show or hide the archive preview pane", "f3",
+                show=False),
+    ForgeAction("forge.search", "search", "Search", "Search every conversation in every project", "ctrl+f"),
+    ForgeAction("forge.compress", "compress", "Compress", "Compress this conversation into an archive", "f5"),
+    ForgeAction("forge.continue", "continue_archive", "Continue", "Continue in a new conversation from the archive",
+                "f6", priority=True),
+    ForgeAction("forge.lineage", "lineage", "Lineage", "Show ancestors and descendants of this conversation", "f7",
+                show=False, priority=True),
+    ForgeAction("forge.revalidate", "revalidate", "Revalidate", "Revalidate the decision picked in the sidebar",
+                "f8", show=False),
     ForgeAction("forge.focus_prompt", "focus_prompt", "Prompt", "Move the cursor to the prompt", "ctrl+l",
                 show=False),
     ForgeAction("forge.refresh", "refresh_list", "Refresh list", "Reload the conversation list"),

@@ -18,6 +18,7 @@ from forge_tui.ui.actions import bindings
 from forge_tui.ui.bridge import Bridge
 from forge_tui.ui.commands import ForgeCommands
 from forge_tui.ui.screens.main import MainScreen
+from forge_tui.ui.screens.search import SearchScreen
 from forge_tui.ui.themes import load_themes
 from forge_tui.ui.watch import watch_config
 
@@ -145,6 +146,10 @@ class ForgeApp(App):
                 self.call_from_thread(self.reload_models)
             if change.themes:
                 self.call_from_thread(self.reload_themes)
+
+    def on_search_screen_query_entered(self, message: SearchScreen.QueryEntered) -> None:
+        """Modal screens bubble to the app; the main screen asks the controller."""
+        self.main_screen.run_search(message.query)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.group == "config-watch":

@@ -21,6 +21,7 @@ from forge_tui.config import ModelsConfig
 from forge_tui.domain.models import Conversation, TurnStatus
 from forge_tui.ui import messages as msg
 from forge_tui.ui.actions import bindings
+from forge_tui.ui.screens.features import FeatureHandlers
 from forge_tui.ui.screens.model_picker import ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
 from forge_tui.ui.widgets.archive import ArchivePane
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from forge_tui.session.controller import SessionController
 
 
-class MainScreen(Screen):
+class MainScreen(FeatureHandlers, Screen):
     BINDINGS = bindings("screen")
     AUTO_FOCUS = "#prompt"
 
@@ -64,7 +65,7 @@ class MainScreen(Screen):
                 MainScreen.project, MainScreen.model_label, MainScreen.store_label,
                 tokens_used=MainScreen.tokens_used, n_ctx=MainScreen.n_ctx,
             )
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def banner(self) -> Banner:
@@ -152,9 +153,6 @@ class MainScreen(Screen):
         else:
             self.notify(message.message, severity=message.level if message.level in
                         ("information", "warning", "error") else "information")
-
-    def on_feature_updated(self, message: msg.FeatureUpdated) -> None:
-        """Feature panes (archives, knowledge, search) subscribe here as their backends land."""
 
     # -- widget messages -----------------------------------------------------
     @on(PromptInput.Submitted)

@@ -19,6 +19,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from forge_tui.domain.models import Conversation
+from forge_tui.ui.widgets.knowledge import KnowledgePanel
 
 TITLE_WIDTH = 30
 
@@ -101,13 +102,6 @@ class ConversationList(OptionList):
         event.stop()
         if event.option.id and not event.option.id.startswith("project:"):
             self.post_message(self.Chosen(self, event.option.id))
-
-
-class KnowledgePanel(Vertical):
-    """Decisions, threads and conflicts (issue 4). Shows a hint until the backend feeds it."""
-
-    def compose(self) -> ComposeResult:
-        yield Static("Decisions and threads appear here once recorded.", id="knowledge-body", classes="dim-hint")
 
 
 class Sidebar(Vertical):

@@ -1,0 +1,150 @@
+"""Feature wiring of the main screen: archives (issue 3), knowledge (issue 4), search (issue 5).
+
+Mixed into ``MainScreen``. Feature services report through the controller as
+``FeatureEvent(kind, payload)``; ``FEATURE_KINDS`` names the kinds the UI
+understands and the handler for each. Commands go to controller methods that
+may not exist in every build: a missing one gives a clear notice, never a crash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forge_tui.ui import messages as msg
+from forge_tui.ui.screens.conflict import ConflictModal
+from forge_tui.ui.screens.lineage import LineageScreen
+from forge_tui.ui.screens.search import SearchScreen
+from forge_tui.ui.widgets.archive import ArchivePane
+from forge_tui.ui.widgets.knowledge import KnowledgePanel, KnowledgeState
+
+#: FeatureEvent kind -> handler method name (payload documented in the handler)
+FEATURE_KINDS = {
+    "knowledge.changed": "_knowledge_changed",
+    "archive.started": "_archive_started",
+    "archive.chunk": "_archive_chunk",
+    "archive.ready": "_archive_ready",
+    "archive.failed": "_archive_failed",
+    "lineage.listed": "_lineage_listed",
+    "search.results": "_search_results",
+}
+
+
+class FeatureHandlers:
+    """Needs ``self.controller``, ``self.app``, ``self.notify``, ``self.query_one`` (a Screen)."""
+
+    last_decision: dict[str, Any] | None = None
+
+    def _controller_call(self, name: str, *args, **kwargs):
+        method = getattr(self.controller, name, None)
+        if method is None:
+            self.notify(f"This build has no '{name}' yet.", severity="warning")
+            return None
+        return method(*args, **kwargs)
+
+    def on_feature_updated(self, message: msg.FeatureUpdated) -> None:
+        handler = FEATURE_KINDS.get(message.kind)
+        if handler is not None:
+            getattr(self, handler)(message.payload)
+
+    # -- knowledge -----------------------------------------------------------
+    def _knowledge_changed(self, payload: dict[str, Any]) -> None:
+        """payload: project, decisions [Decision.to_public() + decay: str|None], threads, conflicts."""
+        self.query_one(KnowledgePanel).show(KnowledgeState.from_payload(payload))
+
+    def on_knowledge_panel_picked(self, event: KnowledgePanel.Picked) -> None:
+        item = event.item
+        if event.kind == "conflict":
+            if item.get("status") != "pending":
+                self.notify(f"Conflict {item.get('id')}: {item.get('reason') or item.get('status')}")
+                return
+            state = event.panel.state
+            modal = ConflictModal(item, state.decision_text(item.get("new", "")),
+                                  item.get("existing_text") or state.decision_text(item.get("existing", "")))
+            self.app.push_screen(modal, lambda choice: self._conflict_chosen(item, choice))
+            return
+        if event.kind == "decision":
+            self.last_decision = item
+            if item.get("decay"):
+                self.notify(f"{item.get('id')} needs revalidation ({item['decay']}): f8 revalidates it.",
+                            severity="warning")
+        sources = item.get("sources") or []
+        conv = item.get("conversation_id")
+        if conv:
+            self.controller.open_conversation(conv, sources[0] if sources else None)
+
+    def _conflict_chosen(self, conflict: dict[str, Any], choice: str | None) -> None:
+        if choice is not None:
+            self._controller_call("resolve_conflict", conflict["id"], choice, project=conflict.get("project"))
+
+    def action_revalidate(self) -> None:
+        if self.last_decision is None:
+            self.notify("Pick a decision in the sidebar first.", severity="warning")
+            return
+        d = self.last_decision
+        self._controller_call("revalidate_decision", d["id"], project=d.get("project"))
+
+    # -- archives ------------------------------------------------------------
+    def _archive_started(self, payload: dict[str, Any]) -> None:
+        """payload: conversation_id, mode."""
+        self.query_one(ArchivePane).started(payload)
+
+    def _archive_chunk(self, payload: dict[str, Any]) -> None:
+        """payload: text (a piece of the YAML being generated)."""
+        self.query_one(ArchivePane).chunk(payload.get("text", ""))
+
+    def _archive_ready(self, payload: dict[str, Any]) -> None:
+        """payload: archive_id, yaml, tokens_source, tokens_archive, mode, dropped."""
+        self.query_one(ArchivePane).ready(payload)
+
+    def _archive_failed(self, payload: dict[str, Any]) -> None:
+        """payload: message, partial."""
+        self.query_one(ArchivePane).failed(payload)
+        self.notify(payload.get("message", "Compression failed."), severity="error")
+
+    def action_compress(self) -> None:
+        if self.controller.conversation is None:
+            self.notify("Open or start a conversation first.", severity="warning")
+            return
+        self._controller_call("compress")
+
+    def action_continue_archive(self) -> None:
+        pane = self.query_one(ArchivePane)
+        if pane.archive_id is None:
+            self.notify("Compress the conversation first (f5).", severity="warning")
+            return
+        self._controller_call("continue_from_archive", pane.archive_id)
+
+    def action_lineage(self) -> None:
+        if self.controller.conversation is None:
+            self.notify("Open a conversation to see its lineage.", severity="warning")
+            return
+        self._controller_call("lineage")
+
+    def _lineage_listed(self, payload: dict[str, Any]) -> None:
+        """payload: lineage(store, id) + titles {id: title}."""
+        def chosen(conv_id: str | None) -> None:
+            if conv_id:
+                self.controller.open_conversation(conv_id)
+
+        self.app.push_screen(LineageScreen(payload), chosen)
+
+    # -- search --------------------------------------------------------------
+    def action_search(self) -> None:
+        if isinstance(self.app.screen, SearchScreen):
+            return
+
+        def chosen(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                self.controller.open_conversation(result[0], result[1])
+
+        self.app.push_screen(SearchScreen(), chosen)
+
+    def run_search(self, query: str) -> None:
+        if self._controller_call("search", query) is None and not hasattr(self.controller, "search"):
+            self._search_results({"query": query, "hits": [], "error": "Search is not available in this build."})
+
+    def _search_results(self, payload: dict[str, Any]) -> None:
+        """payload: query, hits [SearchHit.to_dict()], notes, error."""
+        screen = self.app.screen
+        if isinstance(screen, SearchScreen):
+            screen.show_results(payload)
