@@ -78,6 +78,34 @@ class Decision:
             statement=doc.get("statement", ""),
         )
 
+    def to_doc(self) -> dict[str, Any]:
+        """The MongoDB document (``uid`` becomes ``_id``)."""
+        return {
+            "_id": self.uid,
+            "id": self.id,
+            "project": self.project,
+            "text": self.text,
+            "rationale": self.rationale,
+            "tier": self.tier,
+            "priority": self.priority,
+            "status": self.status,
+            "supersedes": self.supersedes,
+            "superseded_by": self.superseded_by,
+            "conflicts_with": self.conflicts_with,
+            "scope": self.scope,
+            "subject": self.subject,
+            "key": self.key,
+            "artifacts": self.artifacts,
+            "sources": self.sources,
+            "conversation_id": self.conversation_id,
+            "created_at": self.created_at,
+            "last_validated": self.last_validated,
+            "hops": self.hops,
+            "embedding": self.embedding,
+            "restatements": self.restatements,
+            "statement": self.statement,
+        }
+
     def to_public(self) -> dict[str, Any]:
         """JSON-friendly view (CLI ``--json``, archives); no embedding."""
         return {

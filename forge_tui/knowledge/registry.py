@@ -24,7 +24,7 @@ from forge_tui.knowledge.events import EventLog
 from forge_tui.knowledge.records import CHOICES, PRIORITIES, Conflict, Decision, RecordOutcome
 from forge_tui.knowledge.threads import ThreadRegistry
 from forge_tui.store.repository import Store
-from forge_tui.store.schema import register_indexes
+from forge_tui.store.schema import INDEXES, register_indexes
 
 register_indexes(
     "decisions",
@@ -46,6 +46,7 @@ register_indexes(
 )
 
 Clock = Callable[[], datetime]
+KNOWLEDGE_COLLECTIONS = ("decisions", "threads", "conflicts", "events", "patterns", "scratchpad")
 OPEN_CONFLICT = ("pending", "blocked")
 
 
@@ -62,6 +63,14 @@ class Registry(ThreadRegistry):
         self._known_counters: set[str] = set()
         self.events = EventLog(db)
         self._store = Store(db)
+
+    def ensure_schema(self) -> None:
+        """Create the knowledge collections' indexes (idempotent; also done by ``Store.ensure_schema``)."""
+        from forge_tui.knowledge import patterns, scratchpad  # noqa: F401 - they register their indexes
+
+        for name in KNOWLEDGE_COLLECTIONS:
+            if INDEXES.get(name):
+                self.db[name].create_indexes(INDEXES[name])
 
     # -- ids -------------------------------------------------------------------
     def next_short_id(self, project: str, prefix: str) -> str:
@@ -169,7 +178,7 @@ class Registry(ThreadRegistry):
 
         draft.id = self.next_short_id(project, "D")
         draft.uid = entity_id(project, "decision", draft.id, now)
-        self._decisions.insert_one(_decision_doc(draft))
+        self._decisions.insert_one(draft.to_doc())
         self.events.log(project, "decision_created", draft.id, who=who, why=why, at=now, text=text)
 
         outcome = RecordOutcome("created", draft)
@@ -369,31 +378,3 @@ def _check_tier_priority(tier: float, priority: str) -> None:
         raise KnowledgeError(f"Tier must be a number from 0.0 to 1.0, got {tier!r}.")
     if priority not in PRIORITIES:
         raise KnowledgeError(f"Priority must be one of {', '.join(PRIORITIES)}, got {priority!r}.")
-
-
-def _decision_doc(d: Decision) -> dict[str, Any]:
-    return {
-        "_id": d.uid,
-        "id": d.id,
-        "project": d.project,
-        "text": d.text,
-        "rationale": d.rationale,
-        "tier": d.tier,
-        "priority": d.priority,
-        "status": d.status,
-        "supersedes": d.supersedes,
-        "superseded_by": d.superseded_by,
-        "conflicts_with": d.conflicts_with,
-        "scope": d.scope,
-        "subject": d.subject,
-        "key": d.key,
-        "artifacts": d.artifacts,
-        "sources": d.sources,
-        "conversation_id": d.conversation_id,
-        "created_at": d.created_at,
-        "last_validated": d.last_validated,
-        "hops": d.hops,
-        "embedding": d.embedding,
-        "restatements": d.restatements,
-        "statement": d.statement,
-    }
