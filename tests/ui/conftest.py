@@ -51,7 +51,8 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
     """Build a ForgeApp the way the composition root does, with a scripted engine."""
 
     def build(*, reply: str | None = None, delay_s: float = 0.005, theme: str = "forge-dark",
-              watch_files: bool = False, store_factory=None, engine_factory=None) -> ForgeApp:
+              watch_files: bool = False, store_factory=None, engine_factory=None,
+              controller_class=SessionController, **controller_kwargs) -> ForgeApp:
         models = load_models(models_file)
         settings = Settings(theme=theme)
 
@@ -60,10 +61,10 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
             return FakeEngine(model_name=name, n_ctx=models.get(name).n_ctx, delay_s=delay_s, **kwargs)
 
         def controller_factory(emit):
-            return SessionController(
+            return controller_class(
                 store_factory=store_factory or (lambda: store),
                 engine_factory=engine_factory or fake_engine,
-                models=models, settings=settings, emit=emit,
+                models=models, settings=settings, emit=emit, **controller_kwargs,
             )
 
         return ForgeApp(controller_factory=controller_factory, settings=settings,

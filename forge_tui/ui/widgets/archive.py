@@ -59,7 +59,7 @@ class ArchivePane(VerticalScroll):
             parts.append(str(payload["mode"]))
         if payload.get("dropped"):
             parts.append(f"{len(payload['dropped'])} item(s) left out for the budget")
-        title = " · ".join(parts) + "   (f6 continues from it)"
+        title = " · ".join(parts) + " · f6 continue"
         self._set(title, Syntax(payload.get("yaml", ""), "yaml", theme="ansi_dark", word_wrap=True,
                                 background_color="default"))
         self.scroll_home(animate=False)

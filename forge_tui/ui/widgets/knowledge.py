@@ -53,9 +53,11 @@ def decision_prompt(d: dict[str, Any]) -> Text:
     text.append(f"{float(d.get('tier', 0.0)):.1f} ", style="cyan")
     priority = d.get("priority", "medium")
     text.append(f"{priority[:4]:<4} ", style=PRIORITY_STYLE.get(priority, ""))
+    width = WIDTH - 14
     if d.get("decay"):
         text.append("⟳ ", style="bold yellow")
-    text.append(_short(d.get("text", ""), WIDTH - 12))
+        width -= 2
+    text.append(_short(d.get("text", ""), width))
     return text
 
 
@@ -64,7 +66,7 @@ def thread_prompt(t: dict[str, Any]) -> Text:
     text = Text(style="dim" if status != "OPEN" else "")
     text.append(f"{t.get('id', '?')} ", style="bold")
     text.append({"OPEN": "○ ", "RESOLVED": "✓ ", "ABANDONED": "✗ "}.get(status, "? "))
-    text.append(_short(t.get("title", ""), WIDTH - 7))
+    text.append(_short(t.get("title", ""), WIDTH - 9))
     return text
 
 
