@@ -64,3 +64,10 @@ class FeatureTestController(SessionController):
                 "query": query, "hits": [h.to_dict() for h in result.hits], "notes": result.notes}))
 
         return self._submit(run)
+
+    def keep_context(self, sources: list[str]):
+        self.calls.append(("keep_context", list(sources)))
+
+    def compress(self, mode: str = "default", continue_after: bool = False):
+        """Recorded only: the scripted engine cannot write grammar-constrained YAML."""
+        self.calls.append(("compress", mode, continue_after))

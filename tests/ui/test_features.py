@@ -235,3 +235,48 @@ async def test_archive_events_fill_the_pane_and_a_missing_command_is_a_notice(ma
         assert app.is_running
 
 
+
+
+OFFER = {"budget": 600, "items": [
+    {"kind": "decision", "text": "D001: Store archives as their own documents", "source": "default/D001",
+     "project": "default", "score": 0.9, "tokens": 12},
+    {"kind": "constraint", "text": "Never risk more than 2 % live.", "source": "archive:abc/constraints[0]",
+     "project": "trading", "score": 0.7, "tokens": 9},
+]}
+
+
+def test_context_tray(snap_compare, make_app, store):
+    async def run_before(pilot):
+        await wait_connected(pilot)
+        pilot.app.bridge.emit(FeatureEvent("retrieval.offered", OFFER))
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_dropping_offered_context_tells_the_controller(make_app, store):
+    from textual.widgets import SelectionList
+
+    app = make_app(controller_class=FeatureTestController)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_connected(pilot)
+        app.bridge.emit(FeatureEvent("retrieval.offered", OFFER))
+        await pilot.pause(0.2)
+        selections = app.main_screen.query_one(SelectionList)
+        selections.focus()
+        selections.highlighted = 1
+        await pilot.press("space")
+        await wait_until(pilot, lambda: any(c[0] == "keep_context" for c in app.controller.calls))
+    assert app.controller.calls[-1] == ("keep_context", ["default/D001"])
+
+
+async def test_auto_compress_in_ask_mode_asks_first(make_app, store):
+    from forge_tui.ui.screens.confirm import ConfirmModal
+
+    app = make_app(controller_class=FeatureTestController)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_connected(pilot)
+        app.bridge.emit(FeatureEvent("archive.suggested", {"used": 3300, "n_ctx": 4096}))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.click("#yes")
+        await wait_until(pilot, lambda: ("compress", "default", True) in app.controller.calls)

@@ -12,9 +12,11 @@ from typing import Any
 
 from forge_tui.ui import messages as msg
 from forge_tui.ui.screens.conflict import ConflictModal
+from forge_tui.ui.screens.confirm import ConfirmModal
 from forge_tui.ui.screens.lineage import LineageScreen
 from forge_tui.ui.screens.search import SearchScreen
 from forge_tui.ui.widgets.archive import ArchivePane
+from forge_tui.ui.widgets.context_tray import ContextTray
 from forge_tui.ui.widgets.knowledge import KnowledgePanel, KnowledgeState
 
 #: FeatureEvent kind -> handler method name (payload documented in the handler)
@@ -26,6 +28,8 @@ FEATURE_KINDS = {
     "archive.failed": "_archive_failed",
     "lineage.listed": "_lineage_listed",
     "search.results": "_search_results",
+    "archive.suggested": "_archive_suggested",
+    "retrieval.offered": "_retrieval_offered",
 }
 
 
@@ -101,6 +105,20 @@ class FeatureHandlers:
         self.query_one(ArchivePane).failed(payload)
         self.notify(payload.get("message", "Compression failed."), severity="error")
 
+    def _archive_suggested(self, payload: dict[str, Any]) -> None:
+        """payload: used, n_ctx (auto_compress = "ask": the context passed the threshold)."""
+        used, n_ctx = int(payload.get("used", 0)), int(payload.get("n_ctx", 0)) or 1
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._controller_call("compress", continue_after=True)
+
+        self.app.push_screen(ConfirmModal(
+            "Context nearly full",
+            f"This conversation uses {used:,} of {n_ctx:,} tokens ({used / n_ctx:.0%}). Compress it into an "
+            "archive and continue in a new conversation? Nothing is deleted: the turns stay in the store.",
+            yes="Compress and continue"), answered)
+
     def action_compress(self) -> None:
         if self.controller.conversation is None:
             self.notify("Open or start a conversation first.", severity="warning")
@@ -127,6 +145,14 @@ class FeatureHandlers:
                 self.controller.open_conversation(conv_id)
 
         self.app.push_screen(LineageScreen(payload), chosen)
+
+    # -- retrieval -----------------------------------------------------------
+    def _retrieval_offered(self, payload: dict[str, Any]) -> None:
+        """payload: items [ContextItem fields: kind, text, source, project, score, tokens], budget."""
+        self.query_one(ContextTray).offer(payload)
+
+    def on_context_tray_kept(self, event: ContextTray.Kept) -> None:
+        self._controller_call("keep_context", event.sources)
 
     # -- search --------------------------------------------------------------
     def action_search(self) -> None:

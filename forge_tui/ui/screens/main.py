@@ -26,6 +26,7 @@ from forge_tui.ui.screens.model_picker import ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
 from forge_tui.ui.widgets.archive import ArchivePane
 from forge_tui.ui.widgets.banner import Banner
+from forge_tui.ui.widgets.context_tray import ContextTray
 from forge_tui.ui.widgets.conversation import ConversationView
 from forge_tui.ui.widgets.prompt import PromptInput
 from forge_tui.ui.widgets.sidebar import ConversationList, Sidebar
@@ -60,6 +61,7 @@ class MainScreen(FeatureHandlers, Screen):
                 yield Banner(id="banner")
                 yield ConversationView(id="conversation")
                 yield ArchivePane(id="archive")
+                yield ContextTray(id="context-tray")
                 yield PromptInput(id="prompt", placeholder="Message Forge  (Enter sends · Shift+Enter/ctrl+j newline)")
             yield Sidebar(id="sidebar").data_bind(
                 MainScreen.project, MainScreen.model_label, MainScreen.store_label,
