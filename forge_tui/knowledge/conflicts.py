@@ -5,7 +5,9 @@ Only decisions that *overlap* are compared — same key, subject or artifact, or
 true facts from being invalidated by unrelated statements (the failure seen in
 Graphiti, where 41 % of facts got invalidated). For an overlapping pair:
 
-* different scope ("5 % in backtests only" vs "2 % live") -> no conflict;
+* different scope ("5 % in backtests only" vs "2 % live") -> no conflict, except an
+  explicit reversal scoped against a general rule ("switch to X instead while we
+  prototype"), which is ``ambiguous``;
 * a restatement -> ``restatement`` (merged into the old one);
 * another project -> ``cross_project`` (blocked: shown, never merged or superseded);
 * a newer statement with the same key, or the same subject/artifact plus an
@@ -63,7 +65,7 @@ _STOP = set(
 )
 _ARTIFACT = re.compile(r"`([^`]{2,60})`|\b([\w./-]+\.(?:py|js|ts|tsx|toml|json|ya?ml|md|sql|rs|go|sh|cfg|ini|txt))\b")
 _SUBJECT_PATTERNS = [
-    re.compile(r"\bfor\s+(?:the\s+|our\s+|all\s+)?(?P<s>[a-z][\w -]{1,40}?)(?=\s+(?:instead|rather|only|because|since|so|from|until|and)\b|[.,;:!)]|$)", re.I),
+    re.compile(r"\bfor\s+(?:the\s+|our\s+|all\s+)?(?P<s>[a-z][\w -]{1,40}?)(?=\s+(?:instead|rather|only|because|since|so|from|until|and|while|when|unless|if|as|to|with)\b|[.,;:!)]|$)", re.I),
     re.compile(r"\bset\s+(?:the\s+)?(?P<s>[a-z][\w -]{1,40}?)\s+to\b", re.I),
     re.compile(r"\bas\s+(?:the\s+|our\s+)(?P<s>[a-z][\w -]{1,40}?)(?=[.,;:!]|$|\s+(?:instead|rather|because)\b)", re.I),
     re.compile(r"^(?:the\s+)?(?P<s>[a-z][\w -]{1,40}?)\s+(?:should be|must be|will be|is|=)\s", re.I),
@@ -200,9 +202,14 @@ def assess(new: Comparable, old: Comparable) -> Verdict:
     basis = overlap_basis(new, old)
     if not basis:
         return Verdict(NONE)
-    if (new.scope or "") != (old.scope or ""):
-        return Verdict(NONE, basis, f"different scopes ({new.scope or 'general'} vs {old.scope or 'general'})")
     restated = is_restatement(new, old)
+    if (new.scope or "") != (old.scope or ""):
+        scopes = f"{new.scope or 'general'} vs {old.scope or 'general'}"
+        if new.scope and old.scope or not has_reversal(said(new)) or restated:
+            return Verdict(NONE, basis, f"different scopes ({scopes})")
+        # "switch to X instead … while we prototype" against a general rule: narrowing or replacing? ask
+        if new.project == old.project:
+            return Verdict(AMBIGUOUS, basis, f"reversal with a different scope ({scopes})")
     if new.project != old.project:
         if restated:
             return Verdict(NONE, basis, "same decision in another project")

@@ -114,3 +114,11 @@ def test_plan_drops_non_conflicts():
     new = D("Use 3% risk per trade.")
     pairs = policy.plan(new, [D("Use Redis for caching."), D("Use 2% risk per trade.", created_at=OLDER)])
     assert [v.kind for _, v in pairs] == [policy.SUPERSEDE]
+
+
+def test_scoped_reversal_of_a_general_rule_asks():
+    v = policy.assess(
+        D("Actually, switch to SQLite instead for the main database while we prototype."),
+        D("Use PostgreSQL for the main database.", created_at=OLDER),
+    )
+    assert v.kind == policy.AMBIGUOUS and "different scope" in v.reason
