@@ -19,13 +19,17 @@ from forge_tui.domain.ids import conversation_id, is_uuid8, message_id
 from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Role, Turn, utcnow
 from forge_tui.importers import lineage
 from forge_tui.importers.model import ParsedConversation, ParseItem, Skip
-from forge_tui.store.codec import aware
+from forge_tui.store.codec import aware, conversation_to_doc, turn_to_doc
 from forge_tui.store.repository import Store
 
 #: ``on_written(conversation, turns)``: called after a new or changed conversation is stored.
 OnWritten = Callable[[Conversation, list[Turn]], Any]
 #: ``progress(n, note)``: one step per source conversation (``Progress.advance`` fits).
 ProgressFn = Callable[..., Any]
+
+
+class ContinuedInForge(Exception):
+    """The stored conversation has turns written in Forge since the import, and the source changed."""
 
 
 @dataclass
@@ -84,6 +88,11 @@ def import_conversations(
             conv, turns, state, inserted = _write_one(store, item, target)
         except (AutoReconnect, ConnectionFailure):
             raise
+        except ContinuedInForge as exc:
+            summary.skipped.append((f"conversation '{item.title}'", str(exc)))
+            if progress:
+                progress(1, "")
+            continue
         except (DocumentTooLarge, PyMongoError) as exc:
             summary.skipped.append((f"conversation '{item.title}'", f"database refused it: {_first_line(exc)}"))
             if progress:
@@ -183,7 +192,24 @@ def build(parsed: ParsedConversation, project: str, existing: dict[str, Any] | N
 def _write_one(store: Store, parsed: ParsedConversation, project: str) -> tuple[Conversation, list[Turn], str, int]:
     existing = store.conversations.find_one({"_id": target_id(parsed, project)})
     conv, turns = build(parsed, project, existing)
-    moved, gone = _drop_moved_turns(store, conv.id, turns) if existing else (0, 0)
+    stored: dict[str, dict[str, Any]] = {}
+    if existing is not None:
+        stored = {}
+        native = 0
+        for d in store.messages.find({"conversation_id": conv.id}):
+            if (d.get("source") or {}).get("kind") == parsed.source:
+                stored[d["_id"]] = d
+            else:
+                native += 1
+        _keep_pipeline_fields(turns, stored)
+        if _unchanged(existing, conv, turns, stored):
+            return conv, turns, "unchanged", 0  # nothing to write: re-imports cost one read
+        if native:
+            raise ContinuedInForge(
+                f"continued in Forge after it was imported ({native} newer turn(s)) and changed at the source "
+                "since; left as it is so nothing is lost (import it into another --project to compare)"
+            )
+    moved, gone = _drop_moved_turns(store, turns, stored)
     result = store.write_conversation_whole(conv, turns)
     inserted = result["turns_inserted"] - moved  # moved turns are re-inserted, not new
     if result["conversation_new"]:
@@ -192,12 +218,49 @@ def _write_one(store: Store, parsed: ParsedConversation, project: str) -> tuple[
     return conv, turns, ("updated" if changed else "unchanged"), inserted
 
 
-def _drop_moved_turns(store: Store, cid: str, turns: list[Turn]) -> tuple[int, int]:
+def _keep_pipeline_fields(turns: list[Turn], stored: dict[str, dict[str, Any]]) -> None:
+    """Labels and token counts the live pipeline added after the first import stay:
+    the source knows nothing of them, so a re-import must not wipe them."""
+    for t in turns:
+        old = stored.get(t.id)
+        if old is None:
+            continue
+        if not t.labels and old.get("labels"):
+            t.labels = list(old["labels"])
+        if t.tokens is None and old.get("tokens") is not None:
+            t.tokens = old["tokens"]
+
+
+#: Live activity moves these (the pipeline, a continued conversation); they are not source data.
+_VOLATILE = ("updated_at", "turn_count")
+
+
+def _same_doc(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    for key, value in new.items():
+        if key in _VOLATILE:
+            continue
+        have = old.get(key)
+        if isinstance(value, datetime) or isinstance(have, datetime):
+            have, value = aware(have), aware(value)
+        if have != value:
+            return False
+    return True
+
+
+def _unchanged(existing: dict[str, Any], conv: Conversation, turns: list[Turn], stored: dict[str, dict[str, Any]]) -> bool:
+    if len(stored) != len(turns):
+        return False
+    if not _same_doc(conversation_to_doc(conv), existing):
+        return False
+    return all(t.id in stored and _same_doc(turn_to_doc(t, conv.project), stored[t.id]) for t in turns)
+
+
+def _drop_moved_turns(store: Store, turns: list[Turn], stored: dict[str, dict[str, Any]]) -> tuple[int, int]:
     """A source conversation that gained or lost messages mid-way shifts seq numbers;
     the (conversation_id, seq) index is unique, so turns whose position changed or
     that are gone are removed before the upsert rewrites them in place."""
     wanted = {t.id: t.seq for t in turns}
-    stale = [d["_id"] for d in store.messages.find({"conversation_id": cid}, {"seq": 1}) if wanted.get(d["_id"]) != d["seq"]]
+    stale = [i for i, d in stored.items() if wanted.get(i) != d.get("seq")]
     if stale:
         store.messages.delete_many({"_id": {"$in": stale}})
     moved = sum(1 for s in stale if s in wanted)

@@ -179,3 +179,35 @@ def test_extracted_folder(store, tmp_path):
     folder.mkdir()
     shutil.copy(CLAUDE, folder / "conversations.json")
     assert import_conversations(store, parse_claude(folder), project="p").conversations == 2
+
+
+def test_reimport_keeps_pipeline_labels(store):
+    import_conversations(store, parse_claude(CLAUDE), project="p")
+    conv = next(c for c in store.list_conversations("p") if c.title == "Ledger, continued")
+    first = store.turns(conv.id)[1]
+    store.update_turn(first.id, labels=["code_pattern"], tokens=12, updated_at=first.updated_at)
+    again = import_conversations(store, parse_claude(CLAUDE), project="p")
+    assert again.unchanged == 2 and again.updated == 0
+    kept = store.get_turn(first.id)
+    assert kept.labels == ["code_pattern"] and kept.tokens == 12
+
+
+def test_conversation_continued_in_forge_is_never_clobbered(store, tmp_path):
+    from forge_tui.domain.ids import message_id
+    from forge_tui.domain.models import Role, Turn
+
+    import_conversations(store, parse_claude(CLAUDE), project="p")
+    conv = next(c for c in store.list_conversations("p") if c.title == "Ledger, continued")
+    native = Turn(id=message_id(conv.id, "native", None), conversation_id=conv.id, seq=2, role=Role.USER,
+                  content="a new question asked in Forge")
+    store.insert_turn(native, "p")
+    again = import_conversations(store, parse_claude(CLAUDE), project="p")
+    assert again.unchanged == 2  # source unchanged: nothing touched
+    data = json.loads(CLAUDE.read_text(encoding="utf-8"))
+    data[2]["chat_messages"].append({"uuid": "m-0199", "sender": "human", "text": "added at the source",
+                                     "created_at": "2025-03-05T08:00:00Z"})
+    changed = tmp_path / "conversations.json"
+    changed.write_text(json.dumps(data), encoding="utf-8")
+    third = import_conversations(store, parse_claude(changed), project="p")
+    assert third.updated == 0 and any("continued in Forge" in r for _, r in third.skipped)
+    assert [t.content for t in store.turns(conv.id)][-1] == "a new question asked in Forge"

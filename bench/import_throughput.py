@@ -1,0 +1,184 @@
+"""Import throughput (messages/s) for a synthetic Claude export of 225 conversations /
+3,777 messages (the seed's corpus size), without and with embedding; plus the peak
+memory of parsing a ~50 MB export.
+
+    python bench/import_throughput.py [--conversations 225 --messages 3777] [--no-embed] [--no-memory]
+
+Starts its own SecantusDB server (port 0, temp dir); nothing is timed in tests.
+Embedding goes through Forge's search layer (``forge_tui.search``: Embedder +
+EmbeddingPipeline's vector store) with the packaged MiniLM model; each imported
+conversation is embedded in one batch from the ``on_written`` hook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+WORDS = ("the ledger service stores invoices accounts payments we decided to use postgres because transactions "
+         "matter retry queue worker batch nightly export csv schema migration index query latency cache token "
+         "budget archive decision thread rationale python function class test fixture deploy rollback").split()
+CODE = "```python\ndef {name}(items):\n    total = 0\n    for item in items:\n        total += item.amount\n    return total\n```"
+
+
+def _sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def _message(rng: random.Random, i: int, sender: str, at: datetime) -> dict:
+    text = " ".join(_sentence(rng, rng.randint(8, 20)) for _ in range(rng.randint(1, 6)))
+    content = [{"type": "text", "text": text}]
+    if sender == "assistant" and rng.random() < 0.3:
+        content.append({"type": "text", "text": CODE.format(name=f"fn_{i}")})
+    if sender == "assistant" and rng.random() < 0.15:
+        content.append({"type": "tool_use", "name": "search", "input": {"query": _sentence(rng, 4)}})
+        content.append({"type": "tool_result", "name": "search", "content": [{"type": "text", "text": text[:200]}]})
+    return {"uuid": str(uuid.UUID(int=rng.getrandbits(128))), "sender": sender, "text": text, "content": content,
+            "created_at": at.isoformat().replace("+00:00", "Z"), "attachments": [], "files": []}
+
+
+def synthetic_claude_export(conversations: int, messages: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    base, extra = divmod(messages, conversations)
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    out = []
+    for c in range(conversations):
+        n = base + (1 if c < extra else 0)
+        t = start + timedelta(hours=7 * c)
+        msgs = [_message(rng, c * 1000 + i, "human" if i % 2 == 0 else "assistant", t + timedelta(seconds=40 * i))
+                for i in range(n)]
+        out.append({"uuid": str(uuid.UUID(int=rng.getrandbits(128))), "name": _sentence(rng, 4)[:-1],
+                    "created_at": msgs[0]["created_at"], "updated_at": msgs[-1]["created_at"], "chat_messages": msgs})
+    return out
+
+
+def embedding_hook(store):
+    """``on_written`` that embeds a conversation's turns in one batch (Forge's embedder + vector store)."""
+    from forge_tui.config import EmbeddingSpec
+    from forge_tui.search.embedder import Embedder
+    from forge_tui.search.pipeline import EMBED_CHARS
+    from forge_tui.search.vector_store import VectorStore, vector_doc
+    from forge_tui.store.codec import turn_to_doc
+
+    embedder = Embedder(EmbeddingSpec())
+    if not embedder.wait(300):
+        raise SystemExit(f"embedder failed to load: {embedder.error}")
+    vectors = VectorStore(store.db)
+
+    def on_written(conv, turns):
+        docs = [turn_to_doc(t, conv.project) for t in turns]
+        vecs = embedder.embed([d["content"][:EMBED_CHARS] for d in docs])
+        vectors.write([vector_doc(d, embedder.name, v) for d, v in zip(docs, vecs)])
+
+    return on_written, embedder
+
+
+def run_import(uri: str, export: Path, on_written_factory=None) -> tuple[float, object, int]:
+    from forge_tui.importers.claude import parse_claude
+    from forge_tui.importers.service import import_conversations
+    from forge_tui.store.repository import Store
+
+    store = Store.connect(uri, "bench_" + uuid.uuid4().hex[:8])
+    store.ensure_schema()
+    hook = on_written_factory(store)[0] if on_written_factory else None
+    t0 = time.perf_counter()
+    summary = import_conversations(store, parse_claude(export), project="bench", on_written=hook)
+    elapsed = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    again = import_conversations(store, parse_claude(export), project="bench")
+    rerun = time.perf_counter() - t1
+    embedded = store.db["embeddings"].count_documents({})
+    assert again.conversations == 0 and again.messages == 0 and again.updated == 0, again
+    store.db.client.drop_database(store.db.name)
+    store.db.client.close()
+    return elapsed, summary, embedded, rerun
+
+
+def _hwm_mib() -> float:
+    """Peak resident memory of this process (VmHWM; unlike ru_maxrss it is not inherited over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory_probe(path: Path) -> None:
+    """Child process: parse an export fully and print peak RSS (MiB)."""
+    from forge_tui.importers.claude import parse_claude
+
+    before = _hwm_mib()
+    n = sum(len(c.messages) for c in parse_claude(path) if hasattr(c, "messages"))
+    print(json.dumps({"messages": n, "baseline_mib": round(before, 1), "peak_mib": round(_hwm_mib(), 1)}))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--conversations", type=int, default=225)
+    ap.add_argument("--messages", type=int, default=3777)
+    ap.add_argument("--no-embed", action="store_true")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.memory_probe:
+        memory_probe(Path(args.memory_probe))
+        return 0
+
+    from secantus import SecantusDBServer
+
+    with tempfile.TemporaryDirectory(prefix="forge-bench-") as tmp:
+        export = Path(tmp) / "conversations.json"
+        data = synthetic_claude_export(args.conversations, args.messages)
+        export.write_text(json.dumps(data), encoding="utf-8")
+        size_mb = export.stat().st_size / 1e6
+        print(f"synthetic Claude export: {args.conversations} conversations, {args.messages} messages, {size_mb:.1f} MB")
+        server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(Path(tmp) / "db"))
+        server.start()
+        try:
+            host, port = server.address
+            uri = f"mongodb://{host}:{port}/?directConnection=true"
+            elapsed, summary, _, rerun = run_import(uri, export)
+            print(f"import, no embedding:   {summary.messages} messages in {elapsed:.2f}s "
+                  f"= {summary.messages / elapsed:,.0f} messages/s ({summary.conversations} conversations)")
+            print(f"re-import (idempotent): 0 new, 0 updated in {rerun:.2f}s = {args.messages / rerun:,.0f} messages/s checked")
+            if not args.no_embed:
+                elapsed_e, summary_e, embedded, _ = run_import(uri, export, embedding_hook)
+                print(f"import + embedding:     {summary_e.messages} messages in {elapsed_e:.2f}s "
+                      f"= {summary_e.messages / elapsed_e:,.0f} messages/s ({embedded} vectors, MiniLM on CPU, "
+                      f"model load excluded)")
+                print(f"embedding cost ratio:   {elapsed_e / elapsed:.1f}x the plain import")
+        finally:
+            server.stop()
+        if not args.no_memory:
+            big = Path(tmp) / "big" / "conversations.json"
+            big.parent.mkdir()
+            scale = max(1, round(50e6 / export.stat().st_size))
+            big_data = synthetic_claude_export(args.conversations * scale, args.messages * scale, seed=11)
+            big.write_text(json.dumps(big_data), encoding="utf-8")
+            del big_data, data
+            mb = big.stat().st_size / 1e6
+            out = subprocess.run([sys.executable, __file__, "--memory-probe", str(big)], capture_output=True, text=True)
+            if out.returncode != 0:
+                print("memory probe failed:", out.stderr[-2000:])
+                return 1
+            probe = json.loads(out.stdout.strip().splitlines()[-1])
+            grown = probe["peak_mib"] - probe["baseline_mib"]
+            print(f"parse a {mb:.0f} MB export: {probe['messages']} messages, peak RSS +{grown:.0f} MiB "
+                  f"over a {probe['baseline_mib']:.0f} MiB baseline = {grown / mb:.1f}x the file size")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
