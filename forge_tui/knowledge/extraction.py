@@ -130,6 +130,9 @@ class Extractor:
 
     # -- steps -----------------------------------------------------------------
     def _process(self, turn: Turn, conversation: Any, project: str, out: ExtractionOutcome, force: bool) -> None:
+        if getattr(turn.status, "is_open", False):
+            out.skipped = True  # still streaming: extract once the turn is closed
+            return
         if not force and self._messages.find_one({"_id": turn.id, "extracted_at": {"$ne": None}}, {"_id": 1}):
             out.skipped = True
             return

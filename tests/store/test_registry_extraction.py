@@ -147,6 +147,34 @@ def test_code_patterns_merge(store, reg, conv):
     assert a.patterns[0].id == b.patterns[0].id and b.patterns[0].occurrences == 2
 
 
+def test_streaming_turns_wait(store, reg, conv):
+    from forge_tui.domain.models import TurnStatus
+
+    turn = add_turn(store, conv, 0, "Let's use Redis for caching.")
+    turn.status = TurnStatus.STREAMING
+    out = Extractor(reg, None, Settings()).process_turn(turn, conv)
+    assert out.skipped and out.labels == [] and reg.decisions("proj") == []
+
+
+class VectorEmbedder:
+    """Deterministic vectors: the two caching statements are close (cosine 0.96), not identical."""
+
+    def embed(self, texts):
+        def vec(t):
+            t = t.lower()
+            return [1.0, 0.0] if "redis" in t else [1.0, 0.3] if "memcached" in t else [0.0, 1.0]
+
+        return [vec(t) for t in texts]
+
+
+def test_embeddings_find_overlap_the_words_miss(store, reg, conv):
+    extractor = Extractor(reg, None, Settings(), embedder=VectorEmbedder())
+    extractor.process_turn(add_turn(store, conv, 0, "We'll use Redis as the caching layer."), conv)
+    out = extractor.process_turn(add_turn(store, conv, 1, "Let's keep hot data cached in Memcached."), conv)
+    assert out.decisions[0].action == "pending_conflict"
+    assert reg.pending_conflicts("proj")[0].basis == "embedding"
+
+
 def test_extraction_off_still_labels(store, reg, conv):
     turn = add_turn(store, conv, 0, "Let's use Redis for caching.")
     out = Extractor(reg, None, Settings(extraction=False)).process_turn(turn, conv)
