@@ -283,6 +283,7 @@ class SessionController:
                      error: str | None, finish: str = "error") -> None:
         reply.content, reply.status, reply.error, reply.updated_at = text, status, error, utcnow()
         store.update_turn(reply.id, content=text, status=status, error=error, tokens=reply.tokens)
+        self._busy.clear()  # before announcing: the user may send again as soon as they see it
         self.emit(ev.ReplyFinished(reply, finish, error))
         if self.conversation is not None and status is not TurnStatus.ERROR:
             self._run_hooks(reply, self.conversation)

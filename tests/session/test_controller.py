@@ -1,0 +1,149 @@
+"""SessionController end to end: real llama.cpp (SmolLM2), real SecantusDB, no UI."""
+
+from __future__ import annotations
+
+import queue
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from forge_tui.config import REPO_ROOT, Settings, load_models
+from forge_tui.domain.models import Role, TurnStatus
+from forge_tui.engine.llama_engine import LlamaEngine
+from forge_tui.session import events as ev
+from forge_tui.session.controller import SessionController
+
+pytestmark = pytest.mark.slow
+
+
+class Recorder:
+    def __init__(self):
+        self.events: queue.Queue = queue.Queue()
+
+    def __call__(self, event):
+        self.events.put(event)
+
+    def wait_for(self, kind, timeout=120, where=lambda e: True):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                event = self.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if isinstance(event, kind) and where(event):
+                return event
+        raise AssertionError(f"no {kind.__name__} within {timeout}s")
+
+
+def make_controller(store, tmp_path, n_ctx=2048, max_reply_tokens=48):
+    models = load_models(REPO_ROOT / "models.toml")
+    models.models["smollm2"] = replace(models.models["smollm2"], n_ctx=n_ctx, n_threads=1)
+    rec = Recorder()
+    controller = SessionController(
+        store_factory=lambda: store,
+        engine_factory=lambda name: LlamaEngine(models.get(name), cache_dir=Path(tmp_path)),
+        models=models, settings=Settings(max_reply_tokens=max_reply_tokens, temperature=0.0), emit=rec,
+    )
+    return controller, rec
+
+
+def test_send_streams_and_persists_both_turns(store, tmp_path):
+    controller, rec = make_controller(store, tmp_path)
+    controller.start().result(30)
+    rec.wait_for(ev.ModelReady)
+    assert controller.send("What is the capital of France?") is not None
+    user = rec.wait_for(ev.TurnPersisted).turn
+    # the user's turn is in the store before the reply starts
+    assert store.get_turn(user.id).content == "What is the capital of France?"
+    started = rec.wait_for(ev.ReplyStarted).turn
+    assert store.get_turn(started.id).status is TurnStatus.STREAMING
+    rec.wait_for(ev.ReplyChunk)
+    finished = rec.wait_for(ev.ReplyFinished)
+    stored = store.turns(user.conversation_id)
+    assert [t.role for t in stored] == [Role.USER, Role.ASSISTANT]
+    assert stored[1].status is TurnStatus.COMPLETE and stored[1].content == finished.turn.content
+    assert stored[1].content.strip()
+    meter = rec.wait_for(ev.TokensCounted)
+    assert 0 < meter.used <= meter.n_ctx == 2048
+    controller.shutdown()
+
+
+def test_cancel_leaves_a_cancelled_turn_with_partial_text(store, tmp_path):
+    controller, rec = make_controller(store, tmp_path, max_reply_tokens=2000)
+    controller.start().result(30)
+    rec.wait_for(ev.ModelReady)
+    controller.send("Write a long essay about rivers.")
+    rec.wait_for(ev.ReplyChunk)
+    assert controller.cancel()
+    finished = rec.wait_for(ev.ReplyFinished)
+    assert finished.finish == "cancelled"
+    turn = store.get_turn(finished.turn.id)
+    assert turn.status is TurnStatus.CANCELLED
+    assert turn.content == finished.turn.content
+    # the session goes on after a cancel
+    controller.settings.max_reply_tokens = 24
+    controller.send("Thanks.")
+    assert rec.wait_for(ev.ReplyFinished).finish in {"stop", "length"}
+    controller.shutdown()
+
+
+def test_overrunning_the_context_stops_cleanly(store, tmp_path):
+    controller, rec = make_controller(store, tmp_path, n_ctx=256, max_reply_tokens=500)
+    controller.start().result(30)
+    rec.wait_for(ev.ModelReady)
+    # ~200 prompt tokens leave ~50 for the reply: asking for it all back must overrun
+    story = " ".join(f"Step {i}: the river turns north." for i in range(1, 25))
+    controller.send("Repeat this back word for word: " + story)
+    finished = rec.wait_for(ev.ReplyFinished)
+    assert finished.finish == "context"
+    assert "n_ctx 256" in finished.message and "Compress" in finished.message
+    stored = store.get_turn(finished.turn.id)
+    assert stored.status is TurnStatus.COMPLETE and stored.error == finished.message
+    # a prompt that cannot fit at all: refused with the same clear message, the user turn kept
+    controller.send("word " * 400)
+    finished = rec.wait_for(ev.ReplyFinished)
+    assert finished.finish == "context" and finished.turn.content == ""
+    assert store.turns(finished.turn.conversation_id)[-2].content.startswith("word word")
+    controller.shutdown()
+
+
+def test_reopen_restores_turns_and_continues(store, tmp_path):
+    controller, rec = make_controller(store, tmp_path)
+    controller.start().result(30)
+    rec.wait_for(ev.ModelReady)
+    controller.send("Remember the number 42.")
+    conv_id = rec.wait_for(ev.ReplyFinished).turn.conversation_id
+    controller.shutdown()
+
+    again, rec2 = make_controller(store, tmp_path)
+    again.start().result(30)
+    listed = rec2.wait_for(ev.ConversationsListed)
+    assert conv_id in [c.id for c in listed.conversations]
+    again.open_conversation(conv_id).result(30)
+    opened = rec2.wait_for(ev.ConversationOpened)
+    assert [t.content for t in opened.turns][0] == "Remember the number 42."
+    again.send("Which number?")
+    rec2.wait_for(ev.ReplyFinished)
+    assert len(store.turns(conv_id)) == 4
+    again.shutdown()
+
+
+def test_store_unreachable_refuses_send_and_keeps_the_text(tmp_path):
+    from forge_tui.store.repository import Store
+
+    models = load_models(REPO_ROOT / "models.toml")
+    rec = Recorder()
+    controller = SessionController(
+        store_factory=lambda: Store.connect("mongodb://127.0.0.1:1/?directConnection=true", timeout_ms=300),
+        engine_factory=lambda name: LlamaEngine(models.get(name), cache_dir=Path(tmp_path)),
+        models=models, settings=Settings(), emit=rec,
+    )
+    controller.start().result(30)
+    failed = rec.wait_for(ev.StoreFailed)
+    assert "not reachable" in failed.message and "ctrl+r" in failed.message
+    assert controller.send("do not lose me") is None
+    notice = rec.wait_for(ev.Notice, where=lambda e: e.level == "error")
+    assert "kept in the input" in notice.message
+    controller.shutdown()
