@@ -138,7 +138,7 @@ class Extractor:
             return
         role = getattr(turn.role, "value", turn.role)
         out.labels = classify(turn.content, role)
-        self._messages.update_one({"_id": turn.id}, {"$set": {"labels": out.labels}})
+        self._messages.update_one({"_id": turn.id}, {"$set": {"labels": out.labels, "labelled": True}})
         conv_id = turn.conversation_id
         if "code_pattern" in out.labels:
             for block in code_blocks(turn.content)[:MAX_CANDIDATES]:

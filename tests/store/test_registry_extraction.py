@@ -196,3 +196,14 @@ def test_smollm2_decides_under_the_grammar(store, reg, conv, tmp_path):
         assert d.id == "D001" and 0.0 <= d.tier <= 1.0 and d.sources == [turn.id]
     finally:
         engine.close()
+
+
+def test_backfill_labels_for_imported_messages(store, conv):
+    from forge_tui.knowledge.labels import backfill_labels
+
+    add_turn(store, conv, 0, "Let's use Redis for caching.")
+    add_turn(store, conv, 1, "```python\nx = 1\n```", Role.ASSISTANT)
+    add_turn(store, conv, 2, "hello")
+    assert backfill_labels(store.db, project="proj", batch=2) == 3
+    assert [t.labels for t in store.turns(conv.id)] == [["decision"], ["code_pattern"], []]
+    assert backfill_labels(store.db) == 0
