@@ -152,6 +152,7 @@ def reembed(
     on_progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
     limit: int | None = None,
+    chunk_size: int | None = None,
 ) -> ReembedReport:
     """Embed every message lacking a current vector for ``embedder``'s model; switch when complete.
 
@@ -159,7 +160,7 @@ def reembed(
     and the next run only does what is left.
     """
     _require(embedder)
-    pipeline = EmbeddingPipeline(store, embedder)
+    pipeline = EmbeddingPipeline(store, embedder, chunk_size=chunk_size)
     done = pipeline.embed_pending(limit=limit, full_scan=True, on_progress=on_progress, should_stop=should_stop)
     remaining = pipeline.pending(full_scan=True)
     vectors = VectorStore(store.db)

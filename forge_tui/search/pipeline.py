@@ -24,12 +24,16 @@ from forge_tui.search.vector_store import VectorStore, chunked, vector_doc
 #: Characters of a message that are embedded (MiniLM reads ~256 tokens ≈ 1,000 chars anyway).
 EMBED_CHARS = 2000
 
+#: Batches encoded per call and written together (an interruption loses at most this much work).
+WRITE_EVERY_BATCHES = 8
+
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
 
 class EmbeddingPipeline:
-    def __init__(self, store: Any, embedder: Embedder, rescan_s: float = 300.0):
+    def __init__(self, store: Any, embedder: Embedder, rescan_s: float = 300.0, chunk_size: int | None = None):
         self.store = store
+        self.chunk_size = chunk_size or embedder.batch_size * WRITE_EVERY_BATCHES
         self.embedder = embedder
         self.model = embedder.name
         self.vectors = VectorStore(store.db)
@@ -74,8 +78,8 @@ class EmbeddingPipeline:
 
         Returns how many were embedded; 0 at once while the embedder is not
         ready. ``limit`` caps one call (the rest stays pending); ``should_stop``
-        is checked between batches. Each batch is written before the next one
-        starts, so an interruption loses at most one batch of work.
+        is checked between chunks. Each chunk (8 batches by default) is written before the
+        next one starts, so an interruption loses at most one chunk of work.
         """
         if not self.embedder.is_ready:
             self.last_error = self.embedder.error
@@ -87,7 +91,9 @@ class EmbeddingPipeline:
             total, done = len(pending), 0
             if on_progress:
                 on_progress(0, total)
-            for batch in chunked(pending, self.embedder.batch_size):
+            # several batches per encode call: sentence-transformers sorts a call's texts by length,
+            # so bigger calls pad less (measured 2x faster than one call per batch)
+            for batch in chunked(pending, self.chunk_size):
                 if should_stop and should_stop():
                     break
                 done += self._embed_docs(batch)

@@ -49,8 +49,9 @@ def test_interrupted_reembed_resumes_and_switches_only_when_complete(corpus_stor
 
     # interrupted after the first batch (a callback, as Ctrl-C between batches would)
     calls = []
-    first = reembed(store, projected_model, should_stop=lambda: any(calls), on_progress=lambda d, t: calls.append(d))
-    assert 0 < first.embedded < 52 and first.remaining == 52 - first.embedded and not first.switched
+    first = reembed(store, projected_model, should_stop=lambda: any(calls),
+                    on_progress=lambda d, t: calls.append(d), chunk_size=16)
+    assert first.embedded == 16 and first.remaining == 52 - first.embedded and not first.switched
     assert vectors.active_model()["model"] == minilm.name  # nothing switched yet
 
     second = reembed(store, projected_model, limit=10)  # a second interruption, by limit
