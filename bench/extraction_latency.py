@@ -7,6 +7,9 @@ runs a 60 Hz "typing" loop (small work per tick, like handling a key press) and
 records how late each tick wakes up: once alone (baseline), once while
 extraction runs. Ratios are measured in one run.
 
+A control run measures the same loop next to a busy loop in *another* process:
+if extraction's lateness matches it, the cost is CPU contention, not the GIL.
+
 Run: ``python bench/extraction_latency.py [--turns 30] [--threads 1] [--mongo-uri URI]``
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -119,7 +122,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1 on a shared 2-core box)")
     parser.add_argument("--mongo-uri", help="use this server instead of a temporary embedded one")
     parser.add_argument("--baseline-s", type=float, default=5.0)
+    parser.add_argument("--switch-interval-ms", type=float, help="sys.setswitchinterval (GIL hand-over; default 5 ms)")
     args = parser.parse_args()
+    if args.switch_interval_ms:
+        sys.setswitchinterval(args.switch_interval_ms / 1000)
 
     server = None
     uri = args.mongo_uri
@@ -148,8 +154,18 @@ def main() -> int:
         turn = Turn(id=message_id(conv.id, f"m{seq}", None), conversation_id=conv.id, seq=seq, role=Role(role), content=content)
         turns.append(turn)
 
-    print(f"SmolLM2-135M Q4_1, n_threads={args.threads}, {args.turns} turns, machine load {open('/proc/loadavg').read().split()[0]}")
+    print(
+        f"SmolLM2-135M Q4_1, n_threads={args.threads}, {args.turns} turns, GIL switch interval "
+        f"{sys.getswitchinterval() * 1000:.1f} ms, machine load {open('/proc/loadavg').read().split()[0]}"
+    )
     base_late, base_work = measure_typing(args.baseline_s)
+    # control: one busy thread in *another* process (shares the CPU, not the GIL)
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        hog_late, _ = measure_typing(args.baseline_s)
+    finally:
+        hog.kill()
+        hog.wait()
 
     latencies: list[tuple[float, int, int]] = []  # (seconds, model calls, fallbacks)
     done = threading.Event()
@@ -183,10 +199,13 @@ def main() -> int:
     print(f"{'decide() calls / rule-based fallbacks':<34} {calls} / {falls}; total {total:.1f}s")
     print(summary("typing tick lateness, idle", base_late))
     print(summary("typing tick lateness, extracting", busy_late))
+    print(summary("typing tick lateness, CPU-hog control", hog_late))
     print(summary("typing work per tick, idle", base_work))
     print(summary("typing work per tick, extracting", busy_work))
     ratio = pct(busy_late, 0.95) / max(pct(base_late, 0.95), 1e-6)
-    print(f"p95 lateness ratio extracting/idle: {ratio:.2f}x")
+    control = pct(busy_late, 0.95) / max(pct(hog_late, 0.95), 1e-6)
+    print(f"p95 lateness ratio extracting/idle: {ratio:.2f}x; extracting/CPU-hog control: {control:.2f}x "
+          f"(~1x = the extra lateness is CPU contention, not the GIL); 60 Hz frame = {TICK_S * 1000:.1f} ms")
     decisions = registry.decisions("bench", include_inactive=True)
     print(f"decisions recorded: {len(decisions)} ({sum(d.status == 'active' for d in decisions)} active)")
     for d in decisions:
