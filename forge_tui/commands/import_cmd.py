@@ -31,13 +31,45 @@ def add_parser(subparsers) -> None:
 def _project_arg(parser) -> None:
     # SUPPRESS: do not overwrite a global `forge --project P import ...`.
     parser.add_argument("--project", default=argparse.SUPPRESS, help="project to import into (default: the source's, else 'default')")
+    parser.add_argument("--no-pipeline", action="store_true",
+                        help="only store the conversations (no classification or embedding; "
+                             "`forge embeddings reembed` catches up later)")
 
 
-def pipeline_hook(ctx):
-    """The live pipeline (classifier, embedding, registry extraction) as an ``on_written``
-    hook, when the composition root offers one (``Services.import_pipeline()``)."""
+def pipeline_hook(ctx, enabled: bool = True):
+    """(on_written, finish): the live pipeline (classifier, embedding, registry extraction)
+    as an ``on_written`` hook, plus a ``finish()`` that catches up what the pipeline
+    deferred (embeddings while the model was loading).
+
+    ``Services.import_pipeline()`` wins when the composition root offers it; otherwise
+    the app's own steps (``app_factory.build_steps``) run synchronously per turn.
+    """
+    if not enabled:
+        return None, None
     factory = getattr(ctx, "import_pipeline", None)
-    return factory() if callable(factory) else None
+    if callable(factory):
+        return factory(), None
+    from forge_tui.app_factory import build_steps
+    from forge_tui.session.pipeline import TurnPipeline
+
+    steps, idle = build_steps(ctx)
+    pipeline = TurnPipeline(steps)
+
+    def on_written(conversation, turns) -> None:
+        for turn in turns:
+            pipeline.process_now(turn, conversation)
+
+    def finish() -> None:
+        if idle is None:
+            return
+        print("Embedding imported messages (the model loads first)…", file=sys.stderr)
+        if ctx.embedder().wait(300):
+            idle()
+        else:
+            print(f"forge: embedding skipped ({ctx.embedder().error or 'model still loading'}); "
+                  "run `forge embeddings reembed` later.", file=sys.stderr)
+
+    return on_written, finish
 
 
 def cmd_import_file(args, ctx) -> int:
@@ -52,15 +84,18 @@ def cmd_import_file(args, ctx) -> int:
         return 2
     store = ctx.store()
     bar = Progress(total, label=f"import {args.import_kind}")
+    on_written, finish = pipeline_hook(ctx, not args.no_pipeline)
     try:
         summary = import_conversations(
-            store, stream, project=getattr(args, "project", None), on_written=pipeline_hook(ctx), progress=bar.advance
+            store, stream, project=getattr(args, "project", None), on_written=on_written, progress=bar.advance
         )
     except ImportInputError as exc:
         bar.close()
         print(f"forge: {exc}", file=sys.stderr)
         return 2
     bar.close()
+    if finish is not None and (summary.conversations or summary.updated):
+        finish()
     for line in summary.lines():
         print(line)
     return 0
@@ -70,18 +105,21 @@ def cmd_import_mongo(args, ctx) -> int:
     from forge_tui.importers.legacy_mongo import LegacyImportError, import_forge_os
 
     store = ctx.store()
+    on_written, finish = pipeline_hook(ctx, not args.no_pipeline)
     try:
         report = import_forge_os(
             store,
             args.uri,
             db_name=args.legacy_db,
             project=getattr(args, "project", None),
-            on_written=pipeline_hook(ctx),
+            on_written=on_written,
             progress_factory=lambda total: Progress(total, label="import mongo"),
         )
     except LegacyImportError as exc:
         print(f"forge: {exc}", file=sys.stderr)
         return 2
+    if finish is not None and (report.summary.conversations or report.summary.updated):
+        finish()
     for line in report.lines():
         print(line)
     return 0

@@ -27,12 +27,12 @@ def test_import_claude_zip_then_rerun_changes_nothing(forge, db, tmp_path, capsy
     zpath = tmp_path / "claude-export.zip"
     with zipfile.ZipFile(zpath, "w") as zf:
         zf.write(EXPORTS / "claude_conversations.json", "conversations.json")
-    assert forge("import", "claude", str(zpath), "--project", "ledger") == 0
+    assert forge("import", "claude", str(zpath), "--project", "ledger", "--no-pipeline") == 0
     out, err = capsys.readouterr()
     assert "Imported 2 new conversation(s), 6 new message(s)" in out
     assert "skipped conversation 'Untitled'" in out and "no messages with text" in out
     assert "import claude [" in err  # the progress bar
-    assert forge("import", "claude", str(zpath), "--project", "ledger") == 0
+    assert forge("import", "claude", str(zpath), "--project", "ledger", "--no-pipeline") == 0
     out, _ = capsys.readouterr()
     assert "Imported 0 new conversation(s), 0 new message(s); 0 updated, 2 unchanged" in out
     assert db.conversations.count_documents({"project": "ledger"}) == 2
@@ -47,7 +47,7 @@ def test_bad_input_is_one_clear_line(forge, capsys, tmp_path):
 
 
 def test_export_and_dataset_commands(forge, db, tmp_path, capsys):
-    assert forge("import", "chatgpt", str(EXPORTS / "chatgpt_conversations.json")) == 0
+    assert forge("import", "chatgpt", str(EXPORTS / "chatgpt_conversations.json"), "--no-pipeline") == 0
     cid = db.conversations.find_one({})["_id"]
     capsys.readouterr()
     assert forge("export", cid[:8]) == 0
@@ -66,10 +66,22 @@ def test_import_mongo_cli(forge, mongo_client, mongo_uri, capsys):
     legacy = mongo_client["legacy_cli_test"]
     legacy.message_embeddings.insert_one({"conversation_id": "c1", "role": "user", "content": "hello"})
     try:
-        assert forge("import", "mongo", mongo_uri, "--db", "legacy_cli_test") == 0
+        assert forge("import", "mongo", mongo_uri, "--db", "legacy_cli_test", "--no-pipeline") == 0
         out = capsys.readouterr().out
         assert "From Forge OS database 'legacy_cli_test'" in out and "1 new conversation(s)" in out
         assert forge("import", "mongo", mongo_uri, "--db", "empty_db_for_cli") == 2
         assert "--db NAME" in capsys.readouterr().err
     finally:
         mongo_client.drop_database("legacy_cli_test")
+
+
+@pytest.mark.slow
+def test_imported_messages_go_through_the_live_pipeline(forge, db, capsys):
+    """Classifier labels and MiniLM embeddings, as for a live turn (loads the embedding model)."""
+    assert forge("import", "claude", str(EXPORTS / "claude_conversations.json")) == 0
+    assert db.messages.count_documents({}) == 6
+    assert db.messages.count_documents({"labels.0": {"$exists": True}}) >= 1
+    assert db["embeddings"].count_documents({}) == 6
+    capsys.readouterr()
+    assert forge("import", "claude", str(EXPORTS / "claude_conversations.json")) == 0
+    assert "2 unchanged" in capsys.readouterr().out
