@@ -122,3 +122,38 @@ def test_scoped_reversal_of_a_general_rule_asks():
         D("Use PostgreSQL for the main database.", created_at=OLDER),
     )
     assert v.kind == policy.AMBIGUOUS and "different scope" in v.reason
+
+
+_SUBJECTS = ["the main database", "caching", "the test runner", "logging"]
+_VERBS = ["Use", "Let's use", "Actually, switch to", "We'll go with"]
+_THINGS = ["Redis", "PostgreSQL", "SQLite", "pytest", "NATS"]
+_SCOPES = ["", " in backtests only", " live", " in production", " while we prototype"]
+
+
+def _statement(draw, st):
+    return f"{draw(st.sampled_from(_VERBS))} {draw(st.sampled_from(_THINGS))} for {draw(st.sampled_from(_SUBJECTS))}" + draw(
+        st.sampled_from(_SCOPES)
+    ) + "."
+
+
+def test_policy_invariants_hold_for_generated_pairs():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @st.composite
+    def pair(draw):
+        return D(_statement(draw, st), project=draw(st.sampled_from("ab"))), D(_statement(draw, st), created_at=OLDER)
+
+    @settings(max_examples=300, deadline=None)
+    @given(pair())
+    def check(p):
+        new, old = p
+        v = policy.assess(new, old)
+        if new.project != old.project:  # never merged or superseded across projects
+            assert v.kind in (policy.NONE, policy.CROSS_PROJECT)
+        if new.scope and old.scope and new.scope != old.scope:  # two different scopes never clash
+            assert v.kind == policy.NONE
+        if v.kind == policy.NONE and v.basis == "":
+            assert policy.overlap_basis(new, old) == ""
+
+    check()
