@@ -59,7 +59,7 @@ async def test_real_reply_streams_and_escape_leaves_a_cancelled_turn(real_app, s
         def streaming_text() -> bool:
             """the second reply has streamed some text"""
             views = list(app.main_screen.query(TurnView))
-            return len(views) == 4 and views[-1].turn.status is TurnStatus.STREAMING and views[-1]._streamed > 0
+            return len(views) == 4 and views[-1].turn.status is TurnStatus.STREAMING and views[-1].streamed_chars > 0
 
         await wait_until(pilot, streaming_text, timeout=60)
         await pilot.press("escape")

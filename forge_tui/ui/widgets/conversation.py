@@ -18,6 +18,9 @@ from forge_tui.domain.models import Role, Turn, TurnStatus
 DISPLAY_LIMIT = 20_000
 #: turns mounted when a conversation opens (newest); older ones are summarised
 SHOWN_TURNS = 200
+#: streamed text is handed to the Markdown stream at most this often: each hand-over
+#: re-lays out the screen (~10-25 ms here), so a fast model must not trigger one per token
+STREAM_FLUSH_S = 0.1
 
 _BADGES = {
     TurnStatus.STREAMING: ("streaming…", "-streaming"),
@@ -42,6 +45,9 @@ class TurnView(Vertical):
         self.turn = turn
         self._stream: MarkdownStream | None = None
         self._streamed = 0
+        self._pending: list[str] = []
+        self._flush_timer = None
+        self._finished = turn.status is not TurnStatus.STREAMING
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), classes="turn-header", markup=False)
@@ -82,17 +88,36 @@ class TurnView(Vertical):
         note.display = bool(self._footer())
 
     # -- streaming -----------------------------------------------------------
-    async def write(self, text: str) -> None:
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.query_one(Markdown))
+    def write(self, text: str) -> None:
+        """Queue streamed text; it reaches the Markdown stream at most every ``STREAM_FLUSH_S``."""
         room = DISPLAY_LIMIT - self._streamed
-        if room <= 0:
+        if room <= 0 or not text:
             return
         self._streamed += len(text)
-        await self._stream.write(text[:room])
+        self._pending.append(text[:room])
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(STREAM_FLUSH_S, self._flush)
+
+    async def _flush(self) -> None:
+        self._flush_timer = None
+        if not self._pending or self._finished:
+            return
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(Markdown))
+        text, self._pending = "".join(self._pending), []
+        await self._stream.write(text)
+
+    @property
+    def streamed_chars(self) -> int:
+        return self._streamed
 
     async def finish(self, turn: Turn, message: str | None = None) -> None:
         """Stop streaming and render the final text once."""
+        self._finished = True
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        self._pending = []
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
@@ -154,7 +179,7 @@ class ConversationView(VerticalScroll):
     async def append_reply(self, turn_id: str, text: str) -> None:
         view = self._views().get(turn_id)
         if view is not None:
-            await view.write(text)
+            view.write(text)
 
     async def finish_reply(self, turn: Turn, message: str | None = None) -> None:
         view = self._views().get(turn.id) or await self.add_turn(turn)

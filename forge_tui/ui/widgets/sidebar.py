@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 from forge_tui.domain.models import Conversation
 from forge_tui.ui.widgets.knowledge import KnowledgePanel
 
-TITLE_WIDTH = 30
+TITLE_WIDTH = 25
 
 
 class TokenMeter(Widget):
