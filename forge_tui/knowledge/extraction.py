@@ -31,6 +31,7 @@ from forge_tui.knowledge.decide import (
     decide,
     grounded,
 )
+from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.patterns import Pattern, PatternStore
 from forge_tui.knowledge.records import RecordOutcome, Thread
 from forge_tui.knowledge.registry import Registry
@@ -231,6 +232,8 @@ class Extractor:
         try:
             answer = decide(self.engine, context, options, self.cancel)
         except DecideError as exc:
+            if self.cancel.is_set():  # shutting down: retry later rather than record a draft
+                raise KnowledgeError("extraction cancelled before the model answered") from None
             reason = str(exc)
         else:
             if grounded(answer[text_key], candidate):

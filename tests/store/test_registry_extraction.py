@@ -113,6 +113,18 @@ def test_failures_never_raise_and_are_retried(store, reg, conv):
     assert extractor.retry_failed() == []
 
 
+def test_cancel_queues_for_retry_instead_of_recording_drafts(store, reg, conv):
+    class CancelledEngine(ScriptedEngine):
+        def generate(self, request, on_piece, cancel):
+            return GenerationResult(text="", tokens=0, prompt_tokens=5, finish="cancelled")
+
+    extractor = Extractor(reg, CancelledEngine(), Settings())
+    extractor.cancel.set()
+    out = extractor.process_turn(add_turn(store, conv, 0, "Let's use Redis for caching."), conv)
+    assert "cancelled" in out.error and reg.decisions("proj") == []
+    assert reg.events.recent("proj", what="extraction_failed")[0]["retry"] == "pending"
+
+
 def test_a_turn_is_extracted_once(store, reg, conv):
     turn = add_turn(store, conv, 0, "Let's use Redis for caching.")
     extractor = Extractor(reg, None, Settings())
