@@ -84,12 +84,14 @@ def link(store: Store, keys: Iterable[str], blocks: dict[str, dict[str, Any]]) -
     edges = 0
     for key in keys:
         mentions = list(store.db[MENTIONS].find({"key": key}).sort([("created_at", ASCENDING), ("seq", ASCENDING)]))
+        if not mentions:
+            continue
         producers = [m for m in mentions if m["role"] == "assistant"]
         producer = producers[0]["conversation_id"] if producers else None
         if producer:
             store.add_edge(producer, key, "compressed_into", origin="import")
             edges += 1
-            _ensure_archive(store, key, producers[0], blocks.get(key))
+        _ensure_archive(store, key, producers[0] if producers else mentions[0], producer, blocks.get(key))
         continuing = {
             m["conversation_id"]
             for m in mentions
@@ -102,19 +104,22 @@ def link(store: Store, keys: Iterable[str], blocks: dict[str, dict[str, Any]]) -
     return edges
 
 
-def _ensure_archive(store: Store, key: str, producer: dict[str, Any], block: dict[str, Any] | None) -> None:
-    """An imported archive becomes a document in ``archives`` unless Forge already has it."""
+def _ensure_archive(
+    store: Store, key: str, first: dict[str, Any], producer: str | None, block: dict[str, Any] | None
+) -> None:
+    """An imported archive becomes a document in ``archives`` unless Forge already has it
+    (``source_conversations`` is empty when only pastes of it were found)."""
     if block is None:
         return
     store.archives.update_one(
         {"_id": key},
         {"$setOnInsert": {
-            "project": producer["project"],
+            "project": first["project"],
             "archive_id": block.get("archive_id"),
             "data": _bson_safe(block.get("data")),
             "yaml": block.get("text"),
-            "source_conversations": [producer["conversation_id"]],
-            "created_at": producer["created_at"],
+            "source_conversations": [producer] if producer else [],
+            "created_at": first["created_at"],
             "origin": "import",
         }},
         upsert=True,

@@ -11,6 +11,16 @@ class ImportInputError(Exception):
     """The input as a whole cannot be imported; the message names the problem and the fix."""
 
 
+def clean_text(text: str) -> str:
+    """JSON can smuggle in lone surrogates (``"\\udc80"``), which neither UTF-8 nor BSON
+    can encode: replace them rather than fail the whole conversation."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 @dataclass
 class ParsedMessage:
     source_id: str | None
@@ -18,6 +28,11 @@ class ParsedMessage:
     content: str
     created_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.content = clean_text(self.content)
+        if self.source_id is not None:
+            self.source_id = clean_text(self.source_id)
 
 
 @dataclass
@@ -32,6 +47,10 @@ class ParsedConversation:
     #: part of the deterministic ID, so the same uuid from two sources never collides.
     source: str = "transcript"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.title = clean_text(self.title)
+        self.source_id = clean_text(self.source_id)
 
 
 @dataclass(frozen=True)

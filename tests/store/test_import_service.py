@@ -211,3 +211,16 @@ def test_conversation_continued_in_forge_is_never_clobbered(store, tmp_path):
     third = import_conversations(store, parse_claude(changed), project="p")
     assert third.updated == 0 and any("continued in Forge" in r for _, r in third.skipped)
     assert [t.content for t in store.turns(conv.id)][-1] == "a new question asked in Forge"
+
+
+def test_lone_surrogates_and_pasted_only_archives(store, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text('{"title": "bad \\udc80 title", "messages": [{"role": "user", "content": "x \\ud800 y\\n\\n'
+                    'archive_id: pasted-only\\ndecisions:\\n  - id: D001\\n    text: t"}]}', encoding="utf-8")
+    summary = import_conversations(store, parse_transcript(path), project="p")
+    assert summary.conversations == 1
+    conv = store.list_conversations("p")[0]
+    assert "\ufffd" not in conv.title or conv.title.startswith("bad")
+    assert store.turns(conv.id)[0].content.startswith("x ")
+    assert store.edges_from(conv.id, "continued_from")[0]["dst"] == "pasted-only"
+    assert store.archives.find_one({"_id": "pasted-only"})["source_conversations"] == []
