@@ -16,8 +16,9 @@ from forge_tui.session.pipeline import TurnPipeline
 log = logging.getLogger(__name__)
 
 
-def build_steps(services: Services) -> tuple[list, Callable[[], None] | None]:
-    """The pipeline steps every persisted turn goes through, and an idle task."""
+def build_steps(services: Services) -> tuple[list, Callable[[], None] | None, list]:
+    """The pipeline steps every persisted turn goes through, an idle task, and the
+    background loads to start once the app is up (importing torch takes seconds)."""
     from forge_tui.knowledge.classifier import classify
 
     def label(turn: Turn, conv: Conversation) -> FeatureEvent | None:
@@ -31,11 +32,13 @@ def build_steps(services: Services) -> tuple[list, Callable[[], None] | None]:
 
     steps = [label]
     idle = None
+    starters: list = []
     settings = services.settings()
     if settings.embed_on_write:
         from forge_tui.search.pipeline import EmbeddingPipeline
 
-        embedder = services.embedder().start_loading()
+        embedder = services.embedder()
+        starters.append(embedder.start_loading)
         holder: dict = {}
 
         def embedding() -> EmbeddingPipeline:
@@ -53,7 +56,7 @@ def build_steps(services: Services) -> tuple[list, Callable[[], None] | None]:
 
         steps.append(embed)
         idle = catch_up
-    return steps, idle
+    return steps, idle, starters
 
 
 def build_controller(services: Services, emit: Callable[[Event], None], model: str | None = None,
@@ -64,7 +67,7 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
     models = services.models()
     if model:
         models.get(model)  # a clear ConfigError for an unknown name
-    steps, idle = build_steps(services)
+    steps, idle, starters = build_steps(services)
     holder: dict = {}
     pipeline = TurnPipeline(steps, emit=emit, idle=idle,
                             yield_to=lambda: bool(holder.get("c") and holder["c"].busy)).start()
@@ -72,6 +75,7 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
         store_factory=services.store, engine_factory=services.engine, models=models,
         settings=settings, emit=emit, hooks=[pipeline],
     )
+    controller.after_start.extend(starters)
     if model:
         controller.model_name = model
     holder["c"] = controller

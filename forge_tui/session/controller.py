@@ -74,6 +74,9 @@ class SessionController:
         self._cancel = threading.Event()
         self._busy = threading.Event()
         self.tokens_used = 0
+        #: work started once the store is connected (after the first paint): e.g. loading torch
+        self.after_start: list[Callable[[], None]] = []
+        self._closed = False
 
     # -- helpers -------------------------------------------------------------
     def emit(self, event: ev.Event) -> None:
@@ -82,7 +85,10 @@ class SessionController:
         except RuntimeError:  # the UI is gone (shutting down)
             log.debug("event dropped: %s", type(event).__name__)
 
-    def _submit(self, fn, *args) -> Future:
+    def _submit(self, fn, *args) -> Future | None:
+        if self._closed:
+            return None
+
         def run():
             try:
                 return fn(*args)
@@ -120,6 +126,9 @@ class SessionController:
         if interrupted:
             self.emit(ev.Notice(f"{interrupted} reply(ies) cut off by a crash were kept as 'interrupted'.", "warning"))
         self._list()
+        starters, self.after_start = self.after_start, []
+        for starter in starters:
+            starter()
 
     def _require_store(self) -> Store:
         if self.store is None:
@@ -307,6 +316,7 @@ class SessionController:
 
     # -- shutdown ------------------------------------------------------------
     def shutdown(self) -> None:
+        self._closed = True
         self._cancel.set()
         self._worker.shutdown(wait=True, cancel_futures=True)
         if self.engine is not None:
