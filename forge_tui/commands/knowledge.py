@@ -71,7 +71,7 @@ def cmd_decisions(args, ctx) -> int:
 
     project, settings, now = _project(args, ctx), ctx.settings(), utcnow()
     decisions = _registry(ctx).decisions(project, include_inactive=args.all)
-    rows = [decision_row(d, now, settings) | {"project": project} for d in decisions]
+    rows = [decision_row(d, now, settings) for d in decisions]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
@@ -100,7 +100,7 @@ def cmd_threads(args, ctx) -> int:
     from forge_tui.knowledge.view import thread_row
 
     project = _project(args, ctx)
-    rows = [thread_row(t) | {"project": project} for t in _registry(ctx).threads(project)]
+    rows = [thread_row(t) for t in _registry(ctx).threads(project)]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0

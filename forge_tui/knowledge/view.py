@@ -24,6 +24,7 @@ def decision_row(d: Decision, now: datetime, settings: Settings) -> dict[str, An
     reason = decay_reason(d, now, settings)
     return {
         "id": d.id,
+        "project": d.project,
         "text": d.text,
         "rationale": d.rationale,
         "tier": d.tier,
@@ -45,6 +46,7 @@ def decision_row(d: Decision, now: datetime, settings: Settings) -> dict[str, An
 def thread_row(t: Thread) -> dict[str, Any]:
     return {
         "id": t.id,
+        "project": t.project,
         "title": t.title,
         "status": t.status,
         "priority": t.priority,
@@ -77,10 +79,10 @@ def knowledge_view(registry: "Registry", project: str, settings: Settings, now: 
     return {
         "project": project,
         "decisions": rows,
-        "threads": {
-            "open": [thread_row(t) for t in threads if t.status == "OPEN"],
-            "resolved": [thread_row(t) for t in threads if t.status != "OPEN"],
-        },
+        # one flat list (open first, each with its status) plus the two halves
+        "threads": [thread_row(t) for t in sorted(threads, key=lambda t: (t.status != "OPEN", t.id))],
+        "open_threads": [thread_row(t) for t in threads if t.status == "OPEN"],
+        "resolved_threads": [thread_row(t) for t in threads if t.status != "OPEN"],
         "conflicts": conflicts,
         "counts": {
             "decisions": len(rows),

@@ -104,8 +104,9 @@ def test_knowledge_view_snapshot(seeded):
     assert [d["id"] for d in view["decisions"]] == ["D002", "D004", "D003"]  # medium before low
     d2 = view["decisions"][0]
     assert d2["decay"] and "2 sessions" in d2["decay_reason"] and d2["source_message_id"] == "m2"
-    assert [t["id"] for t in view["threads"]["open"]] == ["T001"]
-    assert [t["id"] for t in view["threads"]["resolved"]] == ["T002"]
+    assert [(t["id"], t["status"]) for t in view["threads"]] == [("T001", "OPEN"), ("T002", "RESOLVED")]
+    assert [t["id"] for t in view["open_threads"]] == ["T001"]
+    assert [t["id"] for t in view["resolved_threads"]] == ["T002"]
     [conflict] = [c for c in view["conflicts"] if c["kind"] == "ambiguous"]
     assert conflict["new_text"] == "Use Memcached for caching." and conflict["existing_text"] == "Use Redis for caching."
     assert conflict["choices"] == ["keep_both", "supersede", "reject"]
