@@ -52,7 +52,10 @@ def pipeline_hook(ctx, enabled: bool = True):
     from forge_tui.app_factory import build_steps
     from forge_tui.session.pipeline import TurnPipeline
 
-    steps, idle = build_steps(ctx)
+    built = build_steps(ctx)  # (steps, idle task, background loads to start)
+    steps, idle = built[0], built[1]
+    for start in (built[2] if len(built) > 2 else []):
+        start()  # e.g. the embedding model loads while conversations are written
     pipeline = TurnPipeline(steps)
 
     def on_written(conversation, turns) -> None:
