@@ -102,3 +102,17 @@ def test_errors(store):
         export_conversation(store, "nope", "md")
     with pytest.raises(ExportError, match="unknown format"):
         export_conversation(store, "nope", "pdf")
+
+
+def test_export_all_folder_imports_back(store, other_store, tmp_path):
+    from forge_tui.importers.sources import open_source
+
+    import_conversations(store, parse_claude(EXPORTS / "claude_conversations.json"), project="p")
+    export_all(store, tmp_path / "out", "json")
+    (tmp_path / "out" / "broken.json").write_text("{", encoding="utf-8")
+    total, stream = open_source("transcript", tmp_path / "out")
+    assert total == 3
+    summary = import_conversations(other_store, stream, project=None)
+    assert summary.conversations == 2 and summary.skipped[0][0] == "broken.json"
+    for conv in store.list_conversations("p"):
+        assert _turn_view(other_store, conv.id) == _turn_view(store, conv.id)
