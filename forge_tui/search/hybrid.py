@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -95,7 +95,8 @@ class SearchService:
         self._keyword_feed = MessageFeed(store.messages, rescan_s=300.0)
         self._vector: VectorIndex | None = None
         self._vector_model: str | None = None
-        self._vector_watermark: datetime | None = None
+        self._vector_polled_at: datetime | None = None  # wall clock when the last vector poll started
+        self._vector_seen: dict[str, Any] = {}  # message id -> embedded_at of the indexed vector
         self._vector_rejected_dims: set[int] = set()
         self._server_vector_search: bool | None = None
         self._lock = threading.RLock()
@@ -143,15 +144,15 @@ class SearchService:
         if self._vector is None or self._vector_model != emb.name or self._vector.dim != emb.dim:
             self._vector = VectorIndex(emb.dim)
             self._vector_model = emb.name
-            self._vector_watermark = None
+            self._vector_polled_at = None
+            self._vector_seen = {}
             self._vector_rejected_dims = set()
-        since = self._vector_watermark
+        started = datetime.now(timezone.utc)
         ids, rows, projects = [], [], []
-        for sv in self.vectors.iter_vectors(emb.name, since=since):
-            if since is not None and sv.message_id in self._vector and sv.embedded_at is not None and sv.embedded_at <= since:
-                continue  # already indexed (the slack window re-reads a few)
-            if sv.embedded_at is not None and (self._vector_watermark is None or sv.embedded_at > self._vector_watermark):
-                self._vector_watermark = sv.embedded_at
+        # vectors written since the previous poll (less a slack); re-reading a few just replaces rows
+        since = self._vector_polled_at
+        for sv in self.vectors.iter_vectors(emb.name, since=since, seen=self._vector_seen if since else None):
+            self._vector_seen[sv.message_id] = sv.embedded_at
             if sv.dim != emb.dim:
                 self._vector_rejected_dims.add(sv.dim)
                 continue
@@ -160,6 +161,7 @@ class SearchService:
             projects.append(sv.project)
         if ids:
             self._vector.add_many(ids, np.vstack(rows), projects)
+        self._vector_polled_at = started
 
     # -- search --------------------------------------------------------------
     def search(self, query: str, project: str | None = None, limit: int = 10) -> list[SearchHit]:

@@ -27,6 +27,7 @@ META = "meta"
 META_ID = "embedding"
 # float32 BinaryVector header: dtype byte 0x27, padding byte 0
 _FLOAT32_HEADER = BinaryVectorDtype.FLOAT32.value + b"\x00"
+VECTOR_SUBTYPE = 9
 
 register_indexes(
     EMBEDDINGS,
@@ -45,7 +46,10 @@ def content_hash(text: str) -> str:
 
 
 def vector_to_binary(vector: np.ndarray) -> Binary:
-    return Binary.from_vector(np.asarray(vector, dtype=np.float32).tolist(), BinaryVectorDtype.FLOAT32)
+    """BSON Binary subtype 9 (vector), float32, byte for byte what ``Binary.from_vector`` writes
+    (dtype byte, padding byte, little-endian floats) without a detour through a Python list."""
+    data = np.ascontiguousarray(vector, dtype="<f4").tobytes()
+    return Binary(_FLOAT32_HEADER + data, VECTOR_SUBTYPE)
 
 
 def binary_to_vector(value: Any) -> np.ndarray | None:
@@ -121,11 +125,30 @@ class VectorStore:
             if "message_id" in d and (dim is None or d.get("dim") == dim)
         }
 
-    def iter_vectors(self, model: str, since: datetime | None = None, slack_s: float = 10.0) -> Iterator[StoredVector]:
+    def iter_vectors(
+        self, model: str, since: datetime | None = None, slack_s: float = 10.0, seen: dict[str, Any] | None = None
+    ) -> Iterator[StoredVector]:
+        """Vectors of ``model`` (embedded at or after ``since`` less ``slack_s``).
+
+        With ``seen`` (message id -> embedded_at already held), only the ids and
+        dates are read first and vectors travel only for what is new or changed.
+        """
         query: dict[str, Any] = {"model": model}
         if since is not None:
             query["embedded_at"] = {"$gte": since - timedelta(seconds=slack_s)}
-        for doc in self.collection.find(query, batch_size=2000):
+        if seen is not None:
+            fresh = [
+                d["_id"] for d in self.collection.find(query, {"message_id": 1, "embedded_at": 1})
+                if seen.get(d.get("message_id")) != d.get("embedded_at")
+            ]
+            for start in range(0, len(fresh), 1000):
+                yield from self._decode(self.collection.find({"_id": {"$in": fresh[start:start + 1000]}}), model)
+            return
+        yield from self._decode(self.collection.find(query, batch_size=2000), model)
+
+    @staticmethod
+    def _decode(cursor: Any, model: str) -> Iterator[StoredVector]:
+        for doc in cursor:
             vec = binary_to_vector(doc.get("vector"))
             if vec is None or "message_id" not in doc:
                 continue
