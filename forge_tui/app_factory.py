@@ -16,30 +16,45 @@ from forge_tui.session.pipeline import TurnPipeline
 log = logging.getLogger(__name__)
 
 
-def build_steps(services: Services) -> tuple[list, Callable[[], None] | None, list]:
+class _CurrentEngine:
+    """The controller's engine of the moment (it changes when the user switches models)."""
+
+    def __init__(self, get):
+        self._get = get
+
+    def __getattr__(self, name):
+        engine = self._get()
+        if engine is None:
+            raise AttributeError(name)
+        return getattr(engine, name)
+
+
+def build_steps(services: Services, knowledge) -> tuple[list, Callable[[], None] | None, list]:
     """The pipeline steps every persisted turn goes through, an idle task, and the
     background loads to start once the app is up (importing torch takes seconds)."""
-    from forge_tui.knowledge.classifier import classify
+    from forge_tui.knowledge.extraction import Extractor
 
-    def label(turn: Turn, conv: Conversation) -> FeatureEvent | None:
-        if not turn.content:
-            return None
-        labels = classify(turn.content, turn.role.value)
-        if labels != turn.labels:
-            services.store().messages.update_one({"_id": turn.id}, {"$set": {"labels": labels}})
-            turn.labels = labels
+    settings = services.settings()
+    holder: dict = {}
+
+    def extractor() -> Extractor:
+        if "x" not in holder:
+            engine = _CurrentEngine(lambda: knowledge.c.engine) if settings.extraction else None
+            holder["x"] = Extractor(knowledge.registry, engine, settings)
+        return holder["x"]
+
+    def extract(turn: Turn, conv: Conversation) -> FeatureEvent | None:
+        outcome = extractor().process_turn(turn, conv)
+        if outcome.changed and conv.project == knowledge.c.project:
+            return knowledge.view_event(conv.project)
         return None
 
-    steps = [label]
-    idle = None
-    starters: list = []
-    settings = services.settings()
+    steps = [extract]
+    idle_tasks: list[Callable[[], None]] = [lambda: extractor().retry_failed()]
+    embedder = services.embedder()
+    starters: list = [embedder.start_loading]  # search and retrieval want it even without embed_on_write
     if settings.embed_on_write:
         from forge_tui.search.pipeline import EmbeddingPipeline
-
-        embedder = services.embedder()
-        starters.append(embedder.start_loading)
-        holder: dict = {}
 
         def embedding() -> EmbeddingPipeline:
             if "p" not in holder:
@@ -55,7 +70,12 @@ def build_steps(services: Services) -> tuple[list, Callable[[], None] | None, li
                 embedding().embed_pending()
 
         steps.append(embed)
-        idle = catch_up
+        idle_tasks.append(catch_up)
+
+    def idle() -> None:
+        for task in idle_tasks:
+            task()
+
     return steps, idle, starters
 
 
@@ -67,18 +87,34 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
     models = services.models()
     if model:
         models.get(model)  # a clear ConfigError for an unknown name
-    steps, idle, starters = build_steps(services)
-    holder: dict = {}
-    pipeline = TurnPipeline(steps, emit=emit, idle=idle,
-                            yield_to=lambda: bool(holder.get("c") and holder["c"].busy)).start()
     controller = SessionController(
         store_factory=services.store, engine_factory=services.engine, models=models,
-        settings=settings, emit=emit, hooks=[pipeline],
+        settings=settings, emit=emit,
     )
+    from forge_tui.session.archive_actions import ArchiveActions
+    from forge_tui.session.knowledge_actions import KnowledgeActions
+
+    registry = services.registry
+    controller.knowledge = KnowledgeActions(controller, registry)
+    controller.archives = ArchiveActions(controller, registry_factory=registry)
+    steps, idle, starters = build_steps(services, controller.knowledge)
+    from forge_tui.search.hybrid import SearchService
+    from forge_tui.session.search_actions import SearchActions
+
+    embedder = services.embedder()
+    search_holder: dict = {}
+
+    def search_service() -> SearchService:
+        if "s" not in search_holder:
+            search_holder["s"] = SearchService(services.store(), embedder)
+        return search_holder["s"]
+
+    controller.search = SearchActions(controller, search_service, embedder, registry)
+    pipeline = TurnPipeline(steps, emit=emit, idle=idle, yield_to=lambda: controller.busy).start()
+    controller.hooks.append(pipeline)
     controller.after_start.extend(starters)
     if model:
         controller.model_name = model
-    holder["c"] = controller
     controller.pipeline = pipeline
     return controller
 

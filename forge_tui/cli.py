@@ -63,6 +63,16 @@ def run_app(services, args) -> int:
     """Open the full-screen app. Models and the store load in the background."""
     from forge_tui.app_factory import build_app
 
+    # Textual owns the terminal (it draws on stderr): logs go to a file instead
+    services.paths.log_dir.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(services.paths.log_dir / "forge.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
     app = build_app(services, model=args.model, project=args.project)
     app.run()
     return app.return_code or 0

@@ -33,7 +33,8 @@ class Services:
     _store: Any = None
     _server: Any = None
     _embedder: Any = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _registry: Any = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
     def from_args(cls, data_dir: str | None = None, mongo_uri: str | None = None) -> "Services":
@@ -71,6 +72,16 @@ class Services:
                 store.ensure_schema()
                 self._store = store
             return self._store
+
+    def registry(self):
+        """The knowledge-graph registry over the same database (built once)."""
+        with self._lock:
+            if self._registry is None:
+                from forge_tui.knowledge.registry import Registry
+
+                self._registry = Registry(self.store().db)
+                self._registry.ensure_schema()
+            return self._registry
 
     # -- inference -----------------------------------------------------------
     def engine(self, model: str | None = None) -> "LlamaEngine":

@@ -65,3 +65,5 @@ class Conversation:
     turn_count: int = 0
     archive_context: str | None = None  # archive id this conversation continues from
     source: dict[str, Any] | None = None
+    #: context retrieved for this conversation (decisions, constraints, excerpts); ``kept`` ones reach the model
+    context_items: list[dict[str, Any]] = field(default_factory=list)

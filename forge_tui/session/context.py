@@ -1,7 +1,8 @@
 """What the model sees: the conversation's turns, plus inherited context.
 
-Kept separate from the controller because compression (archive context) and
-retrieval (offered decisions) both add to it.
+Kept apart from the controller because compression (the archive a conversation
+continues from, with any verbatim turns of a partial archive) and retrieval
+(decisions and constraints offered from other sessions) both add to it.
 """
 
 from __future__ import annotations
@@ -19,26 +20,31 @@ REPLAYED = {TurnStatus.COMPLETE, TurnStatus.CANCELLED, TurnStatus.INTERRUPTED}
 def build_messages(turns: Sequence[Turn], conversation: Conversation | None, store=None,
                    extra_context: Sequence[str] = ()) -> list[dict]:
     system = SYSTEM_PROMPT
-    context_blocks = list(extra_context)
+    blocks = list(extra_context)
+    if conversation is not None:
+        kept = [item["text"] for item in conversation.context_items if item.get("kept", True)]
+        if kept:
+            blocks.append("Relevant memory from earlier work (decisions, constraints, archives):\n"
+                          + "\n".join(f"- {text}" for text in kept))
+    carried: list[dict] = []
     if conversation is not None and conversation.archive_context and store is not None:
-        block = archive_context_text(store, conversation.archive_context)
-        if block:
-            context_blocks.insert(0, block)
-    if context_blocks:
-        system += "\n\n" + "\n\n".join(context_blocks)
-    messages = [{"role": Role.SYSTEM.value, "content": system}]
+        archive_messages = archive_context(store, conversation.archive_context)
+        blocks = [m["content"] for m in archive_messages if m["role"] == "system"] + blocks
+        carried = [m for m in archive_messages if m["role"] != "system"]
+    if blocks:
+        system += "\n\n" + "\n\n".join(blocks)
+    messages = [{"role": Role.SYSTEM.value, "content": system}, *carried]
     for t in turns:
         if t.status in REPLAYED and t.content:
             messages.append({"role": t.role.value, "content": t.content})
     return messages
 
 
-def archive_context_text(store, archive_id: str) -> str | None:
-    """The archive a continued conversation starts from, rendered for the model."""
-    doc = store.archives.find_one({"_id": archive_id})
-    if not doc:
-        return None
-    text = doc.get("yaml") or doc.get("yaml_text")
-    if not text:
-        return None
-    return "Context carried over from the previous session (Forge archive):\n" + text
+def archive_context(store, archive_id: str) -> list[dict]:
+    """The archive a continued conversation starts from, as messages for the model."""
+    from forge_tui.compression.service import CompressionError, archive_context_messages, load_archive
+
+    try:
+        return archive_context_messages(load_archive(store, archive_id))
+    except CompressionError:
+        return []

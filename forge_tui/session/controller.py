@@ -74,6 +74,10 @@ class SessionController:
         self._cancel = threading.Event()
         self._busy = threading.Event()
         self.tokens_used = 0
+        #: feature actions, attached by the composition root (None when not wired)
+        self.archives = None
+        self.knowledge = None
+        self.search = None
         #: work started once the store is connected (after the first paint): e.g. loading torch
         self.after_start: list[Callable[[], None]] = []
         self._closed = False
@@ -84,6 +88,33 @@ class SessionController:
             self._emit(event)
         except RuntimeError:  # the UI is gone (shutting down)
             log.debug("event dropped: %s", type(event).__name__)
+
+    # -- primitives for feature actions (archives, knowledge, search) -------------
+    def submit(self, fn, *args) -> Future | None:
+        """Run ``fn`` on the session worker; store errors become a StoreFailed event."""
+        return self._submit(fn, *args)
+
+    def claim(self) -> bool:
+        """Take the engine for a long task (reply, compression); False if it is taken."""
+        if self._busy.is_set():
+            return False
+        self._busy.set()
+        self._cancel.clear()
+        return True
+
+    def release(self) -> None:
+        self._busy.clear()
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        return self._cancel
+
+    def open_now(self, conv_id: str, focus_turn_id: str | None = None) -> None:
+        """Open a conversation synchronously (call on the session worker)."""
+        self._open(conv_id, focus_turn_id)
+
+    def list_now(self) -> None:
+        self._list()
 
     def _submit(self, fn, *args) -> Future | None:
         if self._closed:
@@ -189,7 +220,19 @@ class SessionController:
         self.project = conv.project
         self.turns = store.turns(conv.id)
         self.emit(ev.ConversationOpened(conv, list(self.turns), focus_turn_id))
+        if conv.context_items:
+            self.emit(ev.FeatureEvent("context_offered", {
+                "conversation_id": conv.id, "items": conv.context_items,
+                "budget": self.settings.retrieval_token_budget}))
+        self._emit_knowledge()
         self._count_tokens()
+
+    def _emit_knowledge(self) -> None:
+        if self.knowledge is not None:
+            try:
+                self.emit(self.knowledge.view_event())
+            except Exception:  # the sidebar can wait; the conversation cannot
+                log.exception("knowledge view failed")
 
     def _ensure_conversation(self, first_text: str) -> Conversation:
         if self.conversation is not None:
@@ -216,11 +259,9 @@ class SessionController:
             self.emit(ev.Notice("The database is not reachable: your message is kept in the input. "
                                 "Press ctrl+r to retry.", "error"))
             return None
-        if self._busy.is_set():
+        if not self.claim():
             self.emit(ev.Notice("A reply is still streaming: press Esc to cancel it first.", "warning"))
             return None
-        self._busy.set()
-        self._cancel.clear()
         return self._submit(self._send, text)
 
     def cancel(self) -> bool:
@@ -248,6 +289,8 @@ class SessionController:
             self.turns.append(user)
             self.emit(ev.TurnPersisted(user))
             self._run_hooks(user, conv)
+            if self.search is not None and user.seq == 0 and not conv.archive_context:
+                self.search.offer_for(conv, text)
             self._reply(store, conv)
         finally:
             self._busy.clear()
@@ -287,6 +330,8 @@ class SessionController:
         self._close_reply(store, reply, result.text, status, result.error, result.finish)
         self.tokens_used = result.prompt_tokens + result.tokens
         self.emit(ev.TokensCounted(self.tokens_used, engine.n_ctx))
+        if self.archives is not None and status is TurnStatus.COMPLETE:
+            self.archives.check_auto_compress(self.tokens_used, engine.n_ctx)
 
     def _close_reply(self, store: Store, reply: Turn, text: str, status: TurnStatus,
                      error: str | None, finish: str = "error") -> None:
@@ -313,6 +358,50 @@ class SessionController:
         else:
             self.tokens_used = engine.count_tokens(build_messages(self.turns, self.conversation, self.store))
         self.emit(ev.TokensCounted(self.tokens_used, engine.n_ctx))
+
+    # -- feature entry points (the UI calls these; the work lives in *_actions) --
+    def _feature(self, name: str):
+        feature = getattr(self, name)
+        if feature is None:
+            self.emit(ev.Notice(f"This Forge was started without {name}.", "warning"))
+        return feature
+
+    def compress(self, mode: str = "default", upto_message_id: str | None = None,
+                 context_archives: tuple = (), then_continue: bool = False):
+        f = self._feature("archives")
+        return f and f.compress(mode, upto_message_id, context_archives, then_continue)
+
+    def continue_from_archive(self, archive_id: str | None = None):
+        f = self._feature("archives")
+        return f and f.continue_from(archive_id)
+
+    def show_lineage(self, node: str | None = None):
+        f = self._feature("archives")
+        return f and f.show_lineage(node)
+
+    def search(self, query: str, project: str | None = None):
+        f = self._feature("search")
+        return f and f.query(query, project)
+
+    def keep_context(self, sources: list[str]):
+        f = self._feature("search")
+        return f and f.keep_context(sources)
+
+    def refresh_knowledge(self):
+        f = self._feature("knowledge")
+        return f and f.refresh()
+
+    def resolve_conflict(self, conflict_id: str, choice: str, project: str | None = None):
+        f = self._feature("knowledge")
+        return f and f.choose(conflict_id, choice, project)
+
+    def revalidate_decision(self, decision_id: str, project: str | None = None):
+        f = self._feature("knowledge")
+        return f and f.revalidate(decision_id, project)
+
+    def resolve_thread(self, thread_id: str, status: str = "RESOLVED", project: str | None = None):
+        f = self._feature("knowledge")
+        return f and f.resolve_thread(thread_id, status, project)
 
     # -- shutdown ------------------------------------------------------------
     def shutdown(self) -> None:

@@ -26,6 +26,7 @@ def conversation_to_doc(conv: Conversation) -> dict[str, Any]:
         "turn_count": conv.turn_count,
         "archive_context": conv.archive_context,
         "source": conv.source,
+        "context_items": conv.context_items,
     }
 
 
@@ -40,6 +41,7 @@ def conversation_from_doc(doc: dict[str, Any]) -> Conversation:
         turn_count=doc.get("turn_count", 0),
         archive_context=doc.get("archive_context"),
         source=doc.get("source"),
+        context_items=list(doc.get("context_items") or []),
     )
 
 
