@@ -46,7 +46,7 @@ DECISION_RE = re.compile(
     r"\b(we'll use|we will use|we'll go with|we will go with|let's go with|let's use|let's switch|we're going with|"
     r"going with|decided|decision:|switch(?:ed|ing)? to|settled on|we chose|i chose|chose to|go with|"
     r"we'll keep|we will keep|from now on|instead of|replace \w+ with|set \S+ to|should be set to|"
-    r"we'll store|we will store|use \S+ instead)\b",
+    r"we'll store|we will store|use \S+ instead)\b|^(use|set|keep|store|put|pin|target) \S",
     re.I,
 )
 REVERSAL_RE = re.compile(r"\b(instead|switch|actually|scratch that|no longer|change of plan|reverse|revert|replace)", re.I)
@@ -109,7 +109,8 @@ def sentences(text: str) -> list[str]:
 
 def words(text: str) -> set[str]:
     """Significant lower-case tokens (for 'same subject' checks)."""
-    return {w for w in re.findall(r"[a-z0-9_./-]{3,}", text.lower()) if w not in STOPWORDS}
+    found = (w.strip("./-") for w in re.findall(r"[a-z0-9_./-]{3,}", text.lower()))
+    return {w for w in found if len(w) >= 3 and w not in STOPWORDS}
 
 
 def guess_priority(text: str) -> str:

@@ -34,8 +34,19 @@ _CHECKER = textwrap.dedent(
     mp = llama_cpp.llama_model_default_params(); mp.vocab_only = True
     model = llama_cpp.llama_model_load_from_file(str(smollm2_path()).encode(), mp)
     vocab = llama_cpp.llama_model_get_vocab(model)
+    try:  # the engine's crash-safe checker (pre-checks, then llama.cpp)
+        from forge_tui.engine.grammar import GrammarError, validate_grammar
+    except ImportError:
+        validate_grammar = None
     out = []
     for g in json.load(sys.stdin):
+        if validate_grammar is not None:
+            try:
+                validate_grammar(vocab, g)
+                out.append(True)
+            except GrammarError:
+                out.append(False)
+            continue
         s = llama_cpp.llama_sampler_init_grammar(vocab, g.encode(), b"root")
         out.append(bool(s))
         if s:
@@ -46,21 +57,6 @@ _CHECKER = textwrap.dedent(
 
 
 def llama_accepts(grammars: list[str]) -> list[bool]:
-    try:
-        from forge_tui.engine.grammar import validate_grammar  # the decoder helper's checker
-    except ImportError:
-        validate_grammar = None
-    if validate_grammar is not None:
-        from forge_tui.engine.grammar import GrammarError
-
-        results = []
-        for g in grammars:
-            try:
-                validate_grammar(g)
-                results.append(True)
-            except GrammarError:
-                results.append(False)
-        return results
     proc = subprocess.run(
         [sys.executable, "-c", _CHECKER], input=json.dumps(grammars), capture_output=True, text=True, timeout=120
     )

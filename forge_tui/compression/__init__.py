@@ -1,0 +1,23 @@
+"""Compression service: conversation -> validated YAML archive -> new conversation, with lineage."""
+
+from forge_tui.compression.lineage import lineage
+from forge_tui.compression.service import (
+    CompressionError,
+    CompressionResult,
+    archive_context_messages,
+    compress,
+    continue_from,
+    import_archive,
+    load_archive,
+)
+
+__all__ = [
+    "CompressionError",
+    "CompressionResult",
+    "archive_context_messages",
+    "compress",
+    "continue_from",
+    "import_archive",
+    "lineage",
+    "load_archive",
+]

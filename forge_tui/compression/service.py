@@ -1,0 +1,377 @@
+"""Compress a conversation into an archive, and continue from one.
+
+Never destructive: an archive is a new document in ``archives``; the turns it
+came from stay where they are, linked by lineage edges
+(conversation ``compressed_into`` archive, archive ``bridged_from`` archive,
+new conversation ``continued_from`` archive).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from forge_tui.compression import assemble
+from forge_tui.compression.prompt import build_messages
+from forge_tui.domain.ids import conversation_id as make_conversation_id
+from forge_tui.domain.ids import entity_id
+from forge_tui.domain.models import Conversation, TurnStatus, utcnow
+from forge_tui.engine.base import GenerationRequest, GenerationResult
+from forge_tui.protocol.extract import extract, words
+from forge_tui.protocol.gbnf import yaml_grammar
+from forge_tui.protocol.render import dump_archive
+from forge_tui.protocol.spec import SCHEMA_VERSION, compression_model_spec
+from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate, validate_archive
+
+MODES = ("default", "lossless", "partial")
+DEFAULT_MAX_TOKENS = 384
+RETRY_FACTOR = 2
+MAX_MODEL_DECISIONS = 4
+MAX_MODEL_THREADS = 3
+
+
+class CompressionError(Exception):
+    """Compression failed; ``partial`` keeps whatever the model wrote, for inspection."""
+
+    def __init__(self, message: str, partial: str = ""):
+        super().__init__(message)
+        self.partial = partial
+
+
+@dataclass
+class CompressionResult:
+    archive: dict
+    yaml_text: str
+    archive_id: str
+    tokens_source: int
+    tokens_archive: int
+    raw_output: str
+    dropped: list[str] = field(default_factory=list)  # items left out to fit the budget
+    attempts: int = 1
+
+
+def model_spec_for(n_decisions: int, n_threads: int, max_tokens: int):
+    """The model-facing spec, sized so a typical answer fits in ``max_tokens``.
+
+    Roughly 100 tokens per decision slot and 150 per thread slot; a small
+    model writes short strings, a larger budget allows longer ones.
+    """
+    return compression_model_spec(
+        n_decisions, n_threads,
+        max_decisions=max(1, min(MAX_MODEL_DECISIONS, n_decisions + 1, max_tokens // 100)),
+        max_threads=max(1, min(MAX_MODEL_THREADS, n_threads + 1, max_tokens // 150)),
+        text_len=100 if max_tokens >= 256 else 60,
+        prompt_len=max(120, min(600, int(max_tokens * 1.5))),
+    )
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def _text_tokens(engine: Any, text: str) -> int:
+    counter = getattr(engine, "count_text_tokens", None)
+    if counter is not None:
+        return int(counter(text))
+    return int(engine.count_tokens([{"role": "user", "content": text}]))
+
+
+def load_archive(store: Any, archive_id: str) -> dict:
+    """The stored archive dict for ``archive_id`` (a full id or a unique prefix)."""
+    doc = store.archives.find_one({"_id": archive_id})
+    if doc is None and archive_id:
+        matches = list(store.archives.find({"_id": {"$regex": "^" + _re_escape(archive_id)}}).limit(2))
+        if len(matches) == 1:
+            doc = matches[0]
+        elif len(matches) > 1:
+            raise CompressionError(f"archive id prefix '{archive_id}' is ambiguous; give more characters")
+    if doc is None:
+        raise CompressionError(f"no archive '{archive_id}' in the store; `forge archive show` lists ids by prefix")
+    return doc["archive"]
+
+
+def _re_escape(text: str) -> str:
+    import re
+
+    return re.escape(text)
+
+
+def _usable_turns(store: Any, conversation_id: str) -> list:
+    return [
+        t for t in store.turns(conversation_id)
+        if t.content and t.content.strip() and t.status not in (TurnStatus.ERROR, TurnStatus.STREAMING)
+    ]
+
+
+def _split_partial(turns: list, mode: str, upto: str | None) -> tuple[list, list]:
+    if mode != "partial":
+        if upto is not None:
+            raise CompressionError("upto_message_id is only for mode='partial'")
+        return turns, []
+    if not upto:
+        raise CompressionError("partial mode needs the message to compress up to (upto_message_id)")
+    for i, t in enumerate(turns):
+        if t.id == upto or t.id.startswith(upto):
+            return turns[: i + 1], turns[i + 1:]
+    raise CompressionError(f"message '{upto}' is not in this conversation; pick one of its message ids")
+
+
+def _inherited(store: Any, context_archives: Iterable[Any]) -> tuple[list[str], list[dict]]:
+    ids: list[str] = []
+    archives: list[dict] = []
+    for ref in context_archives:
+        arch = ref if isinstance(ref, dict) else load_archive(store, str(ref))
+        issues = validate_archive(arch)
+        if issues:
+            raise CompressionError(f"context archive is invalid: {issues[0]}")
+        ids.append(arch["header"]["archive_id"])
+        archives.append(arch)
+    return ids, archives
+
+
+def _inherited_summary(archives: list[dict]) -> str:
+    rows = []
+    for a in archives:
+        rows += [f"- decided: {d['text']}" for d in a.get("decisions", []) if d.get("status") == "active"][:6]
+        rows += [f"- open: {t['title']}" for t in a.get("threads", []) if t.get("status") == "OPEN"][:4]
+    return "\n".join(rows)
+
+
+def _generate(engine: Any, messages: list[dict], grammar: str, max_tokens: int,
+              on_piece: Callable[[str], None], cancel: threading.Event) -> tuple[GenerationResult, int]:
+    """Generate under the grammar; one retry with a larger budget when cut off."""
+    attempts = 0
+    result = None
+    for budget in (max_tokens, max_tokens * RETRY_FACTOR):
+        attempts += 1
+        request = GenerationRequest(messages=messages, grammar=grammar, temperature=0.2, max_tokens=budget)
+        result = engine.generate(request, on_piece, cancel)
+        if result.finish != "length":
+            break
+        if attempts == 1:
+            on_piece("\n")  # the preview restarts with the retry
+    assert result is not None
+    if result.finish == "length":
+        raise CompressionError(
+            f"the model's archive was cut off twice (at {max_tokens} and {max_tokens * RETRY_FACTOR} tokens); "
+            "raise the token budget or use a larger model. The partial output is kept.", result.text)
+    if result.finish == "cancelled":
+        raise CompressionError("compression cancelled", result.text)
+    if result.finish not in ("stop",):
+        raise CompressionError(result.error or f"generation ended with '{result.finish}'", result.text)
+    return result, attempts
+
+
+def compress(
+    store: Any,
+    engine: Any,
+    conversation_id: str,
+    *,
+    mode: str = "default",
+    upto_message_id: str | None = None,
+    budget_tokens: int = 1200,
+    context_archives: Sequence[Any] = (),
+    registry: Any = None,
+    on_piece: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+) -> CompressionResult:
+    """Compress a stored conversation into a validated archive, store it, write lineage.
+
+    Nothing is written unless the archive validates. Raises ``CompressionError``.
+    """
+    if mode not in MODES:
+        raise CompressionError(f"unknown mode '{mode}'; use one of {', '.join(MODES)}")
+    conv = store.get_conversation(conversation_id)
+    if conv is None:
+        raise CompressionError(f"no conversation '{conversation_id}' in the store")
+    on_piece = on_piece or _noop
+    cancel = cancel or threading.Event()
+    turns = _usable_turns(store, conv.id)
+    if not turns:
+        raise CompressionError("the conversation has no messages to compress")
+    compressed, verbatim = _split_partial(turns, mode, upto_message_id)
+    bridged_ids, bridged = _inherited(store, context_archives)
+    ex = extract(compressed)
+
+    spec = model_spec_for(len(ex.decisions), len(ex.threads), max_tokens)
+    grammar = yaml_grammar(spec)
+    room = getattr(engine, "n_ctx", 4096) - max_tokens * RETRY_FACTOR - 32
+    messages = build_messages(
+        compressed, ex.decisions, ex.threads, _inherited_summary(bridged),
+        fits=lambda m: engine.count_tokens(m) <= room,
+    )
+    result, attempts = _generate(engine, messages, grammar, max_tokens, on_piece, cancel)
+    try:
+        model_out = safe_yaml(result.text)
+    except ArchiveError as exc:
+        raise CompressionError(f"the model's output is not valid YAML ({exc})", result.text) from None
+    problems = validate(spec, model_out)
+    if problems:
+        raise CompressionError(f"the model's output does not match the grammar's schema: {problems[0]}", result.text)
+
+    archive = _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim,
+                        upto_message_id if mode == "partial" else None, compressed)
+    lossless = mode == "lossless"
+    tokens_source = int(engine.count_tokens([{"role": _role(t), "content": t.content} for t in compressed]))
+    archive["header"]["tokens"]["source"] = tokens_source
+    dropped: list[str] = []
+    if not lossless:
+        dropped = assemble.fit_to_budget(archive, budget_tokens, lambda a: _text_tokens(engine, dump_archive(a)))
+    yaml_text = dump_archive(archive)
+    archive["header"]["tokens"]["archive"] = _text_tokens(engine, yaml_text)
+    yaml_text = dump_archive(archive)
+    issues = validate_archive(archive)
+    if issues:
+        raise CompressionError(f"assembled archive failed validation (a Forge bug): {issues[0]}", result.text)
+
+    archive_id = archive["header"]["archive_id"]
+    store.archives.replace_one({"_id": archive_id}, archive_document(archive, yaml_text), upsert=True)
+    store.add_edge(conv.id, archive_id, "compressed_into", mode=mode)
+    for bid in bridged_ids:
+        store.add_edge(archive_id, bid, "bridged_from")
+    return CompressionResult(
+        archive=archive, yaml_text=yaml_text, archive_id=archive_id, tokens_source=tokens_source,
+        tokens_archive=archive["header"]["tokens"]["archive"], raw_output=result.text, dropped=dropped,
+        attempts=attempts,
+    )
+
+
+def _role(turn: Any) -> str:
+    return str(getattr(turn.role, "value", turn.role))
+
+
+def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim, upto, compressed) -> dict:
+    lossless = mode == "lossless"
+    truth_d: list[dict] = []
+    truth_t: list[dict] = []
+    if registry is not None:
+        truth_d = [assemble.as_dict(d) for d in registry.active_decisions(conv.project)]
+        truth_t = [assemble.as_dict(t) for t in registry.threads(conv.project)]
+    inh_d = [d for a in bridged for d in a.get("decisions", [])]
+    inh_t = [t for a in bridged for t in a.get("threads", [])]
+    vocab = set().union(*(words(t.content) for t in compressed))
+    decisions = assemble.merge_decisions(ex.decisions, model_out.get("decisions") or [], lossless=lossless,
+                                         ground_truth=truth_d, inherited=inh_d, vocabulary=vocab)
+    threads = assemble.merge_threads(ex.threads, model_out.get("threads") or [], lossless=lossless,
+                                     ground_truth=truth_t, inherited=inh_t, vocabulary=vocab)
+    artifacts = [dict(a) for a in ex.artifacts]
+    if not lossless:
+        for a in artifacts:
+            a.pop("content", None)
+    artifacts = assemble.merge_simple(artifacts, [a for b in bridged for a in b.get("artifacts", [])], "name")
+    constraints = assemble.merge_simple(list(ex.constraints), [c for b in bridged for c in b.get("constraints", [])],
+                                        "quote")
+    created = utcnow().isoformat()
+    header: dict[str, Any] = {
+        "archive_id": entity_id(conv.project, "archive", f"{conv.id}:{mode}:{upto or ''}", created),
+        "source_conversations": [conv.id],
+        "project": conv.project,
+        "created_at": created,
+        "model": str(getattr(engine, "model_name", "unknown")),
+        "mode": mode,
+        "tokens": {"source": 0, "archive": 0},
+    }
+    if bridged_ids:
+        header["bridged_from"] = bridged_ids
+    if upto:
+        header["partial_upto"] = compressed[-1].id
+    archive: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "header": header,
+        "decisions": decisions,
+        "threads": threads,
+        "artifacts": artifacts,
+        "constraints": constraints,
+        "continuation_prompt": _continuation(str(model_out.get("continuation_prompt") or ""), vocab,
+                                             decisions, threads),
+    }
+    if verbatim:
+        archive["verbatim_turns"] = [{"role": _role(t), "content": t.content, "source": t.id} for t in verbatim]
+    return archive
+
+
+def _continuation(model_text: str, vocab: set[str], decisions: list[dict], threads: list[dict]) -> str:
+    """The model's continuation prompt when it is grounded in the conversation, else a built one."""
+    text = model_text.strip()
+    fallback = _fallback_prompt(decisions, threads)
+    if text and assemble.grounded(text, vocab, 0.6):
+        return text if len(words(text)) >= 6 else f"{text} {fallback}"
+    return fallback
+
+
+def _fallback_prompt(decisions: list[dict], threads: list[dict]) -> str:
+    live = [d["text"] for d in decisions if d["status"] == "active"][:5]
+    open_ = [t["title"] for t in threads if t["status"] == "OPEN"][:5]
+    parts = ["Continue the previous session."]
+    if live:
+        parts.append("Decided: " + "; ".join(live))
+    if open_:
+        parts.append("Still open: " + "; ".join(open_))
+    return " ".join(parts)
+
+
+def archive_document(archive: dict, yaml_text: str) -> dict:
+    """The MongoDB document for an archive (top-level fields for indexes and listing)."""
+    h = archive["header"]
+    return {
+        "_id": h["archive_id"], "project": h["project"], "created_at": h["created_at"],
+        "source_conversations": list(h["source_conversations"]), "mode": h["mode"], "model": h["model"],
+        "tokens_source": h["tokens"]["source"], "tokens_archive": h["tokens"]["archive"],
+        "bridged_from": list(h.get("bridged_from", [])), "yaml": yaml_text, "archive": archive,
+    }
+
+
+def import_archive(store: Any, archive: dict, yaml_text: str | None = None) -> str:
+    """Store a validated archive read from a file (idempotent); returns its id."""
+    issues = validate_archive(archive)
+    if issues:
+        raise ArchiveError(f"invalid archive: {issues[0]}", issues[0].path, issues)
+    archive_id = archive["header"]["archive_id"]
+    if store.archives.find_one({"_id": archive_id}, {"_id": 1}) is None:
+        store.archives.insert_one(archive_document(archive, yaml_text or dump_archive(archive)))
+    for cid in archive["header"]["source_conversations"]:
+        if store.get_conversation(cid) is not None:
+            store.add_edge(cid, archive_id, "compressed_into", mode=archive["header"]["mode"])
+    return archive_id
+
+
+def continue_from(store: Any, archive_id: str, *, title: str | None = None) -> Conversation:
+    """Start a new conversation (same project) whose context is the archive."""
+    archive = load_archive(store, archive_id)
+    header = archive["header"]
+    archive_id = header["archive_id"]
+    now = utcnow()
+    source_title = None
+    for cid in header["source_conversations"]:
+        src = store.get_conversation(cid)
+        if src is not None:
+            source_title = src.title
+            break
+    conv = Conversation(
+        id=make_conversation_id(header["project"], f"continued:{archive_id}", now),
+        project=header["project"],
+        title=title or f"{source_title or 'Session'} (continued)",
+        created_at=now, updated_at=now, model=header.get("model"), archive_context=archive_id,
+    )
+    store.create_conversation(conv)
+    store.add_edge(conv.id, archive_id, "continued_from")
+    return conv
+
+
+CONTEXT_PREAMBLE = (
+    "You are continuing an earlier work session. Its archive follows. Treat active decisions as settled, "
+    "constraints as the user's own rules (quoted verbatim), and OPEN threads as pending work. "
+    "Start from the continuation prompt."
+)
+
+
+def archive_context_messages(archive: dict) -> list[dict]:
+    """The archive as the new session's context: one system message, then any verbatim turns."""
+    body = {k: v for k, v in archive.items() if k != "verbatim_turns"}
+    text = f"{CONTEXT_PREAMBLE}\n\n```yaml\n{dump_archive(body)}```"
+    messages = [{"role": "system", "content": text}]
+    for t in archive.get("verbatim_turns", []):
+        messages.append({"role": t["role"], "content": t["content"]})
+    return messages
