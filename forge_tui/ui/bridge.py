@@ -47,6 +47,7 @@ class Bridge:
         self._early: list[ev.Event] = []
         self._lock = threading.Lock()
         self._open_chunk: msg.ReplyStreamed | None = None
+        self._open_archive: msg.ArchiveStreamed | None = None
 
     def attach(self, target: MessagePump) -> None:
         """Start delivering to ``target``; events emitted before are delivered now, in order."""
@@ -69,6 +70,12 @@ class Bridge:
                 message: Message = msg.ReplyStreamed(event.turn_id)
                 message.add(event.text)
                 self._open_chunk = message
+            elif isinstance(event, ev.FeatureEvent) and event.kind == "archive_piece":
+                text = str(event.payload.get("text", ""))
+                if self._open_archive is not None and self._open_archive.add(text):
+                    return
+                message = self._open_archive = msg.ArchiveStreamed()
+                message.add(text)
             else:
                 convert = _CONVERT.get(type(event))
                 if convert is None:
@@ -77,5 +84,7 @@ class Bridge:
                 message = convert(event)
                 if isinstance(event, ev.ReplyFinished):
                     self._open_chunk = None
+                elif isinstance(event, ev.FeatureEvent) and event.kind.startswith("archive_"):
+                    self._open_archive = None
             # posted under the lock so the queue order is the emit order
             target.post_message(message)

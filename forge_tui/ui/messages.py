@@ -17,6 +17,10 @@ from textual.message import Message
 from forge_tui.domain.models import Conversation, Turn
 
 
+#: feature kinds where only the newest pending message matters
+COALESCED_KINDS = frozenset({"knowledge_changed"})
+
+
 class SessionMessage(Message, bubble=False):
     """Base of every message that carries a session event (dataclass subclasses:
     ``Message.__post_init__`` initialises the message machinery)."""
@@ -76,15 +80,13 @@ class ReplyStarted(SessionMessage):
     turn: Turn
 
 
-@dataclass
-class ReplyStreamed(SessionMessage):
-    """Pieces of a streaming reply. While this message waits in the queue the
-    bridge keeps appending to it, so a burst of tokens is one UI update."""
+class _Pieces:
+    """While a message with pieces waits in the queue the bridge keeps appending
+    to it, so a burst of tokens is one UI update."""
 
-    turn_id: str
-    _pieces: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _taken: bool = False
+    _pieces: list[str]
+    _lock: threading.Lock
+    _taken: bool
 
     def add(self, piece: str) -> bool:
         """Append a piece; False once the UI has taken the text (post a new message then)."""
@@ -98,6 +100,25 @@ class ReplyStreamed(SessionMessage):
         with self._lock:
             self._taken = True
             return "".join(self._pieces)
+
+
+@dataclass
+class ReplyStreamed(_Pieces, SessionMessage):
+    """Pieces of a streaming reply."""
+
+    turn_id: str
+    _pieces: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _taken: bool = False
+
+
+@dataclass
+class ArchiveStreamed(_Pieces, SessionMessage):
+    """Pieces of the archive YAML being generated (``archive_piece`` feature events)."""
+
+    _pieces: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _taken: bool = False
 
 
 @dataclass
@@ -134,5 +155,5 @@ class FeatureUpdated(SessionMessage):
         return (
             isinstance(message, FeatureUpdated)
             and message.kind == self.kind
-            and self.kind.endswith(".changed")
+            and self.kind in COALESCED_KINDS
         )

@@ -1,12 +1,12 @@
 """A SessionController with the feature commands the UI calls, built on the real
 backends (knowledge Registry, keyword SearchService) — for UI tests until the
 lead's controller grows the same methods. Each emits ``FeatureEvent(kind, payload)``
-with the payloads documented in ``forge_tui/ui/screens/features.py``."""
+with the payloads documented in ``forge_tui/ui/screens/features.py`` (``FEATURE_KINDS``)."""
 
 from __future__ import annotations
 
-from forge_tui.knowledge.decay import decay_reason
 from forge_tui.knowledge.registry import Registry
+from forge_tui.knowledge.view import knowledge_view
 from forge_tui.search.hybrid import SearchService
 from forge_tui.session import events as ev
 from forge_tui.session.controller import SessionController
@@ -15,6 +15,10 @@ from forge_tui.session.controller import SessionController
 class FeatureTestController(SessionController):
     def __init__(self, *args, registry_clock=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # the base class may hold feature objects in attributes named like its entry points
+        # (``self.search = None`` shadows ``search()``): the methods below must win
+        for name in ("search",):
+            self.__dict__.pop(name, None)
         self.registry: Registry | None = None
         self.search_service: SearchService | None = None
         self.calls: list[tuple] = []
@@ -28,28 +32,17 @@ class FeatureTestController(SessionController):
 
     def knowledge_payload(self) -> dict:
         reg = self._registry()
-        now = reg.clock()
-        decisions = []
-        for d in reg.active_decisions(self.project):
-            public = d.to_public()
-            public["decay"] = decay_reason(d, now, self.settings)
-            decisions.append(public)
-        return {
-            "project": self.project,
-            "decisions": decisions,
-            "threads": [t.to_public() for t in reg.threads(self.project)],
-            "conflicts": [c.to_public() for c in reg.pending_conflicts(self.project)],
-        }
+        return knowledge_view(reg, self.project, self.settings, reg.clock())
 
     def refresh_knowledge(self):
-        return self._submit(lambda: self.emit(ev.FeatureEvent("knowledge.changed", self.knowledge_payload())))
+        return self._submit(lambda: self.emit(ev.FeatureEvent("knowledge_changed", self.knowledge_payload())))
 
     def resolve_conflict(self, conflict_id: str, choice: str, project: str | None = None):
         self.calls.append(("resolve_conflict", conflict_id, choice, project))
 
         def run():
             self._registry().choose(conflict_id, choice, project=project)
-            self.emit(ev.FeatureEvent("knowledge.changed", self.knowledge_payload()))
+            self.emit(ev.FeatureEvent("knowledge_changed", self.knowledge_payload()))
 
         return self._submit(run)
 
@@ -60,7 +53,7 @@ class FeatureTestController(SessionController):
             if self.search_service is None:
                 self.search_service = SearchService(self._require_store(), None)
             result = self.search_service.search_with_notes(query, project)
-            self.emit(ev.FeatureEvent("search.results", {
+            self.emit(ev.FeatureEvent("search_results", {
                 "query": query, "hits": [h.to_dict() for h in result.hits], "notes": result.notes}))
 
         return self._submit(run)
@@ -68,6 +61,6 @@ class FeatureTestController(SessionController):
     def keep_context(self, sources: list[str]):
         self.calls.append(("keep_context", list(sources)))
 
-    def compress(self, mode: str = "default", continue_after: bool = False):
+    def compress(self, mode: str = "default", then_continue: bool = False):
         """Recorded only: the scripted engine cannot write grammar-constrained YAML."""
-        self.calls.append(("compress", mode, continue_after))
+        self.calls.append(("compress", mode, then_continue))

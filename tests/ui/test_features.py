@@ -26,11 +26,11 @@ KNOWLEDGE = {
     "project": "default",
     "decisions": [
         {"id": "D001", "project": "default", "text": "Store archives as their own documents", "tier": 0.9,
-         "priority": "critical", "status": "active", "decay": None, "sources": [], "conversation_id": None},
+         "priority": "critical", "status": "active", "decay": False, "conversation_id": None},
         {"id": "D002", "project": "default", "text": "Use Memcached for caching", "tier": 0.6,
-         "priority": "high", "status": "active", "decay": None, "sources": []},
+         "priority": "high", "status": "active", "decay": False},
         {"id": "D003", "project": "default", "text": "Keep the token meter in the sidebar", "tier": 0.4,
-         "priority": "low", "status": "active", "decay": "4 hops since last validated", "sources": []},
+         "priority": "low", "status": "active", "decay": True, "decay_reason": "4 hops since last validated"},
     ],
     "threads": [
         {"id": "T001", "project": "default", "title": "Should exports stream for > 100k rows?", "status": "OPEN"},
@@ -39,7 +39,8 @@ KNOWLEDGE = {
     "conflicts": [
         {"id": "C001", "project": "default", "kind": "ambiguous", "status": "pending", "new": "D002",
          "existing": "D004", "existing_project": "default", "basis": "subject", "reason": "same subject: caching",
-         "existing_text": "Use Redis for caching"},
+         "new_text": "Use Memcached for caching", "existing_text": "Use Redis for caching",
+         "choices": ["keep_both", "supersede", "reject"]},
         {"id": "C002", "project": "default", "kind": "cross_project", "status": "blocked", "new": "D001",
          "existing": "D001", "existing_project": "trading", "basis": "subject", "reason": "other project"},
     ],
@@ -58,7 +59,7 @@ def test_knowledge_sidebar(snap_compare, make_app, store):
 
     async def run_before(pilot):
         await wait_connected(pilot)
-        pilot.app.bridge.emit(FeatureEvent("knowledge.changed", KNOWLEDGE))
+        pilot.app.bridge.emit(FeatureEvent("knowledge_changed", KNOWLEDGE))
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -67,7 +68,7 @@ def test_knowledge_sidebar(snap_compare, make_app, store):
 def test_conflict_modal(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
-        pilot.app.bridge.emit(FeatureEvent("knowledge.changed", KNOWLEDGE))
+        pilot.app.bridge.emit(FeatureEvent("knowledge_changed", KNOWLEDGE))
         await pilot.pause(0.2)
         panel = pilot.app.main_screen.query_one(KnowledgePanel)
         panel.post_message(KnowledgePanel.Picked(panel, "conflict", KNOWLEDGE["conflicts"][0]))
@@ -84,10 +85,10 @@ def test_archive_pane_streaming(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        pilot.app.bridge.emit(FeatureEvent("archive.started", {"conversation_id": convs["plan"].id,
+        pilot.app.bridge.emit(FeatureEvent("archive_started", {"conversation_id": convs["plan"].id,
                                                                "mode": "default"}))
         for i in range(0, 700, 20):
-            pilot.app.bridge.emit(FeatureEvent("archive.chunk", {"text": text[i:i + 20]}))
+            pilot.app.bridge.emit(FeatureEvent("archive_piece", {"text": text[i:i + 20]}))
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -99,8 +100,8 @@ def test_archive_pane_ready(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        pilot.app.bridge.emit(FeatureEvent("archive.started", {"mode": "default"}))
-        pilot.app.bridge.emit(FeatureEvent("archive.ready", _archive_payload()))
+        pilot.app.bridge.emit(FeatureEvent("archive_started", {"mode": "default"}))
+        pilot.app.bridge.emit(FeatureEvent("archive_ready", _archive_payload()))
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -122,7 +123,7 @@ def test_lineage_view(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, bugs)
-        pilot.app.bridge.emit(FeatureEvent("lineage.listed", payload))
+        pilot.app.bridge.emit(FeatureEvent("lineage", payload))
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -223,11 +224,11 @@ async def test_archive_events_fill_the_pane_and_a_missing_command_is_a_notice(ma
         assert pane.has_class("-visible")
         await pilot.press("f6")  # nothing to continue from yet: a notice, no crash
         assert app.is_running
-        app.bridge.emit(FeatureEvent("archive.started", {"mode": "lossless"}))
-        app.bridge.emit(FeatureEvent("archive.chunk", {"text": "schema: 1\n"}))
-        app.bridge.emit(FeatureEvent("archive.failed", {"message": "cut off twice", "partial": "schema: 1\n"}))
+        app.bridge.emit(FeatureEvent("archive_started", {"mode": "lossless"}))
+        app.bridge.emit(FeatureEvent("archive_piece", {"text": "schema: 1\n"}))
+        app.bridge.emit(FeatureEvent("archive_failed", {"message": "cut off twice", "partial": "schema: 1\n"}))
         await wait_until(pilot, lambda: pane.state == "failed")
-        app.bridge.emit(FeatureEvent("archive.ready", _archive_payload()))
+        app.bridge.emit(FeatureEvent("archive_ready", _archive_payload()))
         await wait_until(pilot, lambda: pane.state == "ready")
         assert pane.archive_id == _archive_payload()["archive_id"]
         await pilot.press("f5")  # the plain controller has no compress(): a notice, the app keeps running
@@ -248,7 +249,7 @@ OFFER = {"budget": 600, "items": [
 def test_context_tray(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
-        pilot.app.bridge.emit(FeatureEvent("retrieval.offered", OFFER))
+        pilot.app.bridge.emit(FeatureEvent("context_offered", OFFER))
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -260,7 +261,7 @@ async def test_dropping_offered_context_tells_the_controller(make_app, store):
     app = make_app(controller_class=FeatureTestController)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        app.bridge.emit(FeatureEvent("retrieval.offered", OFFER))
+        app.bridge.emit(FeatureEvent("context_offered", OFFER))
         await pilot.pause(0.2)
         selections = app.main_screen.query_one(SelectionList)
         selections.focus()
@@ -276,7 +277,7 @@ async def test_auto_compress_in_ask_mode_asks_first(make_app, store):
     app = make_app(controller_class=FeatureTestController)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        app.bridge.emit(FeatureEvent("archive.suggested", {"used": 3300, "n_ctx": 4096}))
+        app.bridge.emit(FeatureEvent("auto_compress_suggested", {"used": 3300, "n_ctx": 4096}))
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.click("#yes")
         await wait_until(pilot, lambda: ("compress", "default", True) in app.controller.calls)

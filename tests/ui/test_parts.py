@@ -74,8 +74,21 @@ def test_bursty_messages_coalesce():
     assert msg.TokensCounted(1, 10).can_replace(msg.TokensCounted(2, 10))
     assert msg.ConversationsListed([]).can_replace(msg.ConversationsListed([]))
     assert not msg.TokensCounted(1, 10).can_replace(msg.StoreFailed("x"))
-    assert msg.FeatureUpdated("knowledge.changed").can_replace(msg.FeatureUpdated("knowledge.changed"))
-    assert not msg.FeatureUpdated("archive.chunk").can_replace(msg.FeatureUpdated("archive.chunk"))
+    assert msg.FeatureUpdated("knowledge_changed").can_replace(msg.FeatureUpdated("knowledge_changed"))
+    assert not msg.FeatureUpdated("lineage").can_replace(msg.FeatureUpdated("lineage"))
+
+
+def test_bridge_coalesces_archive_pieces_and_keeps_order():
+    bridge, target = Bridge(), Collector()
+    bridge.attach(target)
+    bridge.emit(ev.FeatureEvent("archive_started", {"mode": "default"}))
+    for piece in ("sch", "ema: ", "1\n"):
+        bridge.emit(ev.FeatureEvent("archive_piece", {"text": piece}))
+    bridge.emit(ev.FeatureEvent("archive_ready", {"archive_id": "a"}))
+    bridge.emit(ev.FeatureEvent("archive_piece", {"text": "x"}))
+    kinds = [type(m).__name__ for m in target.posted]
+    assert kinds == ["FeatureUpdated", "ArchiveStreamed", "FeatureUpdated", "ArchiveStreamed"]
+    assert target.posted[1].take() == "schema: 1\n" and target.posted[3].take() == "x"
 
 
 def test_themes_load_from_files_and_failures_are_collected(tmp_path):

@@ -25,6 +25,7 @@ class ConflictModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         c = self.conflict
         cross = c.get("kind") == "cross_project"
+        can_supersede = not cross and "supersede" in c.get("choices", ["supersede"])
         existing_ref = c.get("existing", "?")
         if c.get("existing_project") and c.get("existing_project") != c.get("project"):
             existing_ref = f"{c['existing_project']}/{existing_ref}"
@@ -40,7 +41,7 @@ class ConflictModal(ModalScreen[str | None]):
                              classes="modal-error")
             with Horizontal(classes="modal-buttons"):
                 yield Button("Keep both", id="keep_both", variant="primary")
-                yield Button("Supersede", id="supersede", variant="warning", disabled=cross)
+                yield Button("Supersede", id="supersede", variant="warning", disabled=not can_supersede)
                 yield Button("Reject new", id="reject", variant="error")
 
     @on(Button.Pressed)

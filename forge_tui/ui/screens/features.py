@@ -21,15 +21,26 @@ from forge_tui.ui.widgets.knowledge import KnowledgePanel, KnowledgeState
 
 #: FeatureEvent kind -> handler method name (payload documented in the handler)
 FEATURE_KINDS = {
-    "knowledge.changed": "_knowledge_changed",
-    "archive.started": "_archive_started",
-    "archive.chunk": "_archive_chunk",
-    "archive.ready": "_archive_ready",
-    "archive.failed": "_archive_failed",
-    "lineage.listed": "_lineage_listed",
-    "search.results": "_search_results",
-    "archive.suggested": "_archive_suggested",
-    "retrieval.offered": "_retrieval_offered",
+    "knowledge_changed": "_knowledge_changed",
+    "archive_started": "_archive_started",
+    "archive_ready": "_archive_ready",
+    "archive_failed": "_archive_failed",
+    "lineage": "_lineage_listed",
+    "search_results": "_search_results",
+    "auto_compress_suggested": "_archive_suggested",
+    "context_offered": "_retrieval_offered",
+}
+# ``archive_piece`` {text} arrives as ``ArchiveStreamed`` (coalesced by the bridge)
+
+#: controller method names tried in order (the first that exists is called)
+COMMANDS = {
+    "compress": ("compress",),
+    "continue": ("continue_from_archive", "continue_from"),
+    "lineage": ("show_lineage", "lineage"),
+    "search": ("search",),
+    "resolve_conflict": ("resolve_conflict",),
+    "revalidate": ("revalidate_decision", "revalidate"),
+    "keep_context": ("keep_context",),
 }
 
 
@@ -38,12 +49,16 @@ class FeatureHandlers:
 
     last_decision: dict[str, Any] | None = None
 
-    def _controller_call(self, name: str, *args, **kwargs):
-        method = getattr(self.controller, name, None)
-        if method is None:
-            self.notify(f"This build has no '{name}' yet.", severity="warning")
-            return None
-        return method(*args, **kwargs)
+    def _controller_call(self, command: str, *args, **kwargs):
+        for name in COMMANDS[command]:
+            method = getattr(self.controller, name, None)
+            if method is not None:
+                return method(*args, **kwargs)
+        self.notify(f"This build cannot {command.replace('_', ' ')} yet.", severity="warning")
+        return None
+
+    def _has_command(self, command: str) -> bool:
+        return any(getattr(self.controller, name, None) is not None for name in COMMANDS[command])
 
     def on_feature_updated(self, message: msg.FeatureUpdated) -> None:
         handler = FEATURE_KINDS.get(message.kind)
@@ -52,7 +67,7 @@ class FeatureHandlers:
 
     # -- knowledge -----------------------------------------------------------
     def _knowledge_changed(self, payload: dict[str, Any]) -> None:
-        """payload: project, decisions [Decision.to_public() + decay: str|None], threads, conflicts."""
+        """payload: ``forge_tui.knowledge.view.knowledge_view(...)``."""
         self.query_one(KnowledgePanel).show(KnowledgeState.from_payload(payload))
 
     def on_knowledge_panel_picked(self, event: KnowledgePanel.Picked) -> None:
@@ -62,19 +77,20 @@ class FeatureHandlers:
                 self.notify(f"Conflict {item.get('id')}: {item.get('reason') or item.get('status')}")
                 return
             state = event.panel.state
-            modal = ConflictModal(item, state.decision_text(item.get("new", "")),
+            modal = ConflictModal(item, item.get("new_text") or state.decision_text(item.get("new", "")),
                                   item.get("existing_text") or state.decision_text(item.get("existing", "")))
             self.app.push_screen(modal, lambda choice: self._conflict_chosen(item, choice))
             return
         if event.kind == "decision":
             self.last_decision = item
             if item.get("decay"):
-                self.notify(f"{item.get('id')} needs revalidation ({item['decay']}): f8 revalidates it.",
+                reason = item.get("decay_reason") or item["decay"]
+                self.notify(f"{item.get('id')} needs revalidation ({reason}): f8 revalidates it.",
                             severity="warning")
-        sources = item.get("sources") or []
+        source = item.get("source_message_id") or next(iter(item.get("sources") or []), None)
         conv = item.get("conversation_id")
         if conv:
-            self.controller.open_conversation(conv, sources[0] if sources else None)
+            self.controller.open_conversation(conv, source)
 
     def _conflict_chosen(self, conflict: dict[str, Any], choice: str | None) -> None:
         if choice is not None:
@@ -85,16 +101,16 @@ class FeatureHandlers:
             self.notify("Pick a decision in the sidebar first.", severity="warning")
             return
         d = self.last_decision
-        self._controller_call("revalidate_decision", d["id"], project=d.get("project"))
+        self._controller_call("revalidate", d["id"], project=d.get("project"))
 
     # -- archives ------------------------------------------------------------
     def _archive_started(self, payload: dict[str, Any]) -> None:
         """payload: conversation_id, mode."""
         self.query_one(ArchivePane).started(payload)
 
-    def _archive_chunk(self, payload: dict[str, Any]) -> None:
-        """payload: text (a piece of the YAML being generated)."""
-        self.query_one(ArchivePane).chunk(payload.get("text", ""))
+    def on_archive_streamed(self, message: msg.ArchiveStreamed) -> None:
+        """Pieces of the YAML being generated (``archive_piece`` events, coalesced)."""
+        self.query_one(ArchivePane).chunk(message.take())
 
     def _archive_ready(self, payload: dict[str, Any]) -> None:
         """payload: archive_id, yaml, tokens_source, tokens_archive, mode, dropped."""
@@ -111,7 +127,7 @@ class FeatureHandlers:
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._controller_call("compress", continue_after=True)
+                self._controller_call("compress", then_continue=True)
 
         self.app.push_screen(ConfirmModal(
             "Context nearly full",
@@ -126,11 +142,8 @@ class FeatureHandlers:
         self._controller_call("compress")
 
     def action_continue_archive(self) -> None:
-        pane = self.query_one(ArchivePane)
-        if pane.archive_id is None:
-            self.notify("Compress the conversation first (f5).", severity="warning")
-            return
-        self._controller_call("continue_from_archive", pane.archive_id)
+        # None lets the controller pick the conversation's latest archive
+        self._controller_call("continue", self.query_one(ArchivePane).archive_id)
 
     def action_lineage(self) -> None:
         if self.controller.conversation is None:
@@ -139,7 +152,7 @@ class FeatureHandlers:
         self._controller_call("lineage")
 
     def _lineage_listed(self, payload: dict[str, Any]) -> None:
-        """payload: lineage(store, id) + titles {id: title}."""
+        """payload: ``compression.lineage.lineage(store, id)`` (+ optional titles {id: title})."""
         def chosen(conv_id: str | None) -> None:
             if conv_id:
                 self.controller.open_conversation(conv_id)
@@ -166,8 +179,10 @@ class FeatureHandlers:
         self.app.push_screen(SearchScreen(), chosen)
 
     def run_search(self, query: str) -> None:
-        if self._controller_call("search", query) is None and not hasattr(self.controller, "search"):
+        if not self._has_command("search"):
             self._search_results({"query": query, "hits": [], "error": "Search is not available in this build."})
+            return
+        self._controller_call("search", query)
 
     def _search_results(self, payload: dict[str, Any]) -> None:
         """payload: query, hits [SearchHit.to_dict()], notes, error."""
