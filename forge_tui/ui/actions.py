@@ -49,6 +49,8 @@ ACTIONS: tuple[ForgeAction, ...] = (
                 show=False, priority=True),
     ForgeAction("forge.revalidate", "revalidate", "Revalidate", "Revalidate the decision picked in the sidebar",
                 "f8", show=False),
+    ForgeAction("forge.resolve_thread", "resolve_thread", "Resolve thread",
+                "Mark the thread picked in the sidebar as resolved"),
     ForgeAction("forge.focus_prompt", "focus_prompt", "Prompt", "Move the cursor to the prompt", "ctrl+l",
                 show=False),
     ForgeAction("forge.refresh", "refresh_list", "Refresh list", "Reload the conversation list"),

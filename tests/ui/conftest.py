@@ -52,7 +52,7 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
 
     def build(*, reply: str | None = None, delay_s: float = 0.005, theme: str = "forge-dark",
               watch_files: bool = False, store_factory=None, engine_factory=None,
-              controller_class=SessionController, **controller_kwargs) -> ForgeApp:
+              controller_class=SessionController, keymap=None, **controller_kwargs) -> ForgeApp:
         models = load_models(models_file)
         settings = Settings(theme=theme)
 
@@ -68,7 +68,7 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
             )
 
         return ForgeApp(controller_factory=controller_factory, settings=settings,
-                        themes_dirs=[REPO_ROOT / "themes"], models_file=models_file, watch_files=watch_files)
+                        themes_dirs=[REPO_ROOT / "themes"], models_file=models_file, watch_files=watch_files, keymap=keymap)
 
     return build
 

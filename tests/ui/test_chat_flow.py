@@ -179,3 +179,16 @@ async def test_theme_switch_and_palette_lists_every_action(make_app, store):
         await pilot.press(*"Archive", "enter")
         await pilot.pause(0.2)
         assert app.main_screen.query_one("#archive").has_class("-visible")
+
+
+async def test_keymap_rebinds_actions_by_binding_id(make_app, store):
+    app = make_app(keymap={"forge.theme": "f12", "forge.model": "f11"})
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("f12")
+        assert app.theme == "forge-light"
+        await pilot.press("f11")
+        await pilot.pause(0.1)
+        from forge_tui.ui.screens.model_picker import ModelPicker
+
+        assert isinstance(app.screen, ModelPicker)

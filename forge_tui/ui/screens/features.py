@@ -41,6 +41,7 @@ COMMANDS = {
     "resolve_conflict": ("resolve_conflict",),
     "revalidate": ("revalidate_decision", "revalidate"),
     "keep_context": ("keep_context",),
+    "resolve_thread": ("resolve_thread",),
 }
 
 
@@ -48,6 +49,7 @@ class FeatureHandlers:
     """Needs ``self.controller``, ``self.app``, ``self.notify``, ``self.query_one`` (a Screen)."""
 
     last_decision: dict[str, Any] | None = None
+    last_thread: dict[str, Any] | None = None
 
     def _controller_call(self, command: str, *args, **kwargs):
         for name in COMMANDS[command]:
@@ -81,6 +83,8 @@ class FeatureHandlers:
                                   item.get("existing_text") or state.decision_text(item.get("existing", "")))
             self.app.push_screen(modal, lambda choice: self._conflict_chosen(item, choice))
             return
+        if event.kind == "thread":
+            self.last_thread = item
         if event.kind == "decision":
             self.last_decision = item
             if item.get("decay"):
@@ -102,6 +106,13 @@ class FeatureHandlers:
             return
         d = self.last_decision
         self._controller_call("revalidate", d["id"], project=d.get("project"))
+
+    def action_resolve_thread(self) -> None:
+        thread = self.last_thread
+        if thread is None or thread.get("status") != "OPEN":
+            self.notify("Pick an open thread in the sidebar first.", severity="warning")
+            return
+        self._controller_call("resolve_thread", thread["id"], "RESOLVED", project=thread.get("project"))
 
     # -- archives ------------------------------------------------------------
     def _archive_started(self, payload: dict[str, Any]) -> None:
