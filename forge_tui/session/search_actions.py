@@ -71,15 +71,22 @@ class SearchActions:
         except Exception:  # retrieval is an offer: the conversation goes on without it
             log.exception("retrieval failed")
             return []
-        own = {m["_id"] for m in self.c.store.messages.find({"conversation_id": conv.id}, {"_id": 1})}
-        rows = [{**asdict(item), "kept": True} for item in items
-                if not (item.source.startswith("message:") and item.source.split(":", 1)[1] in own)]
+        rows = [{**asdict(item), "kept": True} for item in items if not self._already_there(conv, item.source)]
         conv.context_items = rows
         self.c.store.update_conversation(conv.id, context_items=rows)
         if rows:
             self.c.emit(ev.FeatureEvent("context_offered", {
                 "conversation_id": conv.id, "items": rows, "budget": settings.retrieval_token_budget}))
         return rows
+
+    def _already_there(self, conv: "Conversation", source: str) -> bool:
+        """Items the model sees anyway: this conversation's own turns, the archive it continues."""
+        if conv.archive_context and source.startswith(f"archive:{conv.archive_context}"):
+            return True
+        if source.startswith("message:"):
+            return self.c.store.messages.count_documents(
+                {"_id": source.split(":", 1)[1], "conversation_id": conv.id}, limit=1) > 0
+        return False
 
     def keep_context(self, sources: list[str]):
         """Keep only these offered items (by ``source``); the others no longer reach the model."""
