@@ -37,40 +37,49 @@ def _project_arg(parser) -> None:
 
 
 def pipeline_hook(ctx, enabled: bool = True):
-    """(on_written, finish): the live pipeline (classifier, embedding, registry extraction)
-    as an ``on_written`` hook, plus a ``finish()`` that catches up what the pipeline
-    deferred (embeddings while the model was loading).
+    """(on_written, finish) for an import: the live pipeline's work on imported turns.
 
-    ``Services.import_pipeline()`` wins when the composition root offers it; otherwise
-    the app's own steps (``app_factory.build_steps``) run synchronously per turn.
+    ``Services.import_pipeline()`` wins when the composition root offers one. Otherwise:
+    knowledge extraction per turn (labels, decisions, threads, code patterns; rule-based,
+    so thousands of imported turns do not each wait for the LLM), then ``finish()``
+    embeds everything new in batches with a progress bar (as the app's idle task would).
     """
     if not enabled:
         return None, None
     factory = getattr(ctx, "import_pipeline", None)
     if callable(factory):
         return factory(), None
-    from forge_tui.app_factory import build_steps
-    from forge_tui.session.pipeline import TurnPipeline
+    from forge_tui.knowledge.extraction import Extractor
 
-    built = build_steps(ctx)  # (steps, idle task, background loads to start)
-    steps, idle = built[0], built[1]
-    for start in (built[2] if len(built) > 2 else []):
-        start()  # e.g. the embedding model loads while conversations are written
-    pipeline = TurnPipeline(steps)
+    settings = ctx.settings()
+    embedder = ctx.embedder().start_loading() if settings.embed_on_write else None  # loads while we write
+    extractor = Extractor(ctx.registry(), None, settings)
 
     def on_written(conversation, turns) -> None:
         for turn in turns:
-            pipeline.process_now(turn, conversation)
+            extractor.process_turn(turn, conversation)
 
     def finish() -> None:
-        if idle is None:
+        if embedder is None:
             return
-        print("Embedding imported messages (the model loads first)…", file=sys.stderr)
-        if ctx.embedder().wait(300):
-            idle()
-        else:
-            print(f"forge: embedding skipped ({ctx.embedder().error or 'model still loading'}); "
+        from forge_tui.search.pipeline import EmbeddingPipeline
+
+        if not embedder.wait(300):
+            print(f"forge: embedding skipped ({embedder.error or 'model still loading'}); "
                   "run `forge embeddings reembed` later.", file=sys.stderr)
+            return
+        pipeline = EmbeddingPipeline(ctx.store(), embedder)
+        bar: list[Progress] = []
+
+        def progress(done: int, total: int) -> None:
+            if not bar:
+                bar.append(Progress(total, label="embed"))
+            if done > bar[0].done:
+                bar[0].advance(done - bar[0].done)
+
+        pipeline.embed_pending(full_scan=True, on_progress=progress)
+        if bar:
+            bar[0].close()
 
     return on_written, finish
 

@@ -50,7 +50,7 @@ class ImportSummary:
             f"{self.updated} updated, {self.unchanged} unchanged; {len(self.skipped)} skipped."
         ]
         if self.lineage_edges:
-            out.append(f"Lineage: {self.lineage_edges} archive edge(s) from embedded archives.")
+            out.append(f"Lineage: {self.lineage_edges} archive edge(s) from embedded archives (created or confirmed).")
         for what, reason in self.skipped[:50]:
             out.append(f"  skipped {what}: {reason}")
         if len(self.skipped) > 50:
