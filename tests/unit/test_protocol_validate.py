@@ -230,3 +230,11 @@ def test_generic_spec_for_other_features():
     assert validate(decide, good) == []
     assert validate(decide, {**good, "tier": 2})[0].path == "tier"
     assert yaml.safe_load(dump_yaml(decide, good)) == good
+
+
+def test_docs_example_is_a_valid_archive():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "archive-format.md").read_text()
+    block = doc.split("## Complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert load_archive_text(block) == example_archive()
