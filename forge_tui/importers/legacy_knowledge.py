@@ -26,7 +26,9 @@ def _registry(store: Store):
         return None
     from forge_tui.knowledge.registry import Registry
 
-    return Registry(store.db)
+    registry = Registry(store.db)
+    registry.ensure_schema()
+    return registry
 
 
 def _text(doc: dict[str, Any], keys: tuple[str, ...]) -> str:
