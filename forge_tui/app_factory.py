@@ -95,9 +95,9 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
     from forge_tui.session.knowledge_actions import KnowledgeActions
 
     registry = services.registry
-    controller.knowledge = KnowledgeActions(controller, registry)
-    controller.archives = ArchiveActions(controller, registry_factory=registry)
-    steps, idle, starters = build_steps(services, controller.knowledge)
+    controller.knowledge_actions = KnowledgeActions(controller, registry)
+    controller.archive_actions = ArchiveActions(controller, registry_factory=registry)
+    steps, idle, starters = build_steps(services, controller.knowledge_actions)
     from forge_tui.search.hybrid import SearchService
     from forge_tui.session.search_actions import SearchActions
 
@@ -109,7 +109,7 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
             search_holder["s"] = SearchService(services.store(), embedder)
         return search_holder["s"]
 
-    controller.search = SearchActions(controller, search_service, embedder, registry)
+    controller.search_actions = SearchActions(controller, search_service, embedder, registry)
     pipeline = TurnPipeline(steps, emit=emit, idle=idle, yield_to=lambda: controller.busy).start()
     controller.hooks.append(pipeline)
     controller.after_start.extend(starters)

@@ -107,9 +107,9 @@ class ArchiveActions:
                 rehydrate(registry, load_archive(c.store, archive_id), conv.id)
             except Exception:  # knowledge is secondary: the continued conversation exists already
                 log.exception("re-hydrating archive %s failed", archive_id)
-        if c.search is not None:
+        if c.search_actions is not None:
             prompt = load_archive(c.store, archive_id).get("continuation_prompt") or conv.title
-            c.search.offer_for(conv, prompt)
+            c.search_actions.offer_for(conv, prompt)
         c.open_now(conv.id)
         c.list_now()
         self.show_lineage(conv.id)

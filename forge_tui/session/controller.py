@@ -75,9 +75,9 @@ class SessionController:
         self._busy = threading.Event()
         self.tokens_used = 0
         #: feature actions, attached by the composition root (None when not wired)
-        self.archives = None
-        self.knowledge = None
-        self.search = None
+        self.archive_actions = None
+        self.knowledge_actions = None
+        self.search_actions = None
         #: work started once the store is connected (after the first paint): e.g. loading torch
         self.after_start: list[Callable[[], None]] = []
         self._closed = False
@@ -228,9 +228,9 @@ class SessionController:
         self._count_tokens()
 
     def _emit_knowledge(self) -> None:
-        if self.knowledge is not None:
+        if self.knowledge_actions is not None:
             try:
-                self.emit(self.knowledge.view_event())
+                self.emit(self.knowledge_actions.view_event())
             except Exception:  # the sidebar can wait; the conversation cannot
                 log.exception("knowledge view failed")
 
@@ -289,8 +289,8 @@ class SessionController:
             self.turns.append(user)
             self.emit(ev.TurnPersisted(user))
             self._run_hooks(user, conv)
-            if self.search is not None and user.seq == 0 and not conv.archive_context:
-                self.search.offer_for(conv, text)
+            if self.search_actions is not None and user.seq == 0 and not conv.archive_context:
+                self.search_actions.offer_for(conv, text)
             self._reply(store, conv)
         finally:
             self._busy.clear()
@@ -330,8 +330,8 @@ class SessionController:
         self._close_reply(store, reply, result.text, status, result.error, result.finish)
         self.tokens_used = result.prompt_tokens + result.tokens
         self.emit(ev.TokensCounted(self.tokens_used, engine.n_ctx))
-        if self.archives is not None and status is TurnStatus.COMPLETE:
-            self.archives.check_auto_compress(self.tokens_used, engine.n_ctx)
+        if self.archive_actions is not None and status is TurnStatus.COMPLETE:
+            self.archive_actions.check_auto_compress(self.tokens_used, engine.n_ctx)
 
     def _close_reply(self, store: Store, reply: Turn, text: str, status: TurnStatus,
                      error: str | None, finish: str = "error") -> None:
@@ -363,44 +363,44 @@ class SessionController:
     def _feature(self, name: str):
         feature = getattr(self, name)
         if feature is None:
-            self.emit(ev.Notice(f"This Forge was started without {name}.", "warning"))
+            self.emit(ev.Notice(f"This Forge was started without {name.replace('_actions', '')}.", "warning"))
         return feature
 
     def compress(self, mode: str = "default", upto_message_id: str | None = None,
                  context_archives: tuple = (), then_continue: bool = False):
-        f = self._feature("archives")
+        f = self._feature("archive_actions")
         return f and f.compress(mode, upto_message_id, context_archives, then_continue)
 
     def continue_from_archive(self, archive_id: str | None = None):
-        f = self._feature("archives")
+        f = self._feature("archive_actions")
         return f and f.continue_from(archive_id)
 
     def show_lineage(self, node: str | None = None):
-        f = self._feature("archives")
+        f = self._feature("archive_actions")
         return f and f.show_lineage(node)
 
     def search(self, query: str, project: str | None = None):
-        f = self._feature("search")
+        f = self._feature("search_actions")
         return f and f.query(query, project)
 
     def keep_context(self, sources: list[str]):
-        f = self._feature("search")
+        f = self._feature("search_actions")
         return f and f.keep_context(sources)
 
     def refresh_knowledge(self):
-        f = self._feature("knowledge")
+        f = self._feature("knowledge_actions")
         return f and f.refresh()
 
     def resolve_conflict(self, conflict_id: str, choice: str, project: str | None = None):
-        f = self._feature("knowledge")
+        f = self._feature("knowledge_actions")
         return f and f.choose(conflict_id, choice, project)
 
     def revalidate_decision(self, decision_id: str, project: str | None = None):
-        f = self._feature("knowledge")
+        f = self._feature("knowledge_actions")
         return f and f.revalidate(decision_id, project)
 
     def resolve_thread(self, thread_id: str, status: str = "RESOLVED", project: str | None = None):
-        f = self._feature("knowledge")
+        f = self._feature("knowledge_actions")
         return f and f.resolve_thread(thread_id, status, project)
 
     # -- shutdown ------------------------------------------------------------
