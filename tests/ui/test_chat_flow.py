@@ -192,3 +192,29 @@ async def test_keymap_rebinds_actions_by_binding_id(make_app, store):
         from forge_tui.ui.screens.model_picker import ModelPicker
 
         assert isinstance(app.screen, ModelPicker)
+
+
+async def test_long_conversation_opens_newest_turns_and_loads_older_on_demand(make_app, store):
+    from forge_tui.ui.widgets.conversation import SHOWN_TURNS
+
+    from .seed import seed_conversation
+
+    turns = [("user" if i % 2 == 0 else "assistant", f"turn {i}", "complete") for i in range(2 * SHOWN_TURNS + 5)]
+    conv = seed_conversation(store, "default", "Long one", turns)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_connected(pilot)
+        app.controller.open_conversation(conv.id)
+        await wait_until(pilot, lambda: len(app.main_screen.query(TurnView)) == SHOWN_TURNS)
+        shown = [v.turn.content for v in app.main_screen.query(TurnView)]
+        assert shown[-1] == f"turn {len(turns) - 1}"
+        await app.main_screen.conversation_view.show_older()
+        await pilot.pause(0.1)
+        views = list(app.main_screen.query(TurnView))
+        assert len(views) == 2 * SHOWN_TURNS and views[0].turn.content == "turn 5"
+        button = app.main_screen.query_one("#older-turns")
+        assert "5 earlier" in str(button.label)
+        await app.main_screen.conversation_view.show_older()
+        await pilot.pause(0.1)
+        assert [v.turn.content for v in app.main_screen.query(TurnView)][:2] == ["turn 0", "turn 1"]
+        assert not app.main_screen.query("#older-turns")

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Markdown, Static
+from textual.widgets import Button, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from forge_tui.domain.models import Role, Turn, TurnStatus
 
 #: characters of a turn rendered on screen; the rest is summarised by a note
 DISPLAY_LIMIT = 20_000
-#: turns mounted when a conversation opens (newest); older ones are summarised
-SHOWN_TURNS = 200
+#: turns mounted when a conversation opens (newest first); older ones load on demand,
+#: this many at a time (mounting Markdown is the slow part of opening a long conversation)
+SHOWN_TURNS = 30
 #: streamed text is handed to the Markdown stream at most this often: each hand-over
 #: re-lays out the screen (~10-25 ms here), so a fast model must not trigger one per token
 STREAM_FLUSH_S = 0.1
@@ -133,6 +134,11 @@ class ConversationView(VerticalScroll):
 
     DEFAULT_CLASSES = "conversation"
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._turns: list[Turn] = []
+        self._first_shown = 0
+
     def compose(self) -> ComposeResult:
         yield Static("Type a message below and press Enter. Esc cancels a reply; ctrl+p lists every action.",
                      id="conversation-empty", classes="empty-hint")
@@ -140,16 +146,23 @@ class ConversationView(VerticalScroll):
     def _views(self) -> dict[str, TurnView]:
         return {v.turn.id: v for v in self.query(TurnView)}
 
+    def _older_button(self) -> Button:
+        hidden = self._first_shown
+        return Button(f"Show {min(hidden, SHOWN_TURNS)} earlier turns ({hidden:,} not shown)",
+                      id="older-turns", classes="older-hint", compact=True)
+
     async def show_conversation(self, turns: list[Turn], focus_turn_id: str | None = None) -> None:
         await self.remove_children()
-        shown = turns[-SHOWN_TURNS:]
-        if focus_turn_id and all(t.id != focus_turn_id for t in shown):
+        self._turns = list(turns)
+        self._first_shown = max(0, len(turns) - SHOWN_TURNS)
+        if focus_turn_id:
             index = next((i for i, t in enumerate(turns) if t.id == focus_turn_id), None)
             if index is not None:
-                shown = turns[max(0, index - 5):]
+                self._first_shown = min(self._first_shown, max(0, index - 5))
+        shown = turns[self._first_shown:]
         widgets: list = []
-        if len(shown) < len(turns):
-            widgets.append(Static(f"{len(turns) - len(shown):,} earlier turns not shown.", classes="older-hint"))
+        if self._first_shown:
+            widgets.append(self._older_button())
         widgets.extend(TurnView(t) for t in shown)
         if not widgets:
             widgets.append(Static("This conversation is empty. Type a message below.", classes="empty-hint"))
@@ -162,7 +175,26 @@ class ConversationView(VerticalScroll):
             self.call_after_refresh(self.scroll_end, animate=False)
             self.anchor()
 
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "older-turns":
+            event.stop()
+            await self.show_older()
+
+    async def show_older(self) -> None:
+        """Mount the next ``SHOWN_TURNS`` older turns above the ones on screen."""
+        if not self._first_shown:
+            return
+        start = max(0, self._first_shown - SHOWN_TURNS)
+        views = [TurnView(t) for t in self._turns[start:self._first_shown]]
+        first = self.query(TurnView).first()
+        self._first_shown = start
+        await self.query("#older-turns").remove()
+        await self.mount_all(views, before=first)
+        if start:
+            await self.mount(self._older_button(), before=views[0])
+
     async def clear_conversation(self) -> None:
+        self._turns, self._first_shown = [], 0
         await self.remove_children()
         await self.mount(Static("New conversation. Type a message below and press Enter.", classes="empty-hint"))
 
