@@ -63,6 +63,7 @@ class LlamaEngine:
 
         from forge_tui.engine.chat_template import ChatTemplateError, make_formatter
         from forge_tui.engine.decoder import Decoder
+        from forge_tui.engine.llama_log import install as install_llama_log
 
         started = time.perf_counter()
         try:
@@ -82,8 +83,10 @@ class LlamaEngine:
             if not lora.exists():
                 raise EngineError(f"LoRA adapter not found: {lora}. Fix [models.{self.spec.name}.lora].path.")
             kwargs.update(lora_path=str(lora), lora_scale=self.spec.lora.scale)
+        install_llama_log()
         try:
             llm = llama_cpp.Llama(**kwargs)
+            install_llama_log()  # Llama(verbose=False) installs its own printer; take the log back
         except (ValueError, RuntimeError, OSError) as exc:
             raise EngineError(
                 f"llama.cpp could not load {path.name}: {exc}. Check that the file is a complete GGUF model "
