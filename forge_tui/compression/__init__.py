@@ -1,6 +1,7 @@
 """Compression service: conversation -> validated YAML archive -> new conversation, with lineage."""
 
 from forge_tui.compression.lineage import lineage
+from forge_tui.compression.pasted import PasteLinks, link_pasted_archives
 from forge_tui.compression.service import (
     CompressionError,
     CompressionResult,
@@ -19,5 +20,7 @@ __all__ = [
     "continue_from",
     "import_archive",
     "lineage",
+    "link_pasted_archives",
+    "PasteLinks",
     "load_archive",
 ]

@@ -165,3 +165,21 @@ def test_cli_continue_from_file_and_lineage_json(store, tmp_path, capsys):
     assert out["ancestors"][0]["id"] == example_archive()["header"]["archive_id"]
     assert archive_cmd.cmd_show(argparse.Namespace(id=out["ancestors"][0]["id"][:8]), ctx) == 0
     assert "schema: forge-archive/1" in capsys.readouterr().out
+
+
+def test_pasted_archive_is_linked_in_real_time(store):
+    from forge_tui.compression import link_pasted_archives
+
+    arch = example_archive()
+    bad = example_archive()
+    bad["decisions"][0]["tier"] = 3
+    text = ("Picking up from yesterday:\n```yaml\n" + dump_archive(arch) + "```\nand an old one:\n```yaml\n"
+            + dump_archive(bad) + "```\nplus my notes:\n```yaml\ndecisions: [use tabs]\n```\n")
+    links = link_pasted_archives(store, "conv-1", text, message_id="m9")
+    aid = arch["header"]["archive_id"]
+    assert links.linked == [aid] and links.foreign == 1
+    assert links.invalid and links.invalid[0].startswith("decisions[0].tier")
+    edge = store.edges_from("conv-1", "continued_from")[0]
+    assert edge["dst"] == aid and edge["origin"] == "paste"
+    assert link_pasted_archives(store, "conv-1", text).linked == [aid]  # idempotent
+    assert store.lineage.count_documents({"src": "conv-1"}) == 1
