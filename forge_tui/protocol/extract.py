@@ -26,13 +26,26 @@ _EXT = (
     "ini|lock|html|css|tcss|scss|gguf|csv|parquet|proto|xml|env|conf|log|ipynb|tf|gradle|swift|lua|vue|svelte"
 )
 PATH_RE = re.compile(
-    rf"(?<![\w/.@:-])(?:~|\.{{1,2}})?/?(?:[\w.+-]+/)+[\w.+-]*\w|(?<![\w/.@:-])[\w+-]+(?:\.[\w+-]+)*\.(?:{_EXT})\b"
+    rf"(?<![\w/.@:-])(?:~|\.{{1,2}})?/?(?:[\w.+-]+/)+(?:[\w.+-]*\w)?|(?<![\w/.@:-])[\w+-]+(?:\.[\w+-]+)*\.(?:{_EXT})\b"
+)
+#: identifiers compaction tends to lose: ENV_VARS, dotted.config.keys (two dots or more)
+IDENT_RE = re.compile(r"(?<![\w.])(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][\w-]*(?:\.[\w-]+){2,})(?![\w.]*\()")
+#: quantities: a number with a unit, decimals, scientific notation, dates, "Name 16" versions
+VALUE_RE = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s?(?:ms|s|sec|seconds?|minutes?|min|hours?|h|days?|weeks?|months?|years?|%|percent|"
+    r"[kmgt]i?b|k|rows?|entries|items|releases?|epochs?|copies|daily|workers?|threads?|retries|users?)\b"
+    r"|\b\d+\.\d+\b|\b\d+e-?\d+\b"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b"
+    r"|\b[A-Z][A-Za-z]+ \d{1,4}\b|\b\d{1,2}:\d{2}\b",
+    re.I,
 )
 SHELL_WORDS = (
     "git", "pip", "pip3", "python", "python3", "pytest", "npm", "npx", "yarn", "pnpm", "cargo", "make", "docker",
     "kubectl", "curl", "wget", "forge", "uv", "poetry", "ls", "cd", "export", "source", "bash", "sh", "go", "node",
     "ruff", "mypy", "black", "psql", "mongosh", "sqlite3", "brew", "apt", "apt-get", "sudo", "chmod", "mkdir",
     "rm", "cp", "mv", "cat", "grep", "sed", "awk", "tar", "ssh", "scp", "terraform", "helm", "systemctl",
+    "alembic", "airflow", "uvicorn", "gunicorn", "celery", "mvn", "gradle", "dotnet", "bundle", "rake", "find",
+    "createdb", "pg_dump", "redis-cli", "flask", "django-admin", "tox", "nox", "pre-commit", "hatch", "pdm",
 )
 _SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh", "terminal", "shellsession"}
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'`(])|\n+")
@@ -63,7 +76,8 @@ LOW_RE = re.compile(r"\b(maybe|nice to have|later|someday|eventually|minor|optio
 STOPWORDS = frozenset(
     "the a an and or but to of in on for with we i you it is are be this that should would will can could use "
     "using let's lets go going have has do does did not no yes so as at by from into our your my me us they them "
-    "what how why when which who there here then than now just also still need about more some any all one".split()
+    "what how why when which who there here then than now just also still need about more some any all one "
+    "question open issue thanks ok okay".split()
 )
 
 
@@ -109,8 +123,9 @@ def sentences(text: str) -> list[str]:
 
 def words(text: str) -> set[str]:
     """Significant lower-case tokens (for 'same subject' checks)."""
-    found = (w.strip("./-") for w in re.findall(r"[a-z0-9_./-]{3,}", text.lower()))
-    return {w for w in found if len(w) >= 3 and w not in STOPWORDS}
+    tokens = [w.strip("./-") for w in re.findall(r"[a-z0-9_./-]+", text.lower())]
+    joined = {a + b for a, b in zip(tokens, tokens[1:]) if a not in STOPWORDS and b not in STOPWORDS}
+    return {w for w in [*tokens, *joined] if len(w) >= 3 and w not in STOPWORDS}
 
 
 def guess_priority(text: str) -> str:
@@ -178,6 +193,10 @@ def _scan_artifacts(arts: _Artifacts, text: str, source: str) -> None:
         path = m.group(0).rstrip(".")
         if _plausible_path(path):
             arts.add(path, "file", _sentence_around(no_urls, m.start()), source)
+    for m in IDENT_RE.finditer(INLINE_CODE_RE.sub(lambda c: c.group(0) if not _is_command(c.group(1)) else " ", no_urls)):
+        name = m.group(0)
+        if not PATH_RE.fullmatch(name) or not _plausible_path(name):
+            arts.add(name, "other", _sentence_around(no_urls, m.start()), source)
 
 
 def _plausible_path(path: str) -> bool:
@@ -186,7 +205,7 @@ def _plausible_path(path: str) -> bool:
     parts = [p for p in path.split("/") if p]
     if not parts or all(p.isdigit() for p in parts):
         return False  # 1/2, 24/7
-    if path.startswith(("/", "~", ".")) or any("." in p for p in parts[1:]):
+    if path.startswith(("/", "~", ".")) or path.endswith("/") or any("." in p for p in parts[1:]):
         return True
     return len(parts) >= 3  # "and/or", "client/server" are prose, "src/forge/ui" is a path
 
@@ -227,9 +246,11 @@ def _classify_sentence(ex: Extraction, s: str, source: str, role: str, seen_quot
     closing = abandoned or RESOLVED_RE.search(s)
     if closing and ex.threads and not s.endswith("?"):
         _close_threads(ex.threads, s, source, "ABANDONED" if abandoned else "RESOLVED")
-    if DECISION_RE.search(s) and not s.endswith("?"):
+    explicit = bool(DECISION_RE.search(s))
+    if (explicit or VALUE_RE.search(s)) and not s.endswith("?"):
+        tier = (1.0 if role == "user" else 0.8) if explicit else 0.6  # a stated value, not an explicit decision
         cand = Candidate(len(ex.decisions) + 1, s[:400], source, role, "decision", guess_priority(s),
-                         tier=1.0 if role == "user" else 0.8, status="active")
+                         tier=tier, status="active")
         if REVERSAL_RE.search(s):
             mine = words(s)
             for old in ex.decisions:
