@@ -60,3 +60,20 @@ def test_abandoned_and_sentence_split():
     ex = extract(turns)
     assert ex.threads[0].status == "ABANDONED"
     assert sentences("- one thing here.\n2. Second? Third!") == ["one thing here.", "Second?", "Third!"]
+
+
+def test_identifiers_values_and_directories():
+    turns = [
+        {"id": "u1", "role": "user", "content": (
+            "Connection string goes in .env as DATABASE_URL. Store filters under dash.filters.v2 please. "
+            "Learning rate 3e-5, batch size 16. Checkpoints go to runs/clf-v3/ and p99 is 1200 ms."
+        )},
+        {"id": "a1", "role": "assistant", "content": "How do we roll back the migrations?"},
+        {"id": "u2", "role": "user", "content": "The rollback question is resolved."},
+    ]
+    ex = extract(turns)
+    names = {(a["kind"], a["name"]) for a in ex.artifacts}
+    assert {("other", "DATABASE_URL"), ("other", "dash.filters.v2"), ("file", "runs/clf-v3/")} <= names
+    values = [d for d in ex.decisions if d.tier == 0.6]
+    assert any("3e-5" in d.text for d in values) and any("1200 ms" in d.text for d in values)
+    assert ex.threads[0].status == "RESOLVED"  # "roll back" ~ "rollback"
