@@ -12,6 +12,7 @@ from forge_tui.session.controller import SessionController
 from forge_tui.ui.app import ForgeApp
 
 from .fakes import FakeEngine
+from .features import wire_features
 
 SIZE = (110, 32)
 
@@ -48,11 +49,12 @@ def models_file(tmp_path) -> Path:
 
 @pytest.fixture
 def make_app(store, models_file) -> Callable[..., ForgeApp]:
-    """Build a ForgeApp the way the composition root does, with a scripted engine."""
+    """Build a ForgeApp the way the composition root does, with a scripted engine
+    (``features=True`` adds the real knowledge/archive/search actions)."""
 
     def build(*, reply: str | None = None, delay_s: float = 0.005, theme: str = "forge-dark",
               watch_files: bool = False, store_factory=None, engine_factory=None,
-              controller_class=SessionController, keymap=None, **controller_kwargs) -> ForgeApp:
+              features: bool = False, keymap=None) -> ForgeApp:
         models = load_models(models_file)
         settings = Settings(theme=theme)
 
@@ -61,11 +63,14 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
             return FakeEngine(model_name=name, n_ctx=models.get(name).n_ctx, delay_s=delay_s, **kwargs)
 
         def controller_factory(emit):
-            return controller_class(
+            controller = SessionController(
                 store_factory=store_factory or (lambda: store),
                 engine_factory=engine_factory or fake_engine,
-                models=models, settings=settings, emit=emit, **controller_kwargs,
+                models=models, settings=settings, emit=emit,
             )
+            if features:
+                wire_features(controller, store)
+            return controller
 
         return ForgeApp(controller_factory=controller_factory, settings=settings,
                         themes_dirs=[REPO_ROOT / "themes"], models_file=models_file, watch_files=watch_files, keymap=keymap)

@@ -120,6 +120,7 @@ class MainScreen(FeatureHandlers, Screen):
     async def on_conversation_opened(self, message: msg.ConversationOpened) -> None:
         self.current_id = message.conversation.id
         self.project = message.conversation.project
+        self.query_one(ContextTray).clear()
         await self.conversation_view.show_conversation(message.turns, message.focus_turn_id)
         self._render_list()
 
@@ -192,6 +193,7 @@ class MainScreen(FeatureHandlers, Screen):
         self.controller.new_conversation(project)
         self.project = project
         self.current_id = None
+        self.query_one(ContextTray).clear()
         await self.conversation_view.clear_conversation()
         self._render_list()
         self.query_one(PromptInput).focus()

@@ -49,10 +49,10 @@ class ContextTray(Vertical):
 
     def offer(self, payload: dict[str, Any]) -> None:
         self.items = list(payload.get("items") or [])
-        self._kept = [str(i.get("source", n)) for n, i in enumerate(self.items)]
+        self._kept = [str(i.get("source", n)) for n, i in enumerate(self.items) if i.get("kept", True)]
         selections = self.query_one(SelectionList)
         selections.clear_options()
-        selections.add_options([Selection(item_prompt(i), str(i.get("source", n)), True)
+        selections.add_options([Selection(item_prompt(i), str(i.get("source", n)), bool(i.get("kept", True)))
                                 for n, i in enumerate(self.items)])
         self._title()
         self.set_class(bool(self.items), "-visible")
