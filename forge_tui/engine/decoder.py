@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 import llama_cpp
 import numpy as np
 
-from forge_tui.engine.grammar import TOKEN_DATA_DTYPE, GrammarError, init_grammar_sampler, validate_grammar
+from forge_tui.engine.grammar import GrammarSampling, init_grammar_sampler, validate_grammar
 
 FINISH_STOP, FINISH_LENGTH, FINISH_CANCELLED, FINISH_CONTEXT = "stop", "length", "cancelled", "context"
 _DECODE_ABORTED = 2
@@ -40,7 +40,8 @@ class DecodeStats:
     prompt_s: float
     gen_s: float
     prompt_evaluated: int = 0  # prompt tokens actually decoded (the rest came from the KV cache)
-    grammar_rejections: int = 0  # sampled tokens the grammar refused (each cost a full-vocab pass)
+    grammar_rejections: int = 0  # sampled tokens the grammar refused (resampled from the best candidates)
+    grammar_full_passes: int = 0  # rejections that needed the grammar over the whole vocabulary
 
     @property
     def tokens_per_s(self) -> float:
@@ -91,6 +92,7 @@ class Decoder:
         self._n_swa = llama_cpp.llama_model_n_swa(llm.model)
         self._mem = llama_cpp.llama_get_memory(self._ctx)
         self._pieces: dict[int, bytes] = {}
+        self._eog: list[int] | None = None
         self._piece_buf = ctypes.create_string_buffer(256)
         self._batch = llama_cpp.llama_batch_init(self._n_batch, 0, 1)
         self._batch_token = np.ctypeslib.as_array(self._batch.token, shape=(self._n_batch,))
@@ -104,14 +106,7 @@ class Decoder:
         self._cancel: threading.Event | None = None
         self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
         self._no_abort_cb = ctypes.cast(None, llama_cpp.ggml_abort_callback)
-        # Candidate buffer for the grammar path, allocated once (on first grammar use).
-        self._cand: np.ndarray | None = None
-        self._cand_template: np.ndarray | None = None
-        self._cand_array = llama_cpp.llama_token_data_array()
-        self._one = llama_cpp.llama_token_data()
-        self._one_array = llama_cpp.llama_token_data_array(
-            data=ctypes.pointer(self._one), size=1, selected=-1, sorted=False
-        )
+        self._grammar_sampling = GrammarSampling(self._ctx, self._n_vocab)  # buffers allocated once
         self.prompt_evaluated_total = 0  # prompt tokens decoded over this decoder's life
         self.last: DecodeStats | None = None
 
@@ -131,15 +126,23 @@ class Decoder:
         grammar: str | None = None,
         cancel: threading.Event | None = None,
         stop: Sequence[str] = (),
+        ignore_eog: bool = False,
     ) -> Iterator[str]:
-        """Yield text pieces of the completion of ``prompt_tokens``; see ``DecodeStats`` in ``last``."""
+        """Yield text pieces of the completion of ``prompt_tokens``; see ``DecodeStats`` in ``last``.
+
+        ``ignore_eog`` (benchmarks: fixed-length runs, like llama.cpp's ``--ignore-eos``) bans
+        end-of-generation tokens; not allowed with a grammar, which decides when output ends.
+        """
         prompt = self._check_prompt(prompt_tokens, max_tokens)
         if grammar is not None:  # raises GrammarError now, before anything touches the KV cache
-            validate_grammar(self._vocab, grammar)
-        sampling = (temperature, top_k, top_p, min_p, repeat_penalty, seed)
+            if ignore_eog:
+                raise ValueError("ignore_eog cannot be combined with a grammar (the grammar decides the end)")
+            validate_grammar(self.llm, grammar)
+        sampling = (temperature, top_k, top_p, min_p, repeat_penalty, seed, ignore_eog)
         return self._run(prompt, max_tokens, sampling, grammar, cancel, stop)
 
     def close(self) -> None:
+        self._grammar_sampling.close()
         if self._batch is not None:
             llama_cpp.llama_batch_free(self._batch)
             self._batch = None
@@ -159,11 +162,15 @@ class Decoder:
             raise ValueError(f"prompt_tokens has ids outside this model's vocabulary [0, {self._n_vocab})")
         return prompt
 
-    def _build_chain(self, temperature, top_k, top_p, min_p, repeat_penalty, seed):
+    def _build_chain(self, temperature, top_k, top_p, min_p, repeat_penalty, seed, ignore_eog):
         params = llama_cpp.llama_sampler_chain_default_params()
         params.no_perf = True
         chain = llama_cpp.llama_sampler_chain_init(params)
         add = lambda s: llama_cpp.llama_sampler_chain_add(chain, s)  # noqa: E731
+        if ignore_eog:
+            eog = self._eog_tokens()
+            bias = (llama_cpp.llama_logit_bias * len(eog))(*[(t, float("-inf")) for t in eog])
+            add(llama_cpp.llama_sampler_init_logit_bias(self._n_vocab, len(eog), bias))
         if repeat_penalty != 1.0:
             add(llama_cpp.llama_sampler_init_penalties(self._n_vocab, 64, repeat_penalty, 0.0, 0.0))
         if temperature <= 0:
@@ -184,7 +191,7 @@ class Decoder:
     def _run(self, prompt, max_tokens, sampling, grammar, cancel, stop) -> Iterator[str]:
         llm = self.llm
         n_prompt = int(prompt.size)
-        finish, n_gen, evaluated, rejections, stop_hit = FINISH_STOP, 0, 0, 0, False
+        finish, n_gen, evaluated, rejections, stop_hit = "error", 0, 0, 0, False
         t0 = time.perf_counter()
         t_gen = t0
         text = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -192,7 +199,9 @@ class Decoder:
         chain = self._build_chain(*sampling)
         # Only penalties remember accepted tokens; without them the chain may sample-and-accept in C.
         chain_has_state = sampling[4] != 1.0
+        top_k = sampling[1] if sampling[0] > 0 else 1  # greedy: the best allowed token is enough
         grammar_sampler = None
+        full_passes0 = self._grammar_sampling.full_passes
         try:
             if grammar is not None:
                 grammar_sampler = init_grammar_sampler(self._vocab, grammar)
@@ -215,7 +224,7 @@ class Decoder:
                 if grammar_sampler is None:
                     token = llama_cpp.llama_sampler_sample(chain, self._ctx, -1)
                 else:
-                    token, rejected = self._sample_with_grammar(chain, grammar_sampler, chain_has_state)
+                    token, rejected = self._grammar_sampling.sample(chain, grammar_sampler, chain_has_state, top_k)
                     rejections += rejected
                 if llama_cpp.llama_vocab_is_eog(self._vocab, token):
                     finish = FINISH_STOP
@@ -240,6 +249,9 @@ class Decoder:
                 tail = stopper.flush() + text.decode(b"", final=True)
                 if tail:
                     yield tail
+        except GeneratorExit:  # the consumer stopped iterating: same as a cancel
+            finish = FINISH_CANCELLED
+            raise
         finally:
             now = time.perf_counter()
             llama_cpp.llama_sampler_free(chain)
@@ -254,6 +266,7 @@ class Decoder:
                 gen_s=now - t_gen,
                 prompt_evaluated=evaluated,
                 grammar_rejections=rejections,
+                grammar_full_passes=self._grammar_sampling.full_passes - full_passes0,
             )
 
     # ---- prompt ---------------------------------------------------------------------------
@@ -345,6 +358,11 @@ class Decoder:
         if hasattr(self.llm, "_requires_eval"):
             self.llm._requires_eval = not fresh_logits
 
+    def _eog_tokens(self) -> list[int]:
+        if self._eog is None:
+            self._eog = [t for t in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, t)]
+        return self._eog
+
     def _piece(self, token: int) -> bytes:
         piece = self._pieces.get(token)
         if piece is None:
@@ -357,53 +375,3 @@ class Decoder:
                 piece = self._piece_buf.raw[:n]
             self._pieces[token] = piece
         return piece
-
-    # ---- grammar --------------------------------------------------------------------------
-
-    def _sample_with_grammar(self, chain, grammar_sampler, chain_has_state: bool) -> tuple[int, int]:
-        """Sample normally, check that one token against the grammar, resample only on reject.
-
-        Returns (token, 1 if the first pick was rejected else 0). The chain has accepted the
-        token; the caller accepts it into the grammar sampler (unless it is EOG).
-        """
-        if chain_has_state:
-            token = self._apply_chain(chain)
-        else:
-            token = llama_cpp.llama_sampler_sample(chain, self._ctx, -1)
-        one = self._one
-        one.id, one.logit, one.p = token, 1.0, 0.0
-        self._one_array.size, self._one_array.selected = 1, -1
-        llama_cpp.llama_sampler_apply(grammar_sampler, ctypes.byref(self._one_array))
-        if one.logit != float("-inf"):
-            if chain_has_state:
-                llama_cpp.llama_sampler_accept(chain, token)
-            return token, 0
-        token = self._apply_chain(chain, grammar_sampler)
-        llama_cpp.llama_sampler_accept(chain, token)
-        return token, 1
-
-    def _apply_chain(self, chain, grammar_sampler=None) -> int:
-        """Fill the candidate buffer from the logits, optionally apply the grammar, then the chain."""
-        if self._cand is None:
-            self._cand = np.zeros(self._n_vocab, dtype=TOKEN_DATA_DTYPE)
-            self._cand["id"] = np.arange(self._n_vocab, dtype=np.intc)
-            self._cand_template = self._cand.copy()
-        cand = self._cand
-        np.copyto(cand, self._cand_template)
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self._n_vocab,))
-        cand["logit"] = logits
-        arr = self._cand_array
-        arr.data = cand.ctypes.data_as(llama_cpp.llama_token_data_p)
-        arr.size, arr.selected, arr.sorted = self._n_vocab, -1, False
-        if grammar_sampler is not None:
-            llama_cpp.llama_sampler_apply(grammar_sampler, ctypes.byref(arr))
-            if not np.isfinite(cand["logit"]).any():
-                raise GrammarDeadEnd()
-        llama_cpp.llama_sampler_apply(chain, ctypes.byref(arr))
-        if arr.selected < 0 or arr.selected >= arr.size:
-            raise RuntimeError("the sampler chain selected no token")
-        return int(arr.data[arr.selected].id)
-
-
-class GrammarDeadEnd(GrammarError):
-    """The grammar allows no next token from this vocabulary (the text so far cannot be continued)."""
