@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--lossless", action="store_true", help="keep every item verbatim, no budget")
     group.add_argument("--partial", metavar="MESSAGE_ID", help="compress up to this message, keep the rest verbatim")
-    p.add_argument("--context", metavar="ARCHIVE", nargs="+", default=[],
+    p.add_argument("--context", metavar="ARCHIVE", nargs="+", action="extend", default=[],
                    help="archive ids or files to bridge in as inherited context")
     p.add_argument("--model", dest="compress_model", metavar="NAME", help="model from models.toml")
     p.add_argument("--budget", type=int, help="archive token budget (default: settings.archive_token_budget)")
