@@ -60,7 +60,8 @@ class ArchivePane(VerticalScroll):
         if payload.get("dropped"):
             parts.append(f"{len(payload['dropped'])} item(s) left out for the budget")
         title = " · ".join(parts) + " · f6 continue"
-        self._set(title, Syntax(payload.get("yaml", ""), "yaml", theme="ansi_dark", word_wrap=True,
+        theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
+        self._set(title, Syntax(payload.get("yaml", ""), "yaml", theme=theme, word_wrap=True,
                                 background_color="default"))
         self.scroll_home(animate=False)
 

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from forge_tui.domain.models import Conversation
 from forge_tui.ui.widgets.knowledge import KnowledgePanel
@@ -95,7 +95,7 @@ class ConversationList(OptionList):
         if target:
             try:
                 self.highlighted = self.get_option_index(target)
-            except Exception:  # OptionDoesNotExist: the list changed under the highlight
+            except OptionDoesNotExist:  # the list changed under the highlight
                 self.highlighted = None
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
