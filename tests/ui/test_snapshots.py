@@ -67,3 +67,14 @@ def test_error_banner_keeps_typed_text(snap_compare, make_app):
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_new_conversation_project_prompt(snap_compare, make_app, store):
+    seed_library(store)
+
+    async def run_before(pilot):
+        await wait_connected(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)

@@ -168,7 +168,9 @@ class FeatureHandlers:
             if conv_id:
                 self.controller.open_conversation(conv_id)
 
-        self.app.push_screen(LineageScreen(payload), chosen)
+        titles = {c.id: c.title for c in getattr(self, "conversations", [])}
+        titles.update(payload.get("titles") or {})
+        self.app.push_screen(LineageScreen({**payload, "titles": titles}), chosen)
 
     # -- retrieval -----------------------------------------------------------
     def _retrieval_offered(self, payload: dict[str, Any]) -> None:
