@@ -218,3 +218,22 @@ async def test_long_conversation_opens_newest_turns_and_loads_older_on_demand(ma
         await pilot.pause(0.1)
         assert [v.turn.content for v in app.main_screen.query(TurnView)][:2] == ["turn 0", "turn 1"]
         assert not app.main_screen.query("#older-turns")
+
+
+async def test_a_model_that_fails_to_load_is_a_banner_and_another_can_be_picked(make_app, store):
+    from .fakes import FakeEngine
+
+    def engine_factory(name):
+        if name == "smollm2":
+            return FakeEngine(model_name=name, fail_load="GGUF file is truncated: re-download it")
+        return FakeEngine(model_name=name, n_ctx=8192)
+
+    app = make_app(engine_factory=engine_factory)
+    async with app.run_test(size=SIZE) as pilot:
+        banner = app.main_screen.banner
+        await wait_until(pilot, lambda: "model" in banner.lines)
+        assert "truncated" in banner.lines["model"] and "f2" in banner.lines["model"]
+        assert app.main_screen.model_label == "smollm2 · failed"
+        await pilot.press("f2", "down", "enter")
+        await wait_until(pilot, lambda: app.main_screen.model_label == "gemma3-270m · ready")
+        assert "model" not in banner.lines
