@@ -181,6 +181,20 @@ class CancelAfter(threading.Event):
         return self.calls >= self.n or super().is_set()
 
 
+class CancelledOnceDecodeStarts(threading.Event):
+    """Not set for the decoder's own checks; set for the watcher that feeds llama.cpp's abort flag.
+
+    The watcher starts right before ``llama_decode``, so the cancel arrives while llama.cpp is
+    processing the prompt batch; only the abort callback can stop it there.
+    """
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, timeout=None) -> bool:
+        return True
+
+
 def assert_next_call_works(llm, decoder):
     text = "".join(decoder.stream(chat(llm, "Say OK."), max_tokens=6, temperature=0))
     assert text.strip() and decoder.last.finish in ("stop", "length")
@@ -201,12 +215,19 @@ def test_cancel_while_processing_the_prompt(llm, decoder):
     llm.reset()
     long_prompt = chat(llm, "Summarise: " + "the quick brown fox jumps over the lazy dog. " * 30)
     assert len(long_prompt) < N_CTX  # one batch: only the abort callback can stop it midway
-    cancel = CancelAfter(5)  # two checks before decoding, then the abort callback inside llama_decode
-    assert list(decoder.stream(long_prompt, max_tokens=8, cancel=cancel)) == []
+    assert list(decoder.stream(long_prompt, max_tokens=8, cancel=CancelledOnceDecodeStarts())) == []
     assert decoder.last.finish == "cancelled"
-    assert cancel.calls >= 5  # llama.cpp polled it during the decode
-    assert decoder.last.prompt_evaluated == 0  # the aborted batch was not kept
+    assert decoder.last.prompt_evaluated == 0  # llama_decode was aborted; the batch was not kept
     assert llm.n_tokens == 0 and kv_consistent(llm)
+    assert_next_call_works(llm, decoder)
+
+
+@pytest.mark.slow
+def test_cancel_between_prompt_batches(llm, decoder):
+    llm.reset()
+    cancel = CancelAfter(2)  # the check before the first batch
+    assert list(decoder.stream(chat(llm, "Hello there"), max_tokens=8, cancel=cancel)) == []
+    assert decoder.last.finish == "cancelled" and decoder.last.prompt_evaluated == 0
     assert_next_call_works(llm, decoder)
 
 
