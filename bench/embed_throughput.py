@@ -5,7 +5,7 @@ pipeline (find pending turns in SecantusDB, embed, write BSON float32 vectors).
 
 Text: LoCoMo conversation turns (shared/data/locomo10.json, benchmark use only);
 falls back to generated sentences when the file is absent. Starts its own
-SecantusDB server in a temporary directory.
+SecantusDB server process in a temporary directory.
 """
 
 from __future__ import annotations
@@ -39,17 +39,14 @@ def locomo_texts(limit: int) -> list[str]:
     return [" ".join(rnd.choice(words) for _ in range(rnd.randint(8, 40))) for _ in range(limit)]
 
 
-def start_store(tmp: str):
-    from pymongo import MongoClient
-    from secantus import SecantusDBServer
-
+def start_store(tmp: str, db_name: str = "bench"):
+    """SecantusDB as a separate process, as Forge runs it (an in-process server would share our GIL)."""
     from forge_tui.store.repository import Store
+    from forge_tui.store.server import EmbeddedServer
 
-    server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=os.path.join(tmp, "data"))
-    server.start()
-    host, port = server.address
-    client = MongoClient(f"mongodb://{host}:{port}/?directConnection=true", tz_aware=True)
-    store = Store(client["bench"])
+    base = Path(tmp)
+    server = EmbeddedServer(base / "mongo", base / "server.json", base / "logs")
+    store = Store.connect(server.ensure_running(), db_name)
     store.ensure_schema()
     return server, store
 

@@ -1,0 +1,15 @@
+"""Local embeddings, hybrid search, retrieval into sessions, embedding-model migration.
+
+Nothing is imported here (torch and sentence-transformers take seconds to
+import). The session/UI layer uses:
+
+- ``embedder.Embedder(spec)`` with ``start_loading()``, ``ready``, ``wait()``,
+  ``error``, ``embed(texts)``, ``name``, ``dim``;
+- ``pipeline.EmbeddingPipeline(store, embedder)`` with
+  ``on_turn_persisted(message_id)`` and ``embed_pending(limit=None, full_scan=False)``;
+- ``hybrid.SearchService(store, embedder)`` with ``search(query, project=None, limit=10)``
+  (or ``search_with_notes`` for the one-line notes), ``warm_up()``, ``refresh(full)``;
+- ``retrieval.retrieve_context(store, embedder, project, opening_text, budget_tokens,
+  sandboxed_projects, registry=None, count_tokens=None, search=None)``;
+- ``migration.compare_models`` / ``reembed`` / ``embedding_status`` (the CLI's engine).
+"""
