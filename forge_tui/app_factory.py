@@ -129,4 +129,5 @@ def build_app(services: Services, model: str | None = None, project: str | None 
         settings=settings,
         themes_dirs=services.paths.themes_dirs(),
         models_file=services.paths.models_file(),
+        keymap=settings.keymap,
     )

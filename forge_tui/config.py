@@ -174,6 +174,8 @@ class Settings:
     retrieval_token_budget: int = 600
     sandboxed_projects: list[str] = field(default_factory=list)
     embed_on_write: bool = True
+    #: binding id -> keys, from the ``[keymap]`` table (e.g. ``"forge.new" = "ctrl+k"``)
+    keymap: dict[str, str] = field(default_factory=dict)
 
 
 def parse_settings(text: str, source: Path | None = None) -> Settings:
@@ -182,12 +184,18 @@ def parse_settings(text: str, source: Path | None = None) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(Path(where), exc) from None
-    raw = data.get("settings", {})
-    known = {f.name for f in fields(Settings)}
+    raw = dict(data.get("settings", {}))
+    known = {f.name for f in fields(Settings)} - {"keymap"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}.")
-    return Settings(**raw)
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
+        raise ConfigError(f'{where}: [keymap] maps binding ids to keys, e.g. "forge.new" = "ctrl+k".')
+    try:
+        return Settings(**raw, keymap=dict(keymap))
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 # -- paths ---------------------------------------------------------------------

@@ -229,7 +229,7 @@ async def test_archive_events_fill_the_pane_and_a_missing_command_is_a_notice(ma
         app.bridge.emit(FeatureEvent("archive_ready", _archive_payload()))
         await wait_until(pilot, lambda: pane.state == "ready")
         assert pane.archive_id == _archive_payload()["archive_id"]
-        await pilot.press("f5")  # the plain controller has no compress(): a notice, the app keeps running
+        await pilot.press("f5")  # no archive actions wired in this controller: a notice, the app keeps running
         await pilot.pause(0.1)
         assert app.is_running
 

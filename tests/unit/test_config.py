@@ -55,3 +55,10 @@ def test_settings_reject_unknown_keys():
     assert parse_settings("[settings]\ntheme='forge-light'\n").theme == "forge-light"
     with pytest.raises(ConfigError, match="unknown setting"):
         parse_settings("[settings]\nbogus=1\n")
+
+
+def test_keymap_table():
+    settings = parse_settings('[keymap]\n"forge.new" = "ctrl+k"\n')
+    assert settings.keymap == {"forge.new": "ctrl+k"}
+    with pytest.raises(ConfigError, match="keymap"):
+        parse_settings("[keymap]\nbad = 3\n")

@@ -2,8 +2,8 @@
 
 Mixed into ``MainScreen``. Feature services report through the controller as
 ``FeatureEvent(kind, payload)``; ``FEATURE_KINDS`` names the kinds the UI
-understands and the handler for each. Commands go to controller methods that
-may not exist in every build: a missing one gives a clear notice, never a crash.
+understands and the handler for each. Commands go straight to the controller's feature entry points (a feature the
+composition root did not wire answers with a notice).
 """
 
 from __future__ import annotations
@@ -32,35 +32,11 @@ FEATURE_KINDS = {
 }
 # ``archive_piece`` {text} arrives as ``ArchiveStreamed`` (coalesced by the bridge)
 
-#: controller method names tried in order (the first that exists is called)
-COMMANDS = {
-    "compress": ("compress",),
-    "continue": ("continue_from_archive", "continue_from"),
-    "lineage": ("show_lineage", "lineage"),
-    "search": ("search",),
-    "resolve_conflict": ("resolve_conflict",),
-    "revalidate": ("revalidate_decision", "revalidate"),
-    "keep_context": ("keep_context",),
-    "resolve_thread": ("resolve_thread",),
-}
-
-
 class FeatureHandlers:
     """Needs ``self.controller``, ``self.app``, ``self.notify``, ``self.query_one`` (a Screen)."""
 
     last_decision: dict[str, Any] | None = None
     last_thread: dict[str, Any] | None = None
-
-    def _controller_call(self, command: str, *args, **kwargs):
-        for name in COMMANDS[command]:
-            method = getattr(self.controller, name, None)
-            if method is not None:
-                return method(*args, **kwargs)
-        self.notify(f"This build cannot {command.replace('_', ' ')} yet.", severity="warning")
-        return None
-
-    def _has_command(self, command: str) -> bool:
-        return any(getattr(self.controller, name, None) is not None for name in COMMANDS[command])
 
     def on_feature_updated(self, message: msg.FeatureUpdated) -> None:
         handler = FEATURE_KINDS.get(message.kind)
@@ -98,21 +74,21 @@ class FeatureHandlers:
 
     def _conflict_chosen(self, conflict: dict[str, Any], choice: str | None) -> None:
         if choice is not None:
-            self._controller_call("resolve_conflict", conflict["id"], choice, project=conflict.get("project"))
+            self.controller.resolve_conflict(conflict["id"], choice, project=conflict.get("project"))
 
     def action_revalidate(self) -> None:
         if self.last_decision is None:
             self.notify("Pick a decision in the sidebar first.", severity="warning")
             return
         d = self.last_decision
-        self._controller_call("revalidate", d["id"], project=d.get("project"))
+        self.controller.revalidate_decision(d["id"], project=d.get("project"))
 
     def action_resolve_thread(self) -> None:
         thread = self.last_thread
         if thread is None or thread.get("status") != "OPEN":
             self.notify("Pick an open thread in the sidebar first.", severity="warning")
             return
-        self._controller_call("resolve_thread", thread["id"], "RESOLVED", project=thread.get("project"))
+        self.controller.resolve_thread(thread["id"], "RESOLVED", project=thread.get("project"))
 
     # -- archives ------------------------------------------------------------
     def _archive_started(self, payload: dict[str, Any]) -> None:
@@ -138,7 +114,7 @@ class FeatureHandlers:
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._controller_call("compress", then_continue=True)
+                self.controller.compress(then_continue=True)
 
         self.app.push_screen(ConfirmModal(
             "Context nearly full",
@@ -150,17 +126,17 @@ class FeatureHandlers:
         if self.controller.conversation is None:
             self.notify("Open or start a conversation first.", severity="warning")
             return
-        self._controller_call("compress")
+        self.controller.compress()
 
     def action_continue_archive(self) -> None:
         # None lets the controller pick the conversation's latest archive
-        self._controller_call("continue", self.query_one(ArchivePane).archive_id)
+        self.controller.continue_from_archive(self.query_one(ArchivePane).archive_id)
 
     def action_lineage(self) -> None:
         if self.controller.conversation is None:
             self.notify("Open a conversation to see its lineage.", severity="warning")
             return
-        self._controller_call("lineage")
+        self.controller.show_lineage()
 
     def _lineage_listed(self, payload: dict[str, Any]) -> None:
         """payload: ``compression.lineage.lineage(store, id)`` (+ optional titles {id: title})."""
@@ -178,7 +154,7 @@ class FeatureHandlers:
         self.query_one(ContextTray).offer(payload)
 
     def on_context_tray_kept(self, event: ContextTray.Kept) -> None:
-        self._controller_call("keep_context", event.sources)
+        self.controller.keep_context(event.sources)
 
     # -- search --------------------------------------------------------------
     def action_search(self) -> None:
@@ -192,10 +168,7 @@ class FeatureHandlers:
         self.app.push_screen(SearchScreen(), chosen)
 
     def run_search(self, query: str) -> None:
-        if not self._has_command("search"):
-            self._search_results({"query": query, "hits": [], "error": "Search is not available in this build."})
-            return
-        self._controller_call("search", query)
+        self.controller.search(query)
 
     def _search_results(self, payload: dict[str, Any]) -> None:
         """payload: query, hits [SearchHit.to_dict()], notes, error."""
