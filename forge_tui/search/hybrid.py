@@ -92,7 +92,9 @@ class SearchService:
         self.candidates = candidates
         self.vectors = VectorStore(store.db)
         self._keyword = KeywordIndex()
-        self._keyword_feed = MessageFeed(store.messages, rescan_s=300.0)
+        # no periodic full rescan inside a search (seconds at 100k messages): turns written
+        # with old timestamps (imports) come in through ``refresh(full=True)`` from a worker
+        self._keyword_feed = MessageFeed(store.messages, rescan_s=0)
         self._vector: VectorIndex | None = None
         self._vector_model: str | None = None
         self._vector_polled_at: datetime | None = None  # wall clock when the last vector poll started
@@ -127,7 +129,12 @@ class SearchService:
             self._sync_vectors()
 
     def refresh(self, full: bool = False) -> None:
-        """Catch up with new messages and vectors (``full`` rescans, e.g. after an import)."""
+        """Catch up with new messages and vectors.
+
+        Searches catch up by themselves with turns written live; ``full=True``
+        rescans every message, which is how imported turns (older timestamps)
+        get in: call it from a worker after an import and every few minutes.
+        """
         with self._lock:
             self._sync_keyword(full)
             self._sync_vectors()
@@ -214,6 +221,10 @@ class SearchService:
             if ids is not None:
                 return ids
         if self._vector is None or len(self._vector) == 0:
+            notes.append(
+                f"keyword results only: no message has a '{emb.name}' vector yet (they are embedded in the "
+                f"background; or run `forge embeddings reembed --model {emb.name}`)"
+            )
             return []
         return [h.doc_id for h in self._vector.search(qvec, self.candidates, project)]
 

@@ -132,3 +132,29 @@ def test_vector_search_probe_is_cached_and_off_on_secantus(corpus_store, minilm)
     assert service._server_vector_search is False
     service.search("slugs")
     assert service._server_vector_search is False
+
+
+@pytest.mark.slow
+def test_ready_model_without_vectors_says_keyword_only(corpus_store, minilm):
+    store, keys = corpus_store
+    result = SearchService(store, minilm).search_with_notes("metaldehyde")
+    assert result.hits[0].message_id == keys["slug-control"]
+    assert any("no message has a" in n and "reembed" in n for n in result.notes)
+
+
+@pytest.mark.slow
+def test_imported_turns_with_old_timestamps_arrive_on_a_full_refresh(corpus_store, minilm):
+    store, _ = corpus_store
+    pipeline = EmbeddingPipeline(store, minilm)
+    pipeline.embed_pending()
+    service = SearchService(store, minilm)
+    service.search("warm up")
+    conv = store.list_conversations("thesis")[0]
+    old = conv.created_at  # an importer keeps the source's dates
+    turn = Turn(id=message_id(conv.id, "imported", old), conversation_id=conv.id, seq=40, role=Role.USER,
+                content="Quokka dataset licence question from the old export", created_at=old, updated_at=old)
+    store.write_conversation_whole(conv, store.turns(conv.id) + [turn])
+    assert pipeline.embed_pending(full_scan=True) == 1  # what the app runs after an import
+    service.refresh(full=True)
+    hits = service.search("quokka licence", limit=3)
+    assert hits[0].message_id == turn.id and set(hits[0].matched_by) == {"semantic", "keyword"}
