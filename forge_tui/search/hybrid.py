@@ -91,6 +91,7 @@ class SearchService:
         self.embedder = embedder
         self.candidates = candidates
         self.vectors = VectorStore(store.db)
+        self.vectors.ensure_indexes()
         self._keyword = KeywordIndex()
         # no periodic full rescan inside a search (seconds at 100k messages): turns written
         # with old timestamps (imports) come in through ``refresh(full=True)`` from a worker

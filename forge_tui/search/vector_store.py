@@ -41,6 +41,9 @@ register_indexes(
 register_indexes("messages", [IndexModel([("updated_at", ASCENDING)])])
 
 
+_INDEXED: set[tuple[int, str]] = set()
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:16]
 
@@ -101,9 +104,15 @@ class VectorStore:
         self.meta = db[META]
 
     def ensure_indexes(self) -> None:
+        """Create this module's indexes now (idempotent), in case ``ensure_schema`` ran before
+        this module was imported and registered them."""
+        key = (id(self.db.client), self.db.name)
+        if key in _INDEXED:
+            return
         self.collection.create_index([("model", ASCENDING), ("embedded_at", ASCENDING)])
         self.collection.create_index([("message_id", ASCENDING)])
         self.db["messages"].create_index([("updated_at", ASCENDING)])
+        _INDEXED.add(key)
 
     # -- writes --------------------------------------------------------------
     def write(self, docs: list[dict[str, Any]]) -> int:
