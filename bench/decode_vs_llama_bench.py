@@ -8,6 +8,7 @@ processes on a shared machine hits both alike. Goal: Forge / llama-bench >= 0.95
 
     bash bench/build_llama_bench.sh            # once (a few minutes)
     python bench/decode_vs_llama_bench.py [--model smollm2|gemma] [--tokens 128] [--threads 2] [--rounds 3]
+                                          [--flash-attn off|on]
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def model_path(name: str) -> Path:
     return smollm2_path() if name == "smollm2" else gemma_path(resolve_paths().cache_dir)
 
 
-def llama_bench_tps(model: Path, tokens: int, threads: int) -> float:
-    cmd = [str(LLAMA_BENCH), "-m", str(model), "-p", "0", "-n", str(tokens), "-t", str(threads), "-r", "1", "-o", "json"]
+def llama_bench_tps(model: Path, tokens: int, threads: int, flash_attn: str) -> float:
+    cmd = [str(LLAMA_BENCH), "-m", str(model), "-p", "0", "-n", str(tokens), "-t", str(threads)]
+    cmd += ["-fa", flash_attn, "-r", "1", "-o", "json"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"llama-bench failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -64,13 +66,18 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--flash-attn", choices=["off", "on"], default="off",
+        help="for both sides (llama-bench defaults to auto, llama-cpp-python to off; ~8%% apart here)",
+    )
     args = parser.parse_args()
     if not LLAMA_BENCH.exists():
         raise SystemExit(f"{LLAMA_BENCH} is missing: run `bash bench/build_llama_bench.sh` first")
 
     path = model_path(args.model)
-    llm = llama_cpp.Llama(
-        str(path), n_ctx=512, n_threads=args.threads, n_threads_batch=args.threads, verbose=False
+    llm = llama_cpp.Llama(  # llama-bench's context is p + n tokens; 256 is llama.cpp's minimum padding
+        str(path), n_ctx=256, n_threads=args.threads, n_threads_batch=args.threads,
+        flash_attn=args.flash_attn == "on", verbose=False,
     )
     decoder = Decoder(llm)
     prompt = llm.tokenize(PROMPT.encode(), add_bos=True)
@@ -78,12 +85,13 @@ def main() -> None:
 
     ref, ours = [], []
     for r in range(args.rounds):
-        ref.append(llama_bench_tps(path, args.tokens, args.threads))
+        ref.append(llama_bench_tps(path, args.tokens, args.threads, args.flash_attn))
         ours.append(forge_tps(decoder, prompt, args.tokens, 100 * r))
         print(f"round {r + 1}: llama-bench {ref[-1]:7.1f} t/s   forge {ours[-1]:7.1f} t/s", flush=True)
     ref_m, ours_m = statistics.median(ref), statistics.median(ours)
     print(
-        f"{args.model}: tg{args.tokens}, {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}: "
+        f"{args.model}: tg{args.tokens}, {args.threads} threads, flash-attn {args.flash_attn}, "
+        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}: "
         f"llama-bench {ref_m:.1f} t/s, Forge Decoder {ours_m:.1f} t/s -> Forge/llama-bench {ours_m / ref_m:.3f}"
     )
     decoder.close()

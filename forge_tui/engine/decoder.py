@@ -4,11 +4,16 @@
 ``decoder.last`` (``DecodeStats``) behind. One ``Decoder`` per ``Llama``, used
 from the one thread that owns that ``Llama``.
 
-Why not ``Llama.generate``: it re-detokenizes, cannot abort prompt processing,
-and its grammar path applies the grammar to the whole vocabulary every token
-(SmolLM2 0.66x, Gemma 3 0.37x of unconstrained speed). Here the grammar is
-checked against the one sampled token and only applied to the full candidate
-array when that token is rejected (llama.cpp's common sampler does the same).
+Why not ``Llama.generate``: it cannot abort prompt processing, the high-level
+API re-detokenizes the whole completion per token, and its grammar path applies
+the grammar to the whole vocabulary every token (SmolLM2 0.66x, Gemma 3 0.37x of
+unconstrained speed). Here the grammar checks only the token the normal chain
+sampled and, when it is rejected, the best-ranked candidates before ever
+falling back to the whole vocabulary (``grammar.GrammarSampling``).
+
+Finish reasons: "stop" (end-of-generation token or a stop string), "length"
+(``max_tokens``), "cancelled" (the Event, or the consumer closed the iterator),
+"context" (the next token would not fit in ``n_ctx``; nothing is overrun).
 
 The ``Llama`` object's own bookkeeping (``n_tokens``, ``input_ids``) is kept in
 step with the KV cache, so ``Llama`` methods and this decoder can be mixed.
@@ -43,7 +48,6 @@ def _strlen_callback():
     except (OSError, AttributeError):
         return None
     return llama_cpp.ggml_abort_callback(address) if address else None
-
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,18 @@ subprocess):
   (nesting depth, repetition bounds, size, rule count, NUL bytes) rejects such
   text before it reaches C.
 
+* Text that parses but makes llama.cpp work (practically) forever, e.g.
+  ``root ::= x{0,2000}`` with ``x ::= [a-z]{0,2000}``: no cheap rule spots all
+  of these, so given a ``Llama`` the llama.cpp check runs in a child process
+  (vocabulary-only model load, ~0.8 s) that is killed after a timeout.
+
 A grammar that parses but admits no first token at all (e.g. a token reference
 ``<[99999999]>`` beyond the vocabulary) would make the sampler pick a rejected
 token, which aborts llama.cpp on accept; validation applies the fresh grammar
 to the whole vocabulary once and refuses it when nothing is allowed.
 
-Results are cached per (grammar text hash, root, vocabulary size).
+Results are cached per (grammar text hash, root, vocabulary size), so each
+distinct grammar pays for the check once per process.
 """
 
 from __future__ import annotations
