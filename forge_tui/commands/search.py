@@ -48,7 +48,7 @@ def cmd_search(args, ctx) -> int:
         return _fail(str(exc))
     if args.wait > 0 and store.messages.find_one({}, {"_id": 1}) is not None:
         embedder.start_loading()  # loads while the keyword index is built
-    service = SearchService(store, embedder)
+    service = SearchService(store, embedder if args.wait > 0 else None)
     service.refresh()
     if service.status()["messages_indexed"] == 0:
         message = "no messages yet: chat in Forge or import conversations (`forge import …`) first"
@@ -70,6 +70,9 @@ def cmd_search(args, ctx) -> int:
                 f"run `forge embeddings reembed --model {embedder.name}` or open Forge"
             )
     result = service.search_with_notes(query, project=args.project, limit=args.limit)
+    if args.wait <= 0:
+        result.notes = [n for n in result.notes if "no embedding model" not in n]
+        notes.append("keyword results only: --wait 0 skips the embedding model")
     notes = result.notes + notes
     if args.json:
         print(json.dumps({"query": query, "project": args.project, "semantic": result.semantic,

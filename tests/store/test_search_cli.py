@@ -71,3 +71,12 @@ def test_embeddings_reembed_status_and_compare(corpus_store, forge, minilm):
 def test_unknown_model_is_a_clear_error(corpus_store, forge):
     rc, _, err = forge("embeddings", "reembed", "--model", "no-such-model-xyz")
     assert rc == 2 and "no sentence-transformers model 'no-such-model-xyz'" in err
+
+
+def test_keyword_only_at_once_with_wait_zero(corpus_store, forge):
+    _, keys = corpus_store
+    rc, out, err = forge("search", "--wait", "0", "metaldehyde", "--json")
+    data = json.loads(out)
+    assert rc == 0 and data["semantic"] is False
+    assert data["hits"][0]["message_id"] == keys["slug-control"]
+    assert data["notes"] == ["keyword results only: --wait 0 skips the embedding model"]
