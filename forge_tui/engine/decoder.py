@@ -33,6 +33,7 @@ import llama_cpp
 import numpy as np
 
 from forge_tui.engine.grammar import GrammarSampling, init_grammar_sampler, validate_grammar
+from forge_tui.engine.stop_strings import StopMatcher
 
 FINISH_STOP, FINISH_LENGTH, FINISH_CANCELLED, FINISH_CONTEXT = "stop", "length", "cancelled", "context"
 _DECODE_ABORTED = 2
@@ -64,37 +65,6 @@ class DecodeStats:
     @property
     def tokens_per_s(self) -> float:
         return self.tokens / self.gen_s if self.gen_s > 0 else 0.0
-
-
-class _StopMatcher:
-    """Hold back text that might be the start of a stop string; report a full match."""
-
-    def __init__(self, stops: Sequence[str]):
-        self.stops = [s for s in stops if s]
-        self.held = ""
-
-    def feed(self, text: str) -> tuple[str, bool]:
-        """Return (text safe to emit, stopped)."""
-        if not self.stops:
-            return text, False
-        self.held += text
-        cut = min((i for i in (self.held.find(s) for s in self.stops) if i >= 0), default=-1)
-        if cut >= 0:
-            out, self.held = self.held[:cut], ""
-            return out, True
-        keep = 0
-        for stop in self.stops:
-            for k in range(min(len(stop) - 1, len(self.held)), keep, -1):
-                if self.held.endswith(stop[:k]):
-                    keep = k
-                    break
-        out = self.held[: len(self.held) - keep]
-        self.held = self.held[len(self.held) - keep :]
-        return out, False
-
-    def flush(self) -> str:
-        out, self.held = self.held, ""
-        return out
 
 
 class Decoder:
@@ -212,7 +182,7 @@ class Decoder:
         t0 = time.perf_counter()
         t_gen = t0
         text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stopper = _StopMatcher(stop)
+        stopper = StopMatcher(stop)
         chain = self._build_chain(*sampling)
         # Only penalties remember accepted tokens; without them the chain may sample-and-accept in C.
         chain_has_state = sampling[4] != 1.0

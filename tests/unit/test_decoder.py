@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from forge_tui.engine.decoder import Decoder, _StopMatcher
+from forge_tui.engine.decoder import Decoder
+from forge_tui.engine.stop_strings import StopMatcher
 from forge_tui.engine.grammar import GrammarError
 
 N_CTX = 512
@@ -21,26 +22,26 @@ N_CTX = 512
 
 
 def test_stop_matcher_holds_back_partial_matches_across_pieces():
-    m = _StopMatcher(["</end>"])
+    m = StopMatcher(["</end>"])
     assert m.feed("hello </") == ("hello ", False)
     assert m.feed("en") == ("", False)
     assert m.feed("d> tail") == ("", True)
 
 
 def test_stop_matcher_releases_false_alarms_and_flushes():
-    m = _StopMatcher(["STOP", "\n\n"])
+    m = StopMatcher(["STOP", "\n\n"])
     assert m.feed("ST") == ("", False)
     assert m.feed("ART\n") == ("START", False)
     assert m.flush() == "\n"
 
 
 def test_stop_matcher_picks_the_earliest_stop():
-    m = _StopMatcher(["b", "a"])
+    m = StopMatcher(["b", "a"])
     assert m.feed("xxab") == ("xx", True)
 
 
 def test_stop_matcher_without_stops_passes_through():
-    m = _StopMatcher(["", ""])
+    m = StopMatcher(["", ""])
     assert m.feed("abc") == ("abc", False)
 
 
