@@ -19,7 +19,7 @@ from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import Conversation, TurnStatus, utcnow
 from forge_tui.engine.base import GenerationRequest, GenerationResult
 from forge_tui.protocol.extract import extract, words
-from forge_tui.protocol.gbnf import yaml_grammar
+from forge_tui.protocol.gbnf import max_sentence_chars, yaml_grammar
 from forge_tui.protocol.render import dump_archive
 from forge_tui.protocol.spec import SCHEMA_VERSION, compression_model_spec
 from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate, validate_archive
@@ -27,6 +27,7 @@ from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate, valid
 MODES = ("default", "lossless", "partial")
 DEFAULT_MAX_TOKENS = 384
 RETRY_FACTOR = 2
+MAX_RETRY_TOKENS = 2048
 MAX_MODEL_DECISIONS = 4
 MAX_MODEL_THREADS = 3
 
@@ -64,6 +65,12 @@ def model_spec_for(n_decisions: int, n_threads: int, max_tokens: int):
         text_len=100 if max_tokens >= 256 else 60,
         prompt_len=max(120, min(600, int(max_tokens * 1.5))),
     )
+
+
+def retry_budget(spec: Any, max_tokens: int) -> int:
+    """Tokens for the one retry: the grammar's longest answer, so a looping model still finishes."""
+    worst = max_sentence_chars(spec) or max_tokens * RETRY_FACTOR
+    return max(max_tokens * RETRY_FACTOR, min(worst, MAX_RETRY_TOKENS))
 
 
 def _noop(_: str) -> None:
@@ -138,12 +145,12 @@ def _inherited_summary(archives: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def _generate(engine: Any, messages: list[dict], grammar: str, max_tokens: int,
+def _generate(engine: Any, messages: list[dict], grammar: str, max_tokens: int, retry_tokens: int,
               on_piece: Callable[[str], None], cancel: threading.Event) -> tuple[GenerationResult, int]:
     """Generate under the grammar; one retry with a larger budget when cut off."""
     attempts = 0
     result = None
-    for budget in (max_tokens, max_tokens * RETRY_FACTOR):
+    for budget in (max_tokens, retry_tokens):
         attempts += 1
         request = GenerationRequest(messages=messages, grammar=grammar, temperature=0.2, max_tokens=budget)
         result = engine.generate(request, on_piece, cancel)
@@ -154,7 +161,7 @@ def _generate(engine: Any, messages: list[dict], grammar: str, max_tokens: int,
     assert result is not None
     if result.finish == "length":
         raise CompressionError(
-            f"the model's archive was cut off twice (at {max_tokens} and {max_tokens * RETRY_FACTOR} tokens); "
+            f"the model's archive was cut off twice (at {max_tokens} and {retry_tokens} tokens); "
             "raise the token budget or use a larger model. The partial output is kept.", result.text)
     if result.finish == "cancelled":
         raise CompressionError("compression cancelled", result.text)
@@ -176,9 +183,12 @@ def compress(
     on_piece: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
+    retry_tokens: int | None = None,
 ) -> CompressionResult:
     """Compress a stored conversation into a validated archive, store it, write lineage.
 
+    ``max_tokens`` bounds the model's answer; if it is cut off, one retry runs with
+    ``retry_tokens`` (default: the grammar's longest possible answer, capped).
     Nothing is written unless the archive validates. Raises ``CompressionError``.
     """
     if mode not in MODES:
@@ -197,12 +207,13 @@ def compress(
 
     spec = model_spec_for(len(ex.decisions), len(ex.threads), max_tokens)
     grammar = yaml_grammar(spec)
-    room = getattr(engine, "n_ctx", 4096) - max_tokens * RETRY_FACTOR - 32
+    retry_tokens = retry_tokens or retry_budget(spec, max_tokens)
+    room = getattr(engine, "n_ctx", 4096) - retry_tokens - 32
     messages = build_messages(
         compressed, ex.decisions, ex.threads, _inherited_summary(bridged),
         fits=lambda m: engine.count_tokens(m) <= room,
     )
-    result, attempts = _generate(engine, messages, grammar, max_tokens, on_piece, cancel)
+    result, attempts = _generate(engine, messages, grammar, max_tokens, retry_tokens, on_piece, cancel)
     try:
         model_out = safe_yaml(result.text)
     except ArchiveError as exc:

@@ -181,3 +181,46 @@ def yaml_grammar(spec: ObjectSpec) -> str:
     b = _Builder()
     body = b.mapping(spec, "", 0)
     return b.render(f'{body} "\\n"')
+
+
+def max_sentence_chars(spec: ObjectSpec) -> int | None:
+    """Length of the longest document ``yaml_grammar(spec)`` admits (None if unbounded).
+
+    A token always emits at least one character of ASCII text, so this is also
+    a token budget that grammar-constrained ASCII output cannot overrun: the
+    compression retry uses it so the second attempt is not cut off again.
+    """
+    return _mapping_chars(spec, 0)
+
+
+def _mapping_chars(spec: ObjectSpec, indent: int) -> int | None:
+    total = 0
+    for f in spec.fields:
+        size = _field_chars(f, indent)
+        if size is None:
+            return None
+        total += size + 1 + indent  # newline + indentation before the key
+    return total + 1
+
+
+def _field_chars(f: Field, indent: int) -> int | None:
+    key = len(_yaml_key(f.name)) + 2
+    if f.kind in ("str", "text"):
+        return None if f.max_len is None else key + 2 + 2 * f.max_len  # every char may be an escape
+    if f.kind == "float01":
+        return key + 4
+    if f.kind == "int":
+        return key + (len(str(f.max_value)) if f.max_value is not None else 9)
+    if f.kind == "enum":
+        return key + max(len(json.dumps(c)) for c in f.choices)
+    if f.kind == "list_str":
+        if f.max_items is None or f.max_len is None:
+            return None
+        return key + 2 + f.max_items * (2 + 2 + 2 * f.max_len)
+    if f.kind == "object":
+        inner = _mapping_chars(f.item, indent + 2)
+        return None if inner is None else key + inner
+    if f.max_items is None:  # list_object
+        return None
+    inner = _mapping_chars(f.item, indent + 4)
+    return None if inner is None else key + 3 + f.max_items * (indent + 5 + inner)

@@ -20,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forge_tui.protocol.gbnf import gbnf_literal, yaml_grammar
+from forge_tui.protocol.gbnf import gbnf_literal, max_sentence_chars, yaml_grammar
 from forge_tui.protocol.spec import ARCHIVE_SPEC, Field, ObjectSpec, compression_model_spec
 from forge_tui.protocol.validate import validate
 
@@ -226,6 +226,8 @@ def test_random_grammar_sentences_parse_and_validate(spec, seed):
         text = sentence(g, seed + k)
         data = yaml.safe_load(text)
         assert validate(spec, data) == [], (text, g)
+        bound = max_sentence_chars(spec)
+        assert bound is None or len(text) <= bound
 
 
 _COLLECTED: list[str] = []
