@@ -5,6 +5,7 @@ pipeline and its steps, and the Textual app. The only module (with ``cli`` and
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable
 
 from forge_tui.domain.models import Conversation, Turn
@@ -110,6 +111,9 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
         return search_holder["s"]
 
     controller.search_actions = SearchActions(controller, search_service, embedder, registry)
+    # build the keyword and vector indexes in the background, so the first search is quick
+    controller.after_start.append(
+        lambda: threading.Thread(target=search_service().warm_up, name="search-warm-up", daemon=True).start())
     pipeline = TurnPipeline(steps, emit=emit, idle=idle, yield_to=lambda: controller.busy).start()
     controller.hooks.append(pipeline)
     controller.after_start.extend(starters)

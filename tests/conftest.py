@@ -64,3 +64,16 @@ def smollm2_path() -> Path:
     from forge_tui.engine.model_files import smollm2_path as resolve
 
     return resolve()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_embedded_servers(tmp_path_factory):
+    """Safety net: stop every embedded server a test started under the session's temp dir
+    (CLI subprocess tests start one per data dir and it outlives them by design)."""
+    yield
+    from forge_tui.store.server import EmbeddedServer
+
+    base = tmp_path_factory.getbasetemp()
+    for state in base.rglob("server.json"):
+        data = state.parent
+        EmbeddedServer(data / "mongo", state, data / "logs").stop()

@@ -168,12 +168,15 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _messages(search: Any, opening_text: str, project: str, limit: int = 5) -> Iterable[_Candidate]:
+def _messages(search: Any, opening_text: str, project: str, limit: int = 5,
+              exclude_conversation: str | None = None) -> Iterable[_Candidate]:
     try:
-        hits = search.search(opening_text, project=None, limit=limit)
+        # ask for a few more: the conversation being opened matches its own opening best
+        hits = search.search(opening_text, project=None, limit=limit + 5)
     except PyMongoError as exc:
         log.warning("message search failed during retrieval: %s", exc)
         return
+    hits = [h for h in hits if h.conversation_id != exclude_conversation][:limit]
     for h in hits:
         yield _Candidate("message", h.snippet, f"message:{h.message_id}", h.project, 0.0)
 
@@ -234,12 +237,14 @@ def retrieve_context(
     registry: Any = None,
     count_tokens: Callable[[str], int] | None = None,
     search: Any = None,
+    exclude_conversation: str | None = None,
 ) -> list[ContextItem]:
     """The most relevant decisions, constraints and archive excerpts for ``opening_text``.
 
     Items from ``project`` get a bonus and a lower relevance bar; items from a
     project in ``sandboxed_projects`` are only offered inside that project.
-    ``search`` (a ``SearchService``) adds earlier messages as candidates.
+    ``search`` (a ``SearchService``) adds earlier messages as candidates, except those of
+    ``exclude_conversation`` (the conversation being opened: the model sees them anyway).
     Returns items best first, their ``tokens`` summing to at most ``budget_tokens``.
     """
     opening_text = (opening_text or "").strip()
@@ -251,7 +256,7 @@ def retrieve_context(
     seen: set[tuple[str, str]] = set()
     sources = [_decisions(store, registry), _archives(store)]
     if search is not None:
-        sources.append(_messages(search, opening_text, project))
+        sources.append(_messages(search, opening_text, project, exclude_conversation=exclude_conversation))
     for source in sources:
         for cand in source:
             if cand.project != project and cand.project in sandboxed:

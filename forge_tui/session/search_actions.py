@@ -66,7 +66,7 @@ class SearchActions:
                 conv.project, opening_text, settings.retrieval_token_budget,
                 sandboxed_projects=settings.sandboxed_projects,
                 registry=self._registry_factory() if self._registry_factory else None,
-                search=self.service,
+                search=self.service, exclude_conversation=conv.id,
             )
         except Exception:  # retrieval is an offer: the conversation goes on without it
             log.exception("retrieval failed")
