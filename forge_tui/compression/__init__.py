@@ -9,6 +9,7 @@ from forge_tui.compression.service import (
     compress,
     continue_from,
     import_archive,
+    list_archives,
     load_archive,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "continue_from",
     "import_archive",
     "lineage",
+    "list_archives",
     "link_pasted_archives",
     "PasteLinks",
     "load_archive",

@@ -334,6 +334,18 @@ def archive_document(archive: dict, yaml_text: str) -> dict:
     }
 
 
+def list_archives(store: Any, *, project: str | None = None, conversation_id: str | None = None,
+                  limit: int = 50) -> list[dict]:
+    """Archive summaries (no body), newest first: id, project, created_at, mode, model, token counts."""
+    query: dict[str, Any] = {}
+    if project is not None:
+        query["project"] = project
+    if conversation_id is not None:
+        query["source_conversations"] = conversation_id
+    fields = {"archive": 0, "yaml": 0}
+    return list(store.archives.find(query, fields).sort("created_at", -1).limit(limit))
+
+
 def import_archive(store: Any, archive: dict, yaml_text: str | None = None) -> str:
     """Store a validated archive read from a file (idempotent); returns its id."""
     issues = validate_archive(archive)

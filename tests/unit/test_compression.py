@@ -111,6 +111,10 @@ def test_import_continue_and_lineage(store):
     aid = import_archive(store, arch)
     assert import_archive(store, arch) == aid  # idempotent
     assert load_archive(store, aid[:8]) == arch
+    from forge_tui.compression import list_archives
+
+    (summary,) = list_archives(store, conversation_id=src)
+    assert summary["_id"] == aid and "archive" not in summary and summary["tokens_archive"] == 812
     conv = continue_from(store, aid)
     assert conv.archive_context == aid and conv.project == "billing-service"
     assert store.get_conversation(conv.id).title == "Invoice export (continued)"
