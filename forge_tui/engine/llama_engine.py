@@ -16,6 +16,7 @@ from typing import Sequence
 
 from forge_tui.config import ModelSpec
 from forge_tui.engine.base import GenerationRequest, GenerationResult, Message, OnPiece
+from forge_tui.engine.grammar import GrammarError
 from forge_tui.engine.model_files import ModelFileError, resolve_model_path
 
 
@@ -138,16 +139,22 @@ class LlamaEngine:
                 ),
             )
         pieces: list[str] = []
-        for piece in self._decoder.stream(
-            tokens,
-            max_tokens=request.max_tokens,
-            temperature=request.temperature,
-            grammar=request.grammar,
-            cancel=cancel,
-            stop=list(request.stop) + stops,
-        ):
-            pieces.append(piece)
-            on_piece(piece)
+        try:
+            for piece in self._decoder.stream(
+                tokens,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                grammar=request.grammar,
+                cancel=cancel,
+                stop=list(request.stop) + stops,
+            ):
+                pieces.append(piece)
+                on_piece(piece)
+        except GrammarError as exc:  # invalid grammar (refused before use) or a dead end mid-stream
+            return GenerationResult(
+                text="".join(pieces), tokens=len(pieces), prompt_tokens=len(tokens), finish="error",
+                elapsed_s=time.perf_counter() - started, error=f"Grammar problem: {exc}",
+            )
         stats = self._decoder.last
         error = None
         if stats.finish == "context":
