@@ -1,6 +1,6 @@
-"""CPU the UI spends per streamed piece (not a test; belongs in bench/ — the lead may move it).
+"""CPU the UI spends per streamed piece.
 
-    python tests/ui/bench_stream_cpu.py [WORDS] [DELAY_S]
+    .venv/bin/python bench/ui_stream_cpu.py [WORDS] [DELAY_S]
 
 Streams a scripted reply of WORDS words (a paragraph every 12 words) at one 4-character
 piece per DELAY_S through ForgeApp headless, on a throwaway SecantusDB server, and prints
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from forge_tui.config import REPO_ROOT, Settings, load_models  # noqa: E402
