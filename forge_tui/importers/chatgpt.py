@@ -21,7 +21,7 @@ from forge_tui.importers.model import (
     Skip,
     parse_timestamp,
 )
-from forge_tui.importers.readers import loads_json, read_bytes
+from forge_tui.importers.readers import loads_json, read_bytes, drain
 
 SOURCE = "chatgpt"
 #: Content the ChatGPT UI does not show in the conversation (custom instructions, reasoning).
@@ -59,12 +59,7 @@ def parse_chatgpt(path: str | Path) -> ParseStream:
 
 
 def iter_chatgpt_conversations(conversations: list[Any]) -> ParseStream:
-    conversations.reverse()
-    index = 0
-    while conversations:
-        raw = conversations.pop()
-        index += 1
-        yield from _parse_conversation(raw, index)
+    return drain(conversations, _parse_conversation)
 
 
 def current_branch(mapping: dict[str, Any], current_node: str | None) -> list[dict[str, Any]]:

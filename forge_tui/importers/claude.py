@@ -22,7 +22,7 @@ from forge_tui.importers.model import (
     Skip,
     parse_timestamp,
 )
-from forge_tui.importers.readers import loads_json, read_bytes
+from forge_tui.importers.readers import loads_json, read_bytes, drain
 
 SOURCE = "claude"
 _ROLES = {"human": "user", "user": "user", "assistant": "assistant"}
@@ -82,12 +82,7 @@ def parse_claude(path: str | Path) -> ParseStream:
 
 def iter_claude_conversations(conversations: list[Any]) -> ParseStream:
     """Consumes the list as it goes, so the raw JSON is freed conversation by conversation."""
-    conversations.reverse()
-    index = 0
-    while conversations:
-        raw = conversations.pop()
-        index += 1
-        yield from _parse_conversation(raw, index)
+    return drain(conversations, _parse_conversation)
 
 
 def _parse_conversation(raw: Any, index: int) -> Iterator[ParsedConversation | Skip]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -71,3 +71,14 @@ def loads_jsonl(text: str, where: str) -> list[Any]:
         except json.JSONDecodeError as exc:
             raise ImportInputError(f"{where}: line {lineno} is not valid JSON ({exc.msg}); fix or remove it.") from None
     return rows
+
+
+def drain(conversations: list[Any], parse) -> Iterator[Any]:
+    """Yield ``parse(raw, index)`` results, consuming the list as it goes so the raw JSON
+    of a large export is freed conversation by conversation."""
+    conversations.reverse()
+    index = 0
+    while conversations:
+        raw = conversations.pop()
+        index += 1
+        yield from parse(raw, index)

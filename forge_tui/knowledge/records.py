@@ -107,28 +107,13 @@ class Decision:
         }
 
     def to_public(self) -> dict[str, Any]:
-        """JSON-friendly view (CLI ``--json``, archives); no embedding."""
-        return {
-            "id": self.id,
-            "project": self.project,
-            "text": self.text,
-            "rationale": self.rationale,
-            "tier": self.tier,
-            "priority": self.priority,
-            "status": self.status,
-            "supersedes": self.supersedes,
-            "superseded_by": self.superseded_by,
-            "conflicts_with": self.conflicts_with,
-            "scope": self.scope,
-            "subject": self.subject,
-            "key": self.key,
-            "sources": self.sources,
-            "conversation_id": self.conversation_id,
-            "created_at": _iso(self.created_at),
-            "last_validated": _iso(self.last_validated),
-            "hops": self.hops,
-            "statement": self.statement,
-        }
+        """JSON-friendly view (CLI ``--json``, archives): the document without internals."""
+        doc = self.to_doc()
+        for internal in ("_id", "artifacts", "embedding", "restatements"):
+            doc.pop(internal)
+        doc["created_at"] = _iso(self.created_at)
+        doc["last_validated"] = _iso(self.last_validated)
+        return doc
 
 
 @dataclass
