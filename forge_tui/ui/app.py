@@ -77,6 +77,11 @@ class ForgeApp(App):
         self.bridge.attach(self.main_screen)
         if self._theme_errors:
             self.main_screen.config_failed("config:themes", "\n".join(self._theme_errors))
+        # after the first paint: connecting, loading the model and importing torch all
+        # compete with the first frame for the interpreter
+        self.call_after_refresh(self._start_background)
+
+    def _start_background(self) -> None:
         self.controller.start()
         if self._watch_files:
             self.watch_config_files()
