@@ -74,7 +74,8 @@ def merge_decisions(
                 item = {**item, "text": ""}
             if not grounded(_line(item.get("rationale"), 400), vocab, 0.6):
                 item = {**item, "rationale": ""}
-            wording[n] = item
+            # nothing grounded: the model did not understand this item, so ignore its tier/priority too
+            wording[n] = item if item["text"] or item["rationale"] else {}
         elif n not in by_number and not lossless and text and grounded(text, vocab, 0.8):
             extra.append(item)
     out: list[dict] = []
@@ -158,7 +159,7 @@ def merge_threads(
         if n in by_number and n not in wording:
             title = _line(item.get("title"), 300)
             if not grounded(title, vocab, 0.6) or not words(title) & words(by_number[n].text):
-                item = {**item, "title": ""}
+                item = {}  # ungrounded: keep the evidence's title and priority
             wording[n] = item
     out: list[dict] = []
     seen: set[str] = set()

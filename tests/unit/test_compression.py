@@ -64,6 +64,7 @@ def test_ungrounded_wording_falls_back_to_verbatim_evidence():
               "priority": "high"}]
     decisions = merge_decisions(ex.decisions, model, lossless=False, ground_truth=[], inherited=[])
     assert decisions[0]["text"] == ex.decisions[0].text
+    assert (decisions[0]["priority"], decisions[0]["tier"]) == (ex.decisions[0].priority, ex.decisions[0].tier)
     threads = merge_threads(ex.threads, [{"from": 1, "title": "How to migrate the schema", "status": "OPEN",
                                           "priority": "low"}], lossless=False, ground_truth=[], inherited=[])
     assert threads[0]["title"] == ex.threads[0].text and threads[0]["id"] == "T001"
