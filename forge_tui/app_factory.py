@@ -50,7 +50,19 @@ def build_steps(services: Services, knowledge) -> tuple[list, Callable[[], None]
             return knowledge.view_event(conv.project)
         return None
 
-    steps = [extract]
+    def link_archives(turn: Turn, conv: Conversation) -> FeatureEvent | None:
+        """An archive pasted into a user turn is stored and linked in real time."""
+        if turn.role.value != "user" or "decisions" not in turn.content:
+            return None
+        from forge_tui.compression.pasted import link_pasted_archives
+
+        links = link_pasted_archives(services.store(), conv.id, turn.content, turn.id)
+        if links.linked or links.invalid:
+            return FeatureEvent("archive_pasted", {"linked": links.linked, "invalid": links.invalid,
+                                                   "conversation_id": conv.id})
+        return None
+
+    steps = [link_archives, extract]
     idle_tasks: list[Callable[[], None]] = [lambda: extractor().retry_failed()]
     embedder = services.embedder()
     starters: list = [embedder.start_loading]  # search and retrieval want it even without embed_on_write

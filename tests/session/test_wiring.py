@@ -93,3 +93,19 @@ def test_decision_compress_continue_lineage_and_search(wired):
     controller.search("PostgreSQL ledger")
     results = events.wait(feature("search_results")).payload
     assert any(h["conversation_id"] == first.conversation_id for h in results["hits"])
+
+
+def test_an_archive_pasted_into_a_turn_is_linked_in_real_time(wired):
+    from forge_tui.protocol.example import example_archive
+    from forge_tui.protocol.render import dump_archive
+
+    controller, events, services = wired
+    archive = example_archive()
+    controller.send("Here is where we left off:\n```yaml\n" + dump_archive(archive) + "```\nWhat next?")
+    turn = events.wait(lambda e: isinstance(e, ev.TurnPersisted)).turn
+    pasted = events.wait(feature("archive_pasted")).payload
+    archive_id = archive["header"]["archive_id"]
+    assert pasted["linked"] == [archive_id]
+    edge = services.store().edges_from(turn.conversation_id, "continued_from")[0]
+    assert edge["dst"] == archive_id and edge["origin"] == "paste"
+    assert services.store().archives.find_one({"_id": archive_id}) is not None

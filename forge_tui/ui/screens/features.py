@@ -29,6 +29,7 @@ FEATURE_KINDS = {
     "search_results": "_search_results",
     "auto_compress_suggested": "_archive_suggested",
     "context_offered": "_retrieval_offered",
+    "archive_pasted": "_archive_pasted",
 }
 # ``archive_piece`` {text} arrives as ``ArchiveStreamed`` (coalesced by the bridge)
 
@@ -107,6 +108,13 @@ class FeatureHandlers:
         """payload: message, partial."""
         self.query_one(ArchivePane).failed(payload)
         self.notify(payload.get("message", "Compression failed."), severity="error")
+
+    def _archive_pasted(self, payload: dict[str, Any]) -> None:
+        """payload: linked [archive ids], invalid [reasons], conversation_id."""
+        for archive_id in payload.get("linked", []):
+            self.notify(f"Pasted archive {archive_id[:8]} linked: this conversation continues from it (F7).")
+        for reason in payload.get("invalid", []):
+            self.notify(f"A pasted archive is not valid and was not linked: {reason}", severity="warning")
 
     def _archive_suggested(self, payload: dict[str, Any]) -> None:
         """payload: used, n_ctx (auto_compress = "ask": the context passed the threshold)."""
