@@ -88,7 +88,8 @@ class Services:
         from forge_tui.engine.llama_engine import LlamaEngine
 
         spec = self.models().get(model)
-        return LlamaEngine(spec, cache_dir=self.paths.cache_dir, base_dir=self.paths.models_file().parent)
+        return LlamaEngine(spec, cache_dir=self.paths.cache_dir, base_dir=self.paths.models_file().parent,
+                           embedder=self.embedder())
 
     def embedder(self) -> "Embedder":
         with self._lock:

@@ -109,3 +109,10 @@ def test_an_archive_pasted_into_a_turn_is_linked_in_real_time(wired):
     edge = services.store().edges_from(turn.conversation_id, "continued_from")[0]
     assert edge["dst"] == archive_id and edge["origin"] == "paste"
     assert services.store().archives.find_one({"_id": archive_id}) is not None
+
+
+def test_the_engine_embeds_through_the_local_embedder(wired):
+    controller, events, services = wired
+    services.embedder().start_loading().wait(120)
+    vectors = controller.engine.embed(["decided to use PostgreSQL", "the ledger database"])
+    assert len(vectors) == 2 and len(vectors[0]) == services.embedder().dim == 384
