@@ -100,9 +100,12 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
     models = services.models()
     if model:
         models.get(model)  # a clear ConfigError for an unknown name
+    from forge_tui.session.knowledge_engine import ForgeKnowledgeEngine
+
     controller = SessionController(
-        store_factory=services.store, engine_factory=services.engine, models=models,
-        settings=settings, emit=emit,
+        store_factory=services.store,
+        engine_factory=lambda name: ForgeKnowledgeEngine(services.engine(name), services.store),
+        models=models, settings=settings, emit=emit,
     )
     from forge_tui.session.archive_actions import ArchiveActions
     from forge_tui.session.knowledge_actions import KnowledgeActions

@@ -18,7 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from forge_tui.compression.lineage import lineage
-from forge_tui.compression.service import CompressionError, compress, continue_from, load_archive
+from forge_tui.compression.service import CompressionError, CompressionResult, compress, continue_from, load_archive
 from forge_tui.session import events as ev
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,8 +57,8 @@ class ArchiveActions:
         try:
             self._emit("archive_started", conversation_id=conv_id, mode=mode)
             try:
-                result = compress(
-                    c.store, c.engine, conv_id, mode=mode, upto_message_id=upto,
+                result = self._compress_with(
+                    conv_id, mode=mode, upto_message_id=upto,
                     budget_tokens=c.settings.archive_token_budget, context_archives=context,
                     registry=self._registry(), on_piece=lambda t: self._emit("archive_piece", text=t),
                     cancel=c.cancel_event,
@@ -74,6 +74,12 @@ class ArchiveActions:
             c.release()
         if then_continue:
             self._continue(result.archive_id)
+
+    def _compress_with(self, conv_id: str, **options) -> "CompressionResult":
+        engine = self.c.engine
+        if hasattr(engine, "compress"):  # the full KnowledgeEngine built by the root
+            return engine.compress(conv_id, **options)
+        return compress(self.c.store, engine, conv_id, **options)
 
     # -- continue ------------------------------------------------------------
     def continue_from(self, archive_id: str | None = None):
@@ -95,7 +101,9 @@ class ArchiveActions:
     def _continue(self, archive_id: str) -> None:
         c = self.c
         try:
-            conv = continue_from(c.store, archive_id)
+            engine = c.engine
+            # continuing needs no model: a session whose model failed to load can still do it
+            conv = engine.continue_(archive_id) if hasattr(engine, "continue_") else continue_from(c.store, archive_id)
         except CompressionError as exc:
             c.emit(ev.Notice(str(exc), "error"))
             return

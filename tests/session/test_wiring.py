@@ -116,3 +116,14 @@ def test_the_engine_embeds_through_the_local_embedder(wired):
     services.embedder().start_loading().wait(120)
     vectors = controller.engine.embed(["decided to use PostgreSQL", "the ledger database"])
     assert len(vectors) == 2 and len(vectors[0]) == services.embedder().dim == 384
+
+
+def test_the_knowledge_engine_decides_under_a_grammar(wired):
+    from forge_tui.knowledge.decide import DECISION_OPTIONS
+
+    controller, events, services = wired
+    engine = controller.engine
+    assert all(hasattr(engine, m) for m in ("generate", "embed", "compress", "continue_", "decide"))
+    answer = engine.decide("We decided to use PostgreSQL for the ledger.", DECISION_OPTIONS)
+    assert set(answer) >= {"text", "rationale", "tier", "priority"}
+    assert 0.0 <= answer["tier"] <= 1.0
