@@ -45,7 +45,7 @@ def _embedder(ctx, model: str | None):
 
 
 def cmd_compare(args, ctx) -> int:
-    from forge_tui.commands.progress import Progress
+    from forge_tui.commands.progress import ProgressCallback
     from forge_tui.search.migration import MigrationError, compare_models
 
     if len(args.model) != 2:
@@ -58,22 +58,14 @@ def cmd_compare(args, ctx) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     store = ctx.store()
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = Progress(total, "embedding corpus")
-        bar.advance(done - bar.done)
-
+    progress = ProgressCallback("embedding corpus")
     try:
         report = compare_models(store, emb_a, emb_b, queries=args.queries, k=args.k, seed=args.seed,
                                 on_progress=None if args.json else progress)
     except MigrationError as exc:
         return _fail(str(exc))
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
     if args.json:
         print(json.dumps({
             "model_a": report.model_a, "model_b": report.model_b, "k": report.k,
@@ -92,7 +84,7 @@ def cmd_compare(args, ctx) -> int:
 
 
 def cmd_reembed(args, ctx) -> int:
-    from forge_tui.commands.progress import Progress
+    from forge_tui.commands.progress import ProgressCallback
     from forge_tui.search.migration import MigrationError, reembed
 
     if args.limit is not None and args.limit < 1:
@@ -102,26 +94,17 @@ def cmd_reembed(args, ctx) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     store = ctx.store()
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = Progress(total, f"re-embedding with {embedder.name}")
-        bar.advance(done - bar.done)
-
+    progress = ProgressCallback(f"re-embedding with {embedder.name}")
     try:
         report = reembed(store, embedder, on_progress=progress, limit=args.limit)
     except MigrationError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
+        progress.close()
         print(f"interrupted: the vectors written so far are kept; run `forge embeddings reembed --model "
               f"{embedder.name}` again to continue.", file=sys.stderr)
         return 130
-    if bar is not None:
-        bar.close()
+    progress.close()
     if not report.complete:
         print(f"embedded {report.embedded}; {report.remaining} still to do. Run the same command again to "
               f"continue (nothing is switched until every message has a vector).")

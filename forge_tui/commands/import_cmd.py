@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forge_tui.commands.progress import Progress
+from forge_tui.commands.progress import Progress, ProgressCallback
 
 
 def add_parser(subparsers) -> None:
@@ -69,17 +69,9 @@ def pipeline_hook(ctx, enabled: bool = True):
                   "run `forge embeddings reembed` later.", file=sys.stderr)
             return
         pipeline = EmbeddingPipeline(ctx.store(), embedder)
-        bar: list[Progress] = []
-
-        def progress(done: int, total: int) -> None:
-            if not bar:
-                bar.append(Progress(total, label="embed"))
-            if done > bar[0].done:
-                bar[0].advance(done - bar[0].done)
-
+        progress = ProgressCallback("embed")
         pipeline.embed_pending(full_scan=True, on_progress=progress)
-        if bar:
-            bar[0].close()
+        progress.close()
 
     return on_written, finish
 

@@ -41,3 +41,22 @@ class Progress:
         if self._tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class ProgressCallback:
+    """An ``on_progress(done, total)`` callback that opens its bar on the first call
+    (services report the total only once they have counted the work)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = Progress(total, self.label)
+        if done > self.bar.done:
+            self.bar.advance(done - self.bar.done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
