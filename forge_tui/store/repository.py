@@ -25,6 +25,7 @@ from forge_tui.store.codec import (
     turn_to_doc,
 )
 from forge_tui.store.schema import ensure_indexes
+from forge_tui.store.server import pid_alive
 
 
 class Store:
@@ -121,7 +122,7 @@ class Store:
         dead = []
         for doc in self.messages.find({"status": TurnStatus.STREAMING.value}, {"owner": 1}):
             owner = doc.get("owner") or {}
-            if owner.get("host") == host and owner.get("pid") and _pid_alive(owner["pid"]):
+            if owner.get("host") == host and owner.get("pid") and pid_alive(owner["pid"]):
                 continue
             dead.append(doc["_id"])
         if not dead:
@@ -183,16 +184,6 @@ class Store:
         if kind:
             q["kind"] = kind
         return list(self.lineage.find(q))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _escape(text: str) -> str:

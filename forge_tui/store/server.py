@@ -28,7 +28,8 @@ from forge_tui.store.errors import DataDirLocked, StoreUnavailable
 START_TIMEOUT_S = 30.0
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` is a live process on this host (a zombie counts as dead)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -131,7 +132,7 @@ class EmbeddedServer:
         state = self.read_state()
         if not state or state.get("storage") != str(self.storage):
             return None
-        if not _pid_alive(int(state.get("pid", 0))):
+        if not pid_alive(int(state.get("pid", 0))):
             return None
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -146,7 +147,7 @@ class EmbeddedServer:
             if uri:
                 return uri
             state = self.read_state()
-            if state and _pid_alive(int(state.get("pid", 0))):
+            if state and pid_alive(int(state.get("pid", 0))):
                 raise StoreUnavailable(
                     f"The Forge database server (pid {state['pid']}) is running but not answering on port "
                     f"{state['port']}. Stop it (`kill {state['pid']}`) and start Forge again."
@@ -193,19 +194,19 @@ class EmbeddedServer:
 
     def stop(self, timeout: float = 10.0) -> bool:
         state = self.read_state()
-        if not state or not _pid_alive(int(state.get("pid", 0))):
+        if not state or not pid_alive(int(state.get("pid", 0))):
             self.state_file.unlink(missing_ok=True)
             return False
         pid = int(state["pid"])
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _pid_alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             try:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
             time.sleep(0.05)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
         self.state_file.unlink(missing_ok=True)
         return True
