@@ -8,6 +8,7 @@ import logging
 import threading
 from typing import Callable
 
+from forge_tui.config import ModelsConfig, Settings
 from forge_tui.domain.models import Conversation, Turn
 from forge_tui.services import Services
 from forge_tui.session.controller import SessionController
@@ -30,12 +31,11 @@ class _CurrentEngine:
         return getattr(engine, name)
 
 
-def build_steps(services: Services, knowledge) -> tuple[list, Callable[[], None] | None, list]:
+def build_steps(services: Services, knowledge, settings: Settings) -> tuple[list, Callable[[], None] | None, list]:
     """The pipeline steps every persisted turn goes through, an idle task, and the
     background loads to start once the app is up (importing torch takes seconds)."""
     from forge_tui.knowledge.extraction import Extractor
 
-    settings = services.settings()
     holder: dict = {}
 
     def extractor() -> Extractor:
@@ -93,11 +93,13 @@ def build_steps(services: Services, knowledge) -> tuple[list, Callable[[], None]
 
 
 def build_controller(services: Services, emit: Callable[[Event], None], model: str | None = None,
-                     project: str | None = None) -> SessionController:
-    settings = services.settings()
+                     project: str | None = None, settings: Settings | None = None,
+                     models: ModelsConfig | None = None) -> SessionController:
+    """``settings``/``models`` already loaded by the caller are reused (one read of each file)."""
+    settings = settings or services.settings()
     if project:
         settings.project = project
-    models = services.models()
+    models = models or services.models()
     if model:
         models.get(model)  # a clear ConfigError for an unknown name
     from forge_tui.session.knowledge_engine import ForgeKnowledgeEngine
@@ -113,7 +115,7 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
     registry = services.registry
     controller.knowledge_actions = KnowledgeActions(controller, registry)
     controller.archive_actions = ArchiveActions(controller, registry_factory=registry)
-    steps, idle, starters = build_steps(services, controller.knowledge_actions)
+    steps, idle, starters = build_steps(services, controller.knowledge_actions, settings)
     from forge_tui.search.hybrid import SearchService
     from forge_tui.session.search_actions import SearchActions
 
@@ -142,9 +144,9 @@ def build_app(services: Services, model: str | None = None, project: str | None 
     from forge_tui.ui.app import ForgeApp
 
     settings = services.settings()
-    services.models()  # fail fast, with the file and line, on a broken models.toml
+    models = services.models()  # fail fast, with the file and line, on a broken models.toml
     return ForgeApp(
-        controller_factory=lambda emit: build_controller(services, emit, model, project),
+        controller_factory=lambda emit: build_controller(services, emit, model, project, settings, models),
         settings=settings,
         themes_dirs=services.paths.themes_dirs(),
         models_file=services.paths.models_file(),
