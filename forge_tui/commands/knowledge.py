@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from forge_tui.commands.output import rows_or_note
 from forge_tui.domain.models import utcnow
 
 
@@ -72,11 +72,7 @@ def cmd_decisions(args, ctx) -> int:
     project, settings, now = _project(args, ctx), ctx.settings(), utcnow()
     decisions = _registry(ctx).decisions(project, include_inactive=args.all)
     rows = [decision_row(d, now, settings) for d in decisions]
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-        return 0
-    if not rows:
-        print(f"No {'' if args.all else 'active '}decisions in project '{project}'.")
+    if not rows_or_note(rows, args.json, f"No {'' if args.all else 'active '}decisions in project '{project}'."):
         return 0
     for r in rows:
         flags = []
@@ -101,11 +97,7 @@ def cmd_threads(args, ctx) -> int:
 
     project = _project(args, ctx)
     rows = [thread_row(t) for t in _registry(ctx).threads(project)]
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-        return 0
-    if not rows:
-        print(f"No threads in project '{project}'.")
+    if not rows_or_note(rows, args.json, f"No threads in project '{project}'."):
         return 0
     for r in rows:
         note = f"  — {r['resolution']}" if r["resolution"] else ""
@@ -118,11 +110,7 @@ def cmd_conflicts(args, ctx) -> int:
 
     registry = _registry(ctx)
     rows = [conflict_row(registry, c) for c in registry.pending_conflicts(getattr(args, "project", None))]
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-        return 0
-    if not rows:
-        print("No conflicts awaiting a choice.")
+    if not rows_or_note(rows, args.json, "No conflicts awaiting a choice."):
         return 0
     for r in rows:
         other = r["existing"] if r["existing_project"] == r["project"] else f"{r['existing_project']}/{r['existing']}"

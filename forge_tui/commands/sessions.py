@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from forge_tui.commands.output import rows_or_note
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("sessions", help="list conversations")
@@ -34,11 +36,8 @@ def cmd_sessions(args, ctx) -> int:
         {"id": c.id, "project": c.project, "title": c.title, "turns": c.turn_count, "updated": _iso(c.updated_at)}
         for c in convs
     ]
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-        return 0
-    if not rows:
-        print("No conversations yet. Run `forge` to start one, or `forge import ...` to bring history in.")
+    if not rows_or_note(rows, args.json,
+                        "No conversations yet. Run `forge` to start one, or `forge import ...` to bring history in."):
         return 0
     for r in rows:
         print(f"{r['id'][:8]}  {r['project']:<12} {r['turns']:>4} turns  {r['updated'][:19]}  {r['title']}")
