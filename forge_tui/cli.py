@@ -64,11 +64,14 @@ def run_app(services, args) -> int:
     from forge_tui.app_factory import build_app
 
     # Textual owns the terminal (it draws on stderr): logs go to a file instead
-    services.paths.log_dir.mkdir(parents=True, exist_ok=True)
+    from forge_tui.store.private_files import open_private, private_dir
+
+    log_file = private_dir(services.paths.log_dir) / "forge.log"
+    open_private(log_file).close()  # created 0600 before logging appends to it
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = logging.FileHandler(services.paths.log_dir / "forge.log", encoding="utf-8")
+    handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from forge_tui.protocol.validate import ArchiveError, load_archive_text
+from forge_tui.store.private_files import write_private
 
 
 def add_parser(subparsers) -> None:
@@ -96,7 +97,7 @@ def cmd_compress(args, ctx) -> int:
     finally:
         engine.close()
     if args.output:
-        Path(args.output).expanduser().write_text(result.yaml_text, encoding="utf-8")
+        write_private(Path(args.output).expanduser(), result.yaml_text)
     print(result.yaml_text, end="")
     note = f"; dropped {len(result.dropped)} low-priority items" if result.dropped else ""
     print(f"archive {result.archive_id}: {result.tokens_source} -> {result.tokens_archive} tokens{note}",

@@ -20,6 +20,7 @@ def add_parser(subparsers) -> None:
 
 def cmd_export(args, ctx) -> int:
     from forge_tui.export import ExportError, export_all, export_conversation
+    from forge_tui.store.private_files import write_private
 
     if args.all == bool(args.id):
         print("forge: give a conversation ID, or --all with -o DIR.", file=sys.stderr)
@@ -39,7 +40,7 @@ def cmd_export(args, ctx) -> int:
         return 2
     if args.output:
         try:
-            Path(args.output).expanduser().write_text(text, encoding="utf-8")
+            write_private(Path(args.output).expanduser(), text)
         except OSError as exc:
             print(f"forge: cannot write {args.output}: {exc.strerror}.", file=sys.stderr)
             return 2

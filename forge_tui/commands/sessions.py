@@ -87,12 +87,13 @@ def cmd_show(args, ctx) -> int:
 
 
 def cmd_server(args, ctx) -> int:
+    from forge_tui.store.credentials import redact
     from forge_tui.store.server import EmbeddedServer
 
     server = EmbeddedServer(ctx.paths.mongo_dir, ctx.paths.server_state, ctx.paths.log_dir)
     if args.action == "status":
         uri = server.running_uri()
-        print(f"running: {uri}" if uri else "not running")
+        print(f"running: {redact(uri)}" if uri else "not running")
         return 0
     print("stopped" if server.stop() else "was not running")
     return 0

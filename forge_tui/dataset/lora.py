@@ -26,6 +26,7 @@ from pymongo import ASCENDING
 
 from forge_tui.domain.models import Role, Turn, TurnStatus
 from forge_tui.store.codec import turn_from_doc
+from forge_tui.store.private_files import open_private
 from forge_tui.store.repository import Store
 
 MIN_TIER = 0.3
@@ -202,7 +203,7 @@ def build_lora_dataset(
     summary = DatasetSummary(path=Path(out_path).expanduser())
     summary.path.parent.mkdir(parents=True, exist_ok=True)
     tmp = summary.path.with_name(summary.path.name + ".part")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with open_private(tmp, "w", encoding="utf-8") as fh:
         for kind, example in iter_lora_examples(store, project, summary):
             fh.write(json.dumps(example, ensure_ascii=False) + "\n")
             summary.counts[kind] += 1

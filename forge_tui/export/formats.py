@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from forge_tui.domain.models import Conversation, Turn
+from forge_tui.store.private_files import write_private
 from forge_tui.store.repository import Store
 
 FORMATS = ("md", "json", "yaml")
@@ -161,20 +162,20 @@ def export_all(store: Store, out_dir: str | Path, fmt: str = "json", project: st
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file; --all needs a folder for -o.")
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
     summary = ExportSummary()
     for conv in store.list_conversations(project):
         path = out / _filename(conv.title, conv.id, fmt)
-        path.write_text(export_conversation(store, conv.id, fmt), encoding="utf-8")
+        write_private(path, export_conversation(store, conv.id, fmt))
         summary.files.append(path)
         summary.conversations += 1
     query = {} if project is None else {"project": project}
     archive_ids = [d["_id"] for d in store.archives.find(query, {"_id": 1})]
     if archive_ids:
-        (out / "archives").mkdir(exist_ok=True)
+        (out / "archives").mkdir(exist_ok=True, mode=0o700)
     for aid in archive_ids:
         path = out / "archives" / f"{_UNSAFE.sub('-', str(aid))[:60]}.yaml"
-        path.write_text(export_archive(store, aid), encoding="utf-8")
+        write_private(path, export_archive(store, aid))
         summary.files.append(path)
         summary.archives += 1
     return summary
