@@ -9,6 +9,7 @@ import threading
 from typing import Callable
 
 from forge_tui.config import ModelsConfig, Settings
+from forge_tui.engine.base import CurrentEngine
 from forge_tui.domain.models import Conversation, Turn
 from forge_tui.services import Services
 from forge_tui.session.controller import SessionController
@@ -16,19 +17,6 @@ from forge_tui.session.events import Event, FeatureEvent
 from forge_tui.session.pipeline import TurnPipeline
 
 log = logging.getLogger(__name__)
-
-
-class _CurrentEngine:
-    """The controller's engine of the moment (it changes when the user switches models)."""
-
-    def __init__(self, get):
-        self._get = get
-
-    def __getattr__(self, name):
-        engine = self._get()
-        if engine is None:
-            raise AttributeError(name)
-        return getattr(engine, name)
 
 
 def build_steps(services: Services, knowledge, settings: Settings) -> tuple[list, Callable[[], None] | None, list]:
@@ -40,7 +28,7 @@ def build_steps(services: Services, knowledge, settings: Settings) -> tuple[list
 
     def extractor() -> Extractor:
         if "x" not in holder:
-            engine = _CurrentEngine(lambda: knowledge.c.engine) if settings.extraction else None
+            engine = CurrentEngine(lambda: knowledge.c.engine) if settings.extraction else None
             holder["x"] = Extractor(knowledge.registry, engine, settings)
         return holder["x"]
 
@@ -102,11 +90,9 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
     models = models or services.models()
     if model:
         models.get(model)  # a clear ConfigError for an unknown name
-    from forge_tui.session.knowledge_engine import ForgeKnowledgeEngine
-
     controller = SessionController(
         store_factory=services.store,
-        engine_factory=lambda name: ForgeKnowledgeEngine(services.engine(name), services.store),
+        engine_factory=services.engine,
         models=models, settings=settings, emit=emit,
     )
     from forge_tui.session.archive_actions import ArchiveActions

@@ -20,7 +20,7 @@ from forge_tui.config import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from forge_tui.engine.llama_engine import LlamaEngine
+    from forge_tui.engine.base import KnowledgeEngine
     from forge_tui.search.embedder import Embedder
     from forge_tui.store.repository import Store
 
@@ -84,7 +84,7 @@ class Services:
             return self._registry
 
     # -- inference -----------------------------------------------------------
-    def engine(self, model: str | None = None) -> "LlamaEngine":
+    def engine(self, model: str | None = None) -> "KnowledgeEngine":
         from forge_tui.engine.llama_engine import LlamaEngine
 
         spec = self.models().get(model)

@@ -17,7 +17,7 @@ from forge_tui.compression.prompt import build_messages
 from forge_tui.domain.ids import conversation_id as make_conversation_id
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import Conversation, TurnStatus, utcnow
-from forge_tui.engine.base import GenerationRequest, GenerationResult
+from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.protocol.extract import extract, words
 from forge_tui.protocol.gbnf import max_sentence_chars, yaml_grammar
 from forge_tui.protocol.render import dump_archive
@@ -77,11 +77,8 @@ def _noop(_: str) -> None:
     return None
 
 
-def _text_tokens(engine: Any, text: str) -> int:
-    counter = getattr(engine, "count_text_tokens", None)
-    if counter is not None:
-        return int(counter(text))
-    return int(engine.count_tokens([{"role": "user", "content": text}]))
+def _text_tokens(engine: KnowledgeEngine, text: str) -> int:
+    return int(engine.count_text_tokens(text))
 
 
 def load_archive(store: Any, archive_id: str) -> dict:
@@ -145,7 +142,7 @@ def _inherited_summary(archives: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def _generate(engine: Any, messages: list[dict], grammar: str, max_tokens: int, retry_tokens: int,
+def _generate(engine: KnowledgeEngine, messages: list[dict], grammar: str, max_tokens: int, retry_tokens: int,
               on_piece: Callable[[str], None], cancel: threading.Event) -> tuple[GenerationResult, int]:
     """Generate under the grammar; one retry with a larger budget when cut off."""
     attempts = 0
@@ -172,7 +169,7 @@ def _generate(engine: Any, messages: list[dict], grammar: str, max_tokens: int, 
 
 def compress(
     store: Any,
-    engine: Any,
+    engine: KnowledgeEngine,
     conversation_id: str,
     *,
     mode: str = "default",
@@ -208,7 +205,7 @@ def compress(
     spec = model_spec_for(len(ex.decisions), len(ex.threads), max_tokens)
     grammar = yaml_grammar(spec)
     retry_tokens = retry_tokens or retry_budget(spec, max_tokens)
-    room = getattr(engine, "n_ctx", 4096) - retry_tokens - 32
+    room = engine.n_ctx - retry_tokens - 32
     messages = build_messages(
         compressed, ex.decisions, ex.threads, _inherited_summary(bridged),
         fits=lambda m: engine.count_tokens(m) <= room,
@@ -280,7 +277,7 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
         "source_conversations": [conv.id],
         "project": conv.project,
         "created_at": created,
-        "model": str(getattr(engine, "model_name", "unknown")),
+        "model": engine.model_name,
         "mode": mode,
         "tokens": {"source": 0, "archive": 0},
     }

@@ -32,12 +32,12 @@ def make_formatter(llm, chat_format: str | None) -> Formatter:
             known = sorted(n[7:] for n in dir(llama_chat_format) if n.startswith("format_"))
             raise ChatTemplateError(f"Unknown chat_format '{chat_format}'. Known: {', '.join(known)}.")
 
-        def fmt(messages: Sequence[dict]) -> tuple[str, list[str]]:
+        def named(messages: Sequence[dict]) -> tuple[str, list[str]]:
             r = fn(messages=_normalise_roles(messages))
             stop = r.stop if isinstance(r.stop, list) else ([r.stop] if r.stop else [])
             return r.prompt, stop
 
-        return fmt
+        return named
     template = llm.metadata.get("tokenizer.chat_template")
     if not template:
         return make_formatter(llm, "chatml")
@@ -48,7 +48,7 @@ def make_formatter(llm, chat_format: str | None) -> Formatter:
     jinja = llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
     def fmt(messages: Sequence[dict]) -> tuple[str, list[str]]:
-        r = jinja(messages=_normalise_roles(messages))
+        r = jinja(messages=_normalise_roles(messages))  # type: ignore[arg-type]  # plain role/content dicts
         stop = r.stop if isinstance(r.stop, list) else ([r.stop] if r.stop else [])
         return r.prompt, stop
 

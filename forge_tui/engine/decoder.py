@@ -27,7 +27,7 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import llama_cpp
 import numpy as np
@@ -38,7 +38,7 @@ from forge_tui.engine.stop_strings import StopMatcher
 FINISH_STOP, FINISH_LENGTH, FINISH_CANCELLED, FINISH_CONTEXT = "stop", "length", "cancelled", "context"
 _DECODE_ABORTED = 2
 _CANCEL_POLL_S = 0.02
-_NO_ABORT = ctypes.cast(None, llama_cpp.ggml_abort_callback)
+_NO_ABORT = ctypes.cast(None, llama_cpp.ggml_abort_callback)  # type: ignore[arg-type]  # NULL
 
 
 @functools.cache
@@ -91,8 +91,8 @@ class Decoder:
             self._batch.seq_id[i][0] = 0
         # Cancellation during prompt processing (see _arm_abort); what llama.cpp points at
         # must outlive the decode, hence attributes.
-        self._abort_cb = None
-        self._abort_flag = None
+        self._abort_cb: Any = None
+        self._abort_flag: Any = None
         self._grammar_sampling = GrammarSampling(self._ctx, self._n_vocab)  # buffers allocated once
         self.prompt_evaluated_total = 0  # prompt tokens decoded over this decoder's life
         self.last: DecodeStats | None = None
@@ -156,7 +156,7 @@ class Decoder:
         add = lambda s: llama_cpp.llama_sampler_chain_add(chain, s)  # noqa: E731
         if ignore_eog:
             eog = self._eog_tokens()
-            bias = (llama_cpp.llama_logit_bias * len(eog))(*[(t, float("-inf")) for t in eog])
+            bias = (llama_cpp.llama_logit_bias * len(eog))(*[llama_cpp.llama_logit_bias(t, float("-inf")) for t in eog])
             add(llama_cpp.llama_sampler_init_logit_bias(self._n_vocab, len(eog), bias))
         if repeat_penalty != 1.0:
             add(llama_cpp.llama_sampler_init_penalties(self._n_vocab, 64, repeat_penalty, 0.0, 0.0))

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -275,12 +276,12 @@ class GrammarSampling:
     def __init__(self, ctx, n_vocab: int):
         self._ctx = ctx
         self._n_vocab = n_vocab
-        self._cand: np.ndarray | None = None  # allocated on first rejection
-        self._template: np.ndarray | None = None
-        self._array = llama_cpp.llama_token_data_array()
-        self._stage = llama_cpp.llama_token_data_array()
-        self._one = llama_cpp.llama_token_data()
-        self._one_array = llama_cpp.llama_token_data_array(
+        self._cand: Any = None  # a TOKEN_DATA_DTYPE array, allocated on first rejection
+        self._template: Any = None
+        self._array: Any = llama_cpp.llama_token_data_array()
+        self._stage: Any = llama_cpp.llama_token_data_array()
+        self._one: Any = llama_cpp.llama_token_data()
+        self._one_array: Any = llama_cpp.llama_token_data_array(
             data=ctypes.pointer(self._one), size=1, selected=-1, sorted=False
         )
         # (sorter, prefix ends): one llama.cpp top-k sort per group, the grammar per prefix.

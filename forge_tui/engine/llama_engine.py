@@ -12,16 +12,20 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from forge_tui.config import ModelSpec
-from forge_tui.engine.base import GenerationRequest, GenerationResult, Message, OnPiece
+from forge_tui.engine.base import EngineError, GenerationRequest, GenerationResult, Message, OnPiece
 from forge_tui.engine.grammar import GrammarError
 from forge_tui.engine.model_files import ModelFileError, resolve_model_path
 
+__all__ = ["EngineError", "LlamaEngine", "MIN_REPLY_ROOM"]
 
-class EngineError(Exception):
-    """A model that cannot be loaded or run; the message names the fix."""
+
+class TextEmbedder(Protocol):
+    """The sentence embedder the root passes in (``search.embedder.Embedder``)."""
+
+    def embed(self, texts: list[str]) -> Any: ...
 
 
 #: tokens kept free at the end of the context so a reply has room to start
@@ -29,23 +33,38 @@ MIN_REPLY_ROOM = 16
 
 
 class LlamaEngine:
-    def __init__(self, spec: ModelSpec, cache_dir: Path, base_dir: Path | None = None, embedder=None):
+    """Implements ``KnowledgeEngine`` (``forge_tui.engine.base``) on llama.cpp."""
+
+    def __init__(self, spec: ModelSpec, cache_dir: Path, base_dir: Path | None = None,
+                 embedder: TextEmbedder | None = None):
         self.spec = spec
-        self.embedder = embedder  # anything with embed(texts) -> array; the root passes the Embedder
-        self.model_name = spec.name
-        self.n_ctx = spec.n_ctx
+        self.embedder = embedder
+        self._model_name = spec.name
+        self._n_ctx = spec.n_ctx
         self._cache_dir = Path(cache_dir)
         self._base_dir = base_dir
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{spec.name}")
-        self._load_future: Future | None = None
+        self._load_future: Future[None] | None = None
         self._lock = threading.Lock()
-        self.llm = None
-        self._decoder = None
-        self._format = None
-        self.load_seconds: float | None = None
+        self.llm: Any = None
+        self._decoder: Any = None
+        self._format: Callable[[Sequence[Message]], tuple[str, list[str]]] | None = None
+        self._load_seconds: float | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def load_seconds(self) -> float | None:
+        return self._load_seconds
 
     # -- loading -------------------------------------------------------------
-    def start_loading(self) -> Future:
+    def start_loading(self) -> Future[None]:
         """Load the model on the engine thread; returns a future (idempotent)."""
         with self._lock:
             if self._load_future is None:
@@ -71,7 +90,7 @@ class LlamaEngine:
             path = resolve_model_path(self.spec.path, self._cache_dir, self._base_dir)
         except ModelFileError as exc:
             raise EngineError(str(exc)) from None
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             model_path=str(path),
             n_ctx=self.spec.n_ctx,
             n_gpu_layers=self.spec.n_gpu_layers,
@@ -99,10 +118,11 @@ class LlamaEngine:
             raise EngineError(f"[models.{self.spec.name}]: {exc}") from None
         self.llm = llm
         self._decoder = Decoder(llm)
-        self.load_seconds = time.perf_counter() - started
+        self._load_seconds = time.perf_counter() - started
 
     # -- prompts -------------------------------------------------------------
     def _prompt_tokens(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
+        assert self._format is not None, "called before the model loaded"
         prompt, stops = self._format(messages)
         bos = self.llm.token_bos()
         bos_text = self.llm._model.token_get_text(bos) if bos >= 0 else ""
@@ -116,7 +136,8 @@ class LlamaEngine:
 
     def count_text_tokens(self, text: str) -> int:
         self.wait_ready()
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return self._pool.submit(
+            lambda: len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))).result()
 
     # -- generation ----------------------------------------------------------
     def generate(
@@ -140,11 +161,12 @@ class LlamaEngine:
             )
         pieces: list[str] = []
         try:
+            grammar = request.grammar if request.json_schema is None else _schema_grammar(request.json_schema)
             for piece in self._decoder.stream(
                 tokens,
                 max_tokens=request.max_tokens,
                 temperature=request.temperature,
-                grammar=request.grammar,
+                grammar=grammar,
                 cancel=cancel,
                 stop=list(request.stop) + stops,
             ):
@@ -173,7 +195,7 @@ class LlamaEngine:
         return [list(map(float, v)) for v in self.embedder.embed(list(texts))]
 
     def close(self) -> None:
-        def _free():
+        def _free() -> None:
             if self.llm is not None:
                 self.llm.close()
                 self.llm = None
@@ -182,3 +204,15 @@ class LlamaEngine:
             self._pool.submit(_free).result(timeout=10)
         finally:
             self._pool.shutdown(wait=False)
+
+
+def _schema_grammar(schema: dict[str, Any]) -> str:
+    """GBNF for a JSON Schema (llama.cpp's own converter); a schema it cannot express is a GrammarError."""
+    import json
+
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    try:
+        return str(json_schema_to_gbnf(json.dumps(schema)))
+    except (ValueError, KeyError, TypeError, NotImplementedError) as exc:
+        raise GrammarError(f"the JSON schema cannot be turned into a grammar: {exc}") from None

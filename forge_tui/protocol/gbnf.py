@@ -217,6 +217,7 @@ def _field_chars(f: Field, indent: int) -> int | None:
         if f.max_items is None or f.max_len is None:
             return None
         return key + 2 + f.max_items * (2 + 2 + 2 * f.max_len)
+    assert f.item is not None, "object and list_object fields have an item spec"
     if f.kind == "object":
         inner = _mapping_chars(f.item, indent + 2)
         return None if inner is None else key + inner

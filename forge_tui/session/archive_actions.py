@@ -77,8 +77,8 @@ class ArchiveActions:
 
     def _compress_with(self, conv_id: str, **options) -> "CompressionResult":
         engine = self.c.engine
-        if hasattr(engine, "compress"):  # the full KnowledgeEngine built by the root
-            return engine.compress(conv_id, **options)
+        if engine is None or not engine.ready:
+            raise CompressionError("No model is ready to write the archive: pick one with ctrl+m (or f2).")
         return compress(self.c.store, engine, conv_id, **options)
 
     # -- continue ------------------------------------------------------------
@@ -96,14 +96,13 @@ class ArchiveActions:
         edges = c.store.edges_from(c.conversation.id, "compressed_into")
         if not edges:
             return None
-        return max(edges, key=lambda e: e.get("created_at"))["dst"]
+        return str(max(edges, key=lambda e: str(e.get("created_at") or ""))["dst"])
 
     def _continue(self, archive_id: str) -> None:
         c = self.c
         try:
-            engine = c.engine
             # continuing needs no model: a session whose model failed to load can still do it
-            conv = engine.continue_(archive_id) if hasattr(engine, "continue_") else continue_from(c.store, archive_id)
+            conv = continue_from(c.store, archive_id)
         except CompressionError as exc:
             c.emit(ev.Notice(str(exc), "error"))
             return

@@ -141,11 +141,11 @@ class SessionController:
         return self.models.get(self.model_name).n_ctx
 
     # -- start-up ------------------------------------------------------------
-    def start(self) -> Future:
+    def start(self) -> Future | None:
         self.load_model(self.model_name)
         return self._submit(self._connect)
 
-    def retry_store(self) -> Future:
+    def retry_store(self) -> Future | None:
         return self._submit(self._connect)
 
     def _connect(self) -> None:
@@ -161,16 +161,16 @@ class SessionController:
         for starter in starters:
             starter()
 
-    def _require_store(self) -> Store:
+    def require_store(self) -> Store:
         if self.store is None:
             raise StoreError("The database is not connected yet. Retry with ctrl+r once it is reachable.")
         return self.store
 
-    def refresh_list(self) -> Future:
+    def refresh_list(self) -> Future | None:
         return self._submit(self._list)
 
     def _list(self) -> None:
-        convs = self._require_store().list_conversations()
+        convs = self.require_store().list_conversations()
         self.emit(ev.ConversationsListed(convs, self.conversation.id if self.conversation else None))
 
     # -- model ---------------------------------------------------------------
@@ -191,7 +191,7 @@ class SessionController:
             if f.exception() is not None:
                 self.emit(ev.ModelFailed(name, str(f.exception())))
             else:
-                self.emit(ev.ModelReady(name, engine.n_ctx, getattr(engine, "load_seconds", 0.0) or 0.0))
+                self.emit(ev.ModelReady(name, engine.n_ctx, engine.load_seconds or 0.0))
                 self._submit(self._count_tokens)
 
         future.add_done_callback(done)
@@ -207,11 +207,11 @@ class SessionController:
         self.tokens_used = 0
         self.emit(ev.TokensCounted(0, self.n_ctx))
 
-    def open_conversation(self, conv_id: str, focus_turn_id: str | None = None) -> Future:
+    def open_conversation(self, conv_id: str, focus_turn_id: str | None = None) -> Future | None:
         return self._submit(self._open, conv_id, focus_turn_id)
 
     def _open(self, conv_id: str, focus_turn_id: str | None) -> None:
-        store = self._require_store()
+        store = self.require_store()
         conv = store.get_conversation(conv_id)
         if conv is None:
             self.emit(ev.Notice(f"No conversation with id {conv_id}.", "error"))
@@ -243,7 +243,7 @@ class SessionController:
             id=conversation_id(self.project, f"live:{title}", now.isoformat() + f"/{time.perf_counter_ns()}"),
             project=self.project, title=title, created_at=now, updated_at=now, model=self.model_name,
         )
-        self._require_store().create_conversation(conv)
+        self.require_store().create_conversation(conv)
         self.conversation = conv
         self.turns = []
         self._list()
@@ -282,7 +282,7 @@ class SessionController:
 
     def _send(self, text: str) -> None:
         try:
-            store = self._require_store()
+            store = self.require_store()
             conv = self._ensure_conversation(text)
             user = self._new_turn(conv, Role.USER, text, TurnStatus.COMPLETE)
             store.insert_turn(user, conv.project)
@@ -351,7 +351,7 @@ class SessionController:
 
     def _count_tokens(self) -> None:
         engine = self.engine
-        if engine is None or not getattr(engine, "ready", True):
+        if engine is None or not engine.ready:
             return
         if self.conversation is None or not self.turns:
             self.tokens_used = 0

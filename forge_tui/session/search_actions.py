@@ -49,7 +49,7 @@ class SearchActions:
     def _query(self, text: str, project: str | None, limit: int) -> None:
         result = self.service.search_with_notes(text, project=project, limit=limit)
         notes = list(result.notes)
-        if not result.hits and self.c.store.messages.estimated_document_count() == 0:
+        if not result.hits and self.c.require_store().messages.estimated_document_count() == 0:
             notes.append("The store has no messages yet: chat, or bring history in with `forge import`.")
         self.c.emit(ev.FeatureEvent("search_results", {
             "query": text, "hits": [h.to_dict() for h in result.hits], "notes": notes, "error": None,
@@ -73,7 +73,7 @@ class SearchActions:
             return []
         rows = [{**asdict(item), "kept": True} for item in items if not self._already_there(conv, item.source)]
         conv.context_items = rows
-        self.c.store.update_conversation(conv.id, context_items=rows)
+        self.c.require_store().update_conversation(conv.id, context_items=rows)
         if rows:
             self.c.emit(ev.FeatureEvent("context_offered", {
                 "conversation_id": conv.id, "items": rows, "budget": settings.retrieval_token_budget}))
@@ -84,7 +84,7 @@ class SearchActions:
         if conv.archive_context and source.startswith(f"archive:{conv.archive_context}"):
             return True
         if source.startswith("message:"):
-            return self.c.store.messages.count_documents(
+            return self.c.require_store().messages.count_documents(
                 {"_id": source.split(":", 1)[1], "conversation_id": conv.id}, limit=1) > 0
         return False
 
@@ -98,7 +98,7 @@ class SearchActions:
         def run() -> None:
             for row in conv.context_items:
                 row["kept"] = row["source"] in keep
-            self.c.store.update_conversation(conv.id, context_items=conv.context_items)
+            self.c.require_store().update_conversation(conv.id, context_items=conv.context_items)
             dropped = sum(1 for r in conv.context_items if not r["kept"])
             self.c.emit(ev.Notice(f"Context: {len(conv.context_items) - dropped} kept, {dropped} dropped."))
 

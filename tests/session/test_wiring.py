@@ -119,11 +119,9 @@ def test_the_engine_embeds_through_the_local_embedder(wired):
 
 
 def test_the_knowledge_engine_decides_under_a_grammar(wired):
-    from forge_tui.knowledge.decide import DECISION_OPTIONS
+    from forge_tui.knowledge.decide import DECISION_OPTIONS, decide
 
     controller, events, services = wired
-    engine = controller.engine
-    assert all(hasattr(engine, m) for m in ("generate", "embed", "compress", "continue_", "decide"))
-    answer = engine.decide("We decided to use PostgreSQL for the ledger.", DECISION_OPTIONS)
+    answer = decide(controller.engine, "We decided to use PostgreSQL for the ledger.", DECISION_OPTIONS)
     assert set(answer) >= {"text", "rationale", "tier", "priority"}
     assert 0.0 <= answer["tier"] <= 1.0

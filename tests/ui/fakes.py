@@ -21,7 +21,7 @@ def split_pieces(text: str, size: int = 4) -> list[str]:
 
 
 class FakeEngine:
-    """Implements the parts of ``KnowledgeEngine`` the controller uses."""
+    """Implements ``KnowledgeEngine`` with a scripted reply."""
 
     def __init__(self, model_name: str = "fake", n_ctx: int = 4096, reply: str = DEFAULT_REPLY,
                  delay_s: float = 0.005, fail_load: str | None = None):
@@ -48,8 +48,14 @@ class FakeEngine:
     def ready(self) -> bool:
         return self._future.done() and self._future.exception() is None
 
+    def wait_ready(self, timeout: float | None = None) -> None:
+        self.start_loading().result(timeout)
+
     def count_tokens(self, messages: Sequence[dict]) -> int:
         return sum(len(m["content"].split()) + 4 for m in messages)
+
+    def count_text_tokens(self, text: str) -> int:
+        return len(text.split())
 
     def generate(self, request: GenerationRequest, on_piece, cancel: threading.Event) -> GenerationResult:
         self.requests.append(request)
