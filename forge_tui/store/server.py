@@ -179,11 +179,11 @@ class EmbeddedServer:
                     return creds.uri(port)
                 # started by a Forge from before authentication (or its login is lost): restart with auth
                 self.stop()
-            state = self.read_state()
-            if state and pid_alive(int(state.get("pid", 0))):
+            stale = self.read_state()
+            if stale and pid_alive(int(stale.get("pid", 0))):
                 raise StoreUnavailable(
-                    f"The Forge database server (pid {state['pid']}) is running but not answering on port "
-                    f"{state['port']}. Stop it (`kill {state['pid']}`) and start Forge again."
+                    f"The Forge database server (pid {stale['pid']}) is running but not answering on port "
+                    f"{stale['port']}. Stop it (`kill {stale['pid']}`) and start Forge again."
                 )
             if wiredtiger_locked(self.storage):
                 raise DataDirLocked(
@@ -191,7 +191,7 @@ class EmbeddedServer:
                     "Stop that process, or give Forge another directory with --data-dir / FORGE_DATA_DIR, "
                     "or point it at that server with --mongo-uri."
                 )
-            if state:  # stale record after a crash: recovered by starting again
+            if stale:  # stale record after a crash: recovered by starting again
                 self.state_file.unlink(missing_ok=True)
             return self._start_authenticated()
 
