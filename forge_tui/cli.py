@@ -50,13 +50,56 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             return run_app(services, args)
         return int(args.func(args, services) or 0)
-    except (ConfigError, StoreError) as exc:
-        print(f"forge: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        message = user_error(exc)
+        if message is None:
+            raise  # a bug, not a user mistake: the traceback is the report
+        print(f"forge: {message}", file=sys.stderr)
+        return 2
     finally:
         services.close()
+
+
+def user_error(exc: BaseException) -> str | None:
+    """One line for an error the user can fix (bad input, a model that cannot load, an
+    unreachable database), or None for a bug. The one place every command's errors
+    are turned into ``forge: ...`` and exit status 2."""
+    from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+    from forge_tui.compression.service import CompressionError
+    from forge_tui.engine.chat_template import ChatTemplateError
+    from forge_tui.engine.llama_engine import EngineError
+    from forge_tui.engine.model_files import ModelFileError
+    from forge_tui.export.formats import ExportError
+    from forge_tui.importers.legacy_mongo import LegacyImportError
+    from forge_tui.importers.model import ImportInputError
+    from forge_tui.knowledge.errors import KnowledgeError
+    from forge_tui.protocol.validate import ArchiveError
+    from forge_tui.search.embedder import EmbedderError
+    from forge_tui.search.migration import MigrationError
+    from forge_tui.store.errors import StoreError
+
+    explained = (ConfigError, StoreError, ImportInputError, LegacyImportError, ExportError, ArchiveError,
+                 CompressionError, KnowledgeError, MigrationError, EmbedderError, ModelFileError, EngineError,
+                 ChatTemplateError)
+    if isinstance(exc, explained):
+        return _one_line(exc)
+    if isinstance(exc, ConnectionFailure):
+        return f"lost the connection to the database ({_one_line(exc)[:160]}); check that it is running and try again."
+    if isinstance(exc, OperationFailure) and exc.code in (13, 18):
+        return f"the database refused Forge's login ({_one_line(exc)}); check the user and password of the MongoDB URI."
+    if isinstance(exc, PyMongoError):
+        return f"the database refused the operation: {_one_line(exc)}"
+    if isinstance(exc, BrokenPipeError):
+        return "output closed early (a pipe ended)."
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:400] if text else type(exc).__name__
 
 
 def run_app(services, args) -> int:

@@ -30,6 +30,8 @@ class Services:
     paths: Paths
     mongo_uri: str | None = None  # None = the embedded SecantusDB server
     db_name: str = "forge"
+    #: where ``mongo_uri`` came from, for error messages ("--mongo-uri", "FORGE_MONGO_URI")
+    mongo_uri_source: str = "--mongo-uri"
     _store: Any = None
     _server: Any = None
     _embedder: Any = None
@@ -42,6 +44,7 @@ class Services:
             paths=resolve_paths(data_dir),
             mongo_uri=mongo_uri or os.environ.get("FORGE_MONGO_URI") or None,
             db_name=os.environ.get("FORGE_DB", "forge"),
+            mongo_uri_source="--mongo-uri" if mongo_uri else "FORGE_MONGO_URI",
         )
 
     # -- configuration -------------------------------------------------------
@@ -67,8 +70,9 @@ class Services:
             if self._store is None:
                 from forge_tui.store.repository import Store
 
-                store = Store.connect(self.uri(), self.db_name)
-                store.ping()
+                what = self.mongo_uri_source if self.mongo_uri else "the embedded database"
+                store = Store.connect(self.uri(), self.db_name, what=what)
+                store.check(what)
                 store.ensure_schema()
                 self._store = store
             return self._store

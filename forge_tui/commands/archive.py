@@ -166,6 +166,8 @@ def cmd_lineage(args, ctx) -> int:
 def _resolve_node(store, ident: str) -> str | None:
     import re
 
+    if not ident.strip():
+        return None  # a blank prefix would match everything
     for coll in (store.conversations, store.archives):
         if coll.find_one({"_id": ident}, {"_id": 1}):
             return ident

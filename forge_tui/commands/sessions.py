@@ -46,6 +46,10 @@ def cmd_sessions(args, ctx) -> int:
 
 def resolve_conversation(store, ident: str):
     """A full id or a unique prefix -> Conversation, or a clear error on stderr."""
+    if not ident.strip():
+        print("forge: the conversation id is empty; give an id or its first characters (`forge sessions` lists them).",
+              file=sys.stderr)
+        return None
     conv = store.get_conversation(ident)
     if conv is not None:
         return conv

@@ -22,12 +22,14 @@ from typing import Any, Callable, Iterator
 
 from pymongo import ASCENDING, MongoClient
 from pymongo.database import Database
-from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
+from pymongo.errors import PyMongoError
 
 from forge_tui.domain.models import DEFAULT_PROJECT
 from forge_tui.importers import legacy_knowledge
 from forge_tui.importers.model import ParsedConversation, ParsedMessage, Skip, parse_timestamp
 from forge_tui.importers.service import ImportSummary, OnWritten, import_conversations, target_id
+from forge_tui.store.connection import check_reachable, open_client
+from forge_tui.store.errors import StoreUnavailable
 from forge_tui.store.repository import Store
 
 SOURCE = "forgeos"
@@ -74,14 +76,16 @@ def pick(doc: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 
 def open_legacy(uri: str, db_name: str | None, timeout_ms: int = 5000) -> Database:
+    what = "the Forge OS database URI"
     try:
-        client: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True)
+        client: MongoClient = open_client(uri, what=what, timeout_ms=timeout_ms)
+        check_reachable(client, what=what)
         db = client[db_name] if db_name else client.get_default_database(default="forge_os")
         names = db.list_collection_names()
-    except (InvalidURI, ConfigurationError) as exc:
-        raise LegacyImportError(f"'{uri}' is not a usable MongoDB URI ({exc}).") from None
+    except StoreUnavailable as exc:
+        raise LegacyImportError(str(exc)) from None
     except PyMongoError as exc:
-        raise LegacyImportError(f"cannot reach MongoDB at {uri}: {str(exc).splitlines()[0][:160]}. Is the server running?") from None
+        raise LegacyImportError(f"reading the Forge OS database failed: {str(exc).splitlines()[0][:160]}.") from None
     if not (set(names) & KNOWN):
         found = ", ".join(sorted(names)) or "no collections"
         raise LegacyImportError(

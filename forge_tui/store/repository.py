@@ -24,6 +24,7 @@ from forge_tui.store.codec import (
     turn_from_doc,
     turn_to_doc,
 )
+from forge_tui.store.connection import check_reachable, open_client
 from forge_tui.store.schema import ensure_indexes
 from forge_tui.store.server import pid_alive
 
@@ -39,9 +40,14 @@ class Store:
         self.archives = db["archives"]
 
     @classmethod
-    def connect(cls, uri: str, db_name: str = "forge", timeout_ms: int = 5000) -> "Store":
-        client: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True)
-        return cls(client[db_name])
+    def connect(cls, uri: str, db_name: str = "forge", timeout_ms: int = 5000, *,
+                what: str = "the MongoDB URI") -> "Store":
+        """A store on ``uri``; a malformed URI is a ``StoreUnavailable`` naming ``what`` (its source)."""
+        return cls(open_client(uri, what=what, timeout_ms=timeout_ms)[db_name])
+
+    def check(self, what: str = "the MongoDB URI") -> None:
+        """Contact the server within a couple of seconds; a ``StoreUnavailable`` says what to fix."""
+        check_reachable(self.db.client, what=what)
 
     def ping(self) -> None:
         self.db.client.admin.command("ping")
@@ -58,7 +64,10 @@ class Store:
         return conversation_from_doc(doc) if doc else None
 
     def find_conversations(self, prefix: str) -> list[Conversation]:
-        """Conversations whose id starts with ``prefix`` (for short ids on the CLI)."""
+        """Conversations whose id starts with ``prefix`` (for short ids on the CLI).
+        A blank prefix matches nothing (it would otherwise match every conversation)."""
+        if not prefix.strip():
+            return []
         docs = self.conversations.find({"_id": {"$regex": "^" + _escape(prefix)}}).limit(5)
         return [conversation_from_doc(d) for d in docs]
 

@@ -14,6 +14,8 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from forge_tui.store import credentials
+from forge_tui.store.errors import StoreUnavailable
+from forge_tui.store.repository import Store
 from forge_tui.store.server import EmbeddedServer, _free_port, _port_open, uri_for
 
 
@@ -57,10 +59,13 @@ def test_first_start_provisions_a_login_and_refuses_anyone_without_it(data):
     with pytest.raises(OperationFailure):
         anonymous.forge.probe.insert_one({"sneaked": True})
     anonymous.close()
-    wrong = client(credentials.DbCredentials(creds.user, "not-the-password").uri(port))
+    wrong_uri = credentials.DbCredentials(creds.user, "not-the-password").uri(port)
+    wrong = client(wrong_uri)
     with pytest.raises(OperationFailure):
         wrong.forge.probe.find_one()
     wrong.close()
+    with pytest.raises(StoreUnavailable, match="refused the login.*check the user and password in --mongo-uri"):
+        Store.connect(wrong_uri, what="--mongo-uri").check("--mongo-uri")
     assert launcher(data).ensure_running() == uri  # a second Forge reuses server and login
 
 

@@ -88,5 +88,5 @@ def test_wrong_database_is_a_clear_error(store, mongo_uri, mongo_client):
 
 
 def test_unreachable_server_is_a_clear_error(store):
-    with pytest.raises(LegacyImportError, match="cannot reach MongoDB"):
+    with pytest.raises(LegacyImportError, match="Cannot reach the MongoDB server"):
         import_forge_os(store, "mongodb://127.0.0.1:1/?directConnection=true", db_name="x", timeout_ms=300)
