@@ -49,20 +49,78 @@ class LoraSpec:
     scale: float = 1.0
 
 
+ENGINE_KINDS = ("llama", "openai", "anthropic")
+#: how a server takes structured output (see README "Engines"): GBNF, or a JSON schema in one of its dialects
+STRUCTURED_MODES = ("grammar", "json_schema", "json_object", "vllm", "ollama", "prompt")
+DEFAULT_STRUCTURED = {"llama": "grammar", "openai": "json_schema", "anthropic": "prompt"}
+ROUTING_TASKS = ("chat", "compress", "decide", "extract", "continue")
+RULES = "rules"  # the routing chain's tier 1: the rule-based path, no model
+
+
 @dataclass(frozen=True)
 class ModelSpec:
+    """One ``[models.NAME]`` entry. ``kind`` picks the engine; the other keys are that engine's.
+
+    ``n_ctx = 0`` (remote engines only) means: ask the server, else 4096.
+    Secrets are never here: ``api_key_env`` names the environment variable that holds the key.
+    """
+
     name: str
-    path: str
+    path: str = ""
     n_ctx: int = 4096
     n_gpu_layers: int = 0
     n_threads: int = 0  # 0 = all physical cores
     chat_format: str | None = None
     description: str = ""
     lora: LoraSpec | None = None
+    kind: str = "llama"
+    base_url: str = ""
+    model: str = ""  # the server's name for the model (default: the entry's name)
+    api_key_env: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 300.0  # slow local models need long ones
+    max_retries: int = 2  # only requests that never reached the model (connect errors, 429/503/529)
+    structured: str = ""
+    cloud: bool | None = None  # None: anthropic, and openai off loopback/private hosts, count as cloud
 
     @property
     def threads(self) -> int:
         return self.n_threads or physical_cores()
+
+    @property
+    def remote_model(self) -> str:
+        return self.model or self.name
+
+    @property
+    def structured_mode(self) -> str:
+        return self.structured or DEFAULT_STRUCTURED[self.kind]
+
+    @property
+    def is_cloud(self) -> bool:
+        """Whether a prompt sent to this model leaves the user's own machines."""
+        if self.cloud is not None:
+            return self.cloud
+        if self.kind == "llama":
+            return False
+        if self.kind == "anthropic":
+            return True
+        return not _local_host(self.base_url)
+
+
+def _local_host(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if not url:
+        return False  # the default base_url is OpenAI's
+    if host == "localhost" or host.endswith((".local", ".lan", ".internal")):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return "." not in host  # a bare LAN host name
+    return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
 @dataclass(frozen=True)
@@ -77,6 +135,12 @@ class ModelsConfig:
     models: dict[str, ModelSpec]
     embedding: EmbeddingSpec = field(default_factory=EmbeddingSpec)
     source: Path | None = None
+    #: task -> ordered chain of model names (``rules`` = the rule-based path); see ``chain``
+    routing: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def chain(self, task: str, current: str | None = None) -> tuple[str, ...]:
+        """The models to try for ``task``, in order; without a ``[routing]`` entry, just ``current``."""
+        return self.routing.get(task) or (current or self.default,)
 
     def get(self, name: str | None) -> ModelSpec:
         key = name or self.default
@@ -116,12 +180,13 @@ def parse_models(text: str, source: Path | None = None) -> ModelsConfig:
                 f"{where}: [models.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
                 f"allowed: {', '.join(sorted(_MODEL_KEYS))}."
             )
-        if "path" not in raw or not isinstance(raw["path"], str):
-            raise ConfigError(f"{where}: [models.{name}] needs `path = \"/path/to/model.gguf\"`.")
-        for key in ("n_ctx", "n_gpu_layers", "n_threads"):
+        _check_engine_keys(where, name, raw)
+        for key in ("n_ctx", "n_gpu_layers", "n_threads", "max_retries"):
             if key in raw and (not isinstance(raw[key], int) or isinstance(raw[key], bool)):
                 raise ConfigError(f"{where}: [models.{name}].{key} must be an integer, got {raw[key]!r}.")
-        if raw.get("n_ctx", 4096) < 256:
+        if raw.get("kind", "llama") != "llama" and "n_ctx" not in raw:
+            raw = {**raw, "n_ctx": 0}  # ask the server
+        elif raw.get("n_ctx", 4096) < 256:
             raise ConfigError(f"{where}: [models.{name}].n_ctx must be at least 256.")
         lora = None
         if "lora" in raw:
@@ -138,7 +203,54 @@ def parse_models(text: str, source: Path | None = None) -> ModelsConfig:
     if not isinstance(emb_raw, dict):
         raise ConfigError(f"{where}: [embedding] must be a table.")
     embedding = EmbeddingSpec(**{k: v for k, v in emb_raw.items() if k in {"model", "batch_size"}})
-    return ModelsConfig(default=default, models=models, embedding=embedding, source=source)
+    routing = _parse_routing(where, data.get("routing", {}), models)
+    return ModelsConfig(default=default, models=models, embedding=embedding, source=source, routing=routing)
+
+
+def _check_engine_keys(where: str, name: str, raw: dict) -> None:
+    kind = raw.get("kind", "llama")
+    if kind not in ENGINE_KINDS:
+        raise ConfigError(f"{where}: [models.{name}].kind = {kind!r}; use one of {', '.join(ENGINE_KINDS)}.")
+    if kind == "llama" and not isinstance(raw.get("path"), str):
+        raise ConfigError(f"{where}: [models.{name}] needs `path = \"/path/to/model.gguf\"`.")
+    if kind == "openai" and not isinstance(raw.get("base_url"), str):
+        raise ConfigError(f"{where}: [models.{name}] (kind = \"openai\") needs `base_url`, "
+                          f"e.g. \"http://127.0.0.1:11434/v1\" for Ollama.")
+    for key in ("base_url", "model", "api_key_env", "structured", "path", "description"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}: [models.{name}].{key} must be a string, got {raw[key]!r}.")
+    env = raw.get("api_key_env", "")
+    if env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+        raise ConfigError(f"{where}: [models.{name}].api_key_env names an environment variable "
+                          f"(like \"MY_API_KEY\"), never the key itself.")
+    if raw.get("structured", "") and raw["structured"] not in STRUCTURED_MODES:
+        raise ConfigError(f"{where}: [models.{name}].structured = {raw['structured']!r}; "
+                          f"use one of {', '.join(STRUCTURED_MODES)}.")
+    for key in ("connect_timeout", "read_timeout"):
+        if key in raw and (not isinstance(raw[key], (int, float)) or isinstance(raw[key], bool) or raw[key] <= 0):
+            raise ConfigError(f"{where}: [models.{name}].{key} must be a positive number of seconds.")
+    if "cloud" in raw and not isinstance(raw["cloud"], bool):
+        raise ConfigError(f"{where}: [models.{name}].cloud must be true or false.")
+
+
+def _parse_routing(where: str, raw: Any, models: dict[str, ModelSpec]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [routing] must be a table of task = [\"model\", ...].")
+    routing: dict[str, tuple[str, ...]] = {}
+    for task, chain in raw.items():
+        if task not in ROUTING_TASKS:
+            raise ConfigError(f"{where}: [routing].{task} is not a task; tasks: {', '.join(ROUTING_TASKS)}.")
+        if isinstance(chain, str):
+            chain = [chain]
+        if not isinstance(chain, list) or not chain or not all(isinstance(c, str) for c in chain):
+            raise ConfigError(f"{where}: [routing].{task} must be a list of model names, "
+                              f"e.g. [\"{RULES}\", \"{next(iter(models))}\"].")
+        unknown = [c for c in chain if c != RULES and c not in models]
+        if unknown:
+            raise ConfigError(f"{where}: [routing].{task} names unknown model(s) {', '.join(unknown)}; "
+                              f"models: {', '.join(models)} (or \"{RULES}\").")
+        routing[task] = tuple(chain)
+    return routing
 
 
 def load_models(path: Path) -> ModelsConfig:
@@ -176,6 +288,12 @@ class Settings:
     embed_on_write: bool = True
     #: binding id -> keys, from the ``[keymap]`` table (e.g. ``"forge.new" = "ctrl+k"``)
     keymap: dict[str, str] = field(default_factory=dict)
+    #: project -> may its text go to cloud engines (``[projects.NAME] cloud = false``)
+    project_cloud: dict[str, bool] = field(default_factory=dict)
+
+    def cloud_allowed(self, project: str) -> bool:
+        """A project's own ``cloud`` setting; by default sandboxed projects stay off cloud engines."""
+        return self.project_cloud.get(project, project not in self.sandboxed_projects)
 
 
 def parse_settings(text: str, source: Path | None = None) -> Settings:
@@ -185,15 +303,22 @@ def parse_settings(text: str, source: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(Path(where), exc) from None
     raw = dict(data.get("settings", {}))
-    known = {f.name for f in fields(Settings)} - {"keymap"}
+    known = {f.name for f in fields(Settings)} - {"keymap", "project_cloud"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}.")
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
         raise ConfigError(f'{where}: [keymap] maps binding ids to keys, e.g. "forge.new" = "ctrl+k".')
+    projects = data.get("projects", {})
+    project_cloud: dict[str, bool] = {}
+    for project, table in (projects.items() if isinstance(projects, dict) else ()):
+        if not isinstance(table, dict) or not isinstance(table.get("cloud", True), bool):
+            raise ConfigError(f"{where}: [projects.{project}] takes `cloud = true|false`.")
+        if "cloud" in table:
+            project_cloud[project] = table["cloud"]
     try:
-        return Settings(**raw, keymap=dict(keymap))
+        return Settings(**raw, keymap=dict(keymap), project_cloud=project_cloud)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -256,5 +381,3 @@ def load_settings(paths: Paths) -> Settings:
         return Settings()
     return parse_settings(f.read_text(encoding="utf-8"), f)
 
-
-_ = re, Any

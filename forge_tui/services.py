@@ -88,10 +88,19 @@ class Services:
             return self._registry
 
     # -- inference -----------------------------------------------------------
-    def engine(self, model: str | None = None) -> "KnowledgeEngine":
+    def engine(self, model: str | None = None, models: ModelsConfig | None = None) -> "KnowledgeEngine":
+        """The engine for ``model`` (default: models.toml's default), by its ``kind``."""
+        spec = (models or self.models()).get(model)
+        if spec.kind == "openai":
+            from forge_tui.engine.openai_engine import OpenAIEngine
+
+            return OpenAIEngine(spec, embedder=self.embedder())
+        if spec.kind == "anthropic":
+            from forge_tui.engine.anthropic_engine import AnthropicEngine
+
+            return AnthropicEngine(spec, embedder=self.embedder())
         from forge_tui.engine.llama_engine import LlamaEngine
 
-        spec = self.models().get(model)
         return LlamaEngine(spec, cache_dir=self.paths.cache_dir, base_dir=self.paths.models_file().parent,
                            embedder=self.embedder())
 

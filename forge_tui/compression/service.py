@@ -19,9 +19,10 @@ from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import Conversation, TurnStatus, utcnow
 from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.protocol.extract import extract, words
-from forge_tui.protocol.gbnf import max_sentence_chars, yaml_grammar
+from forge_tui.protocol.gbnf import max_sentence_chars
+from forge_tui.protocol.json_schema import constraint
 from forge_tui.protocol.render import dump_archive
-from forge_tui.protocol.spec import SCHEMA_VERSION, compression_model_spec
+from forge_tui.protocol.spec import SCHEMA_VERSION, ObjectSpec, compression_model_spec
 from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate, validate_archive
 
 MODES = ("default", "lossless", "partial")
@@ -142,14 +143,17 @@ def _inherited_summary(archives: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def _generate(engine: KnowledgeEngine, messages: list[dict], grammar: str, max_tokens: int, retry_tokens: int,
+def _generate(engine: KnowledgeEngine, messages: list[dict], spec: ObjectSpec, max_tokens: int, retry_tokens: int,
               on_piece: Callable[[str], None], cancel: threading.Event) -> tuple[GenerationResult, int]:
-    """Generate under the grammar; one retry with a larger budget when cut off."""
+    """Generate under the spec (GBNF, or JSON Schema where the engine takes that); one retry
+    with a larger budget when cut off."""
     attempts = 0
     result = None
+    grammar, schema = constraint(spec, engine.structured)
     for budget in (max_tokens, retry_tokens):
         attempts += 1
-        request = GenerationRequest(messages=messages, grammar=grammar, temperature=0.2, max_tokens=budget)
+        request = GenerationRequest(messages=messages, grammar=grammar, json_schema=schema, temperature=0.2,
+                                    max_tokens=budget)
         result = engine.generate(request, on_piece, cancel)
         if result.finish != "length":
             break
@@ -203,14 +207,13 @@ def compress(
     ex = extract(compressed)
 
     spec = model_spec_for(len(ex.decisions), len(ex.threads), max_tokens)
-    grammar = yaml_grammar(spec)
     retry_tokens = retry_tokens or retry_budget(spec, max_tokens)
     room = engine.n_ctx - retry_tokens - 32
     messages = build_messages(
         compressed, ex.decisions, ex.threads, _inherited_summary(bridged),
         fits=lambda m: engine.count_tokens(m) <= room,
     )
-    result, attempts = _generate(engine, messages, grammar, max_tokens, retry_tokens, on_piece, cancel)
+    result, attempts = _generate(engine, messages, spec, max_tokens, retry_tokens, on_piece, cancel)
     try:
         model_out = safe_yaml(result.text)
     except ArchiveError as exc:

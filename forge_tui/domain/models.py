@@ -52,6 +52,10 @@ class Turn:
     error: str | None = None
     labels: list[str] = field(default_factory=list)
     source: dict[str, Any] | None = None
+    #: the engine kind that produced an assistant turn (llama, openai, anthropic)
+    engine: str | None = None
+    #: token usage of an assistant turn: prompt, completion, cache_read, cache_write (server-reported or counted)
+    usage: dict[str, int] | None = None
 
 
 @dataclass

@@ -49,6 +49,11 @@ class GenerationResult:
     finish: Finish
     elapsed_s: float = 0.0
     error: str | None = None
+    #: the backend was unreachable, timed out or refused before answering: another model may succeed
+    backend_failed: bool = False
+    #: prompt-cache use reported by the server (Anthropic): tokens read from / written to the cache
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass
@@ -67,12 +72,21 @@ class GenerationRequest:
 
 OnPiece = Callable[[str], None]
 
+#: the output constraint an engine takes natively
+Structured = Literal["grammar", "json_schema"]
+
 
 class KnowledgeEngine(Protocol):
     """What every model backend provides (see the module docstring)."""
 
     @property
     def model_name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def structured(self) -> Structured: ...
 
     @property
     def n_ctx(self) -> int: ...
@@ -120,6 +134,14 @@ class CurrentEngine:
     @property
     def model_name(self) -> str:
         return self._engine().model_name
+
+    @property
+    def kind(self) -> str:
+        return self._engine().kind
+
+    @property
+    def structured(self) -> Structured:
+        return self._engine().structured
 
     @property
     def n_ctx(self) -> int:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from forge_tui.config import ModelSpec
-from forge_tui.engine.base import EngineError, GenerationRequest, GenerationResult, Message, OnPiece
+from forge_tui.engine.base import (
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    Message,
+    OnPiece,
+    Structured,
+)
 from forge_tui.engine.grammar import GrammarError
 from forge_tui.engine.model_files import ModelFileError, resolve_model_path
 
@@ -54,6 +61,14 @@ class LlamaEngine:
     @property
     def model_name(self) -> str:
         return self._model_name
+
+    @property
+    def kind(self) -> str:
+        return "llama"
+
+    @property
+    def structured(self) -> Structured:
+        return "grammar"
 
     @property
     def n_ctx(self) -> int:

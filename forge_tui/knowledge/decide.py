@@ -2,6 +2,7 @@
 
 The output shape is an ``ObjectSpec`` from the compression protocol, decoded
 under the GBNF that ``forge_tui.protocol.gbnf.yaml_grammar`` generates from it
+(or, for an engine that takes JSON Schema, the schema ``protocol.json_schema`` generates)
 and checked with ``forge_tui.protocol.validate`` — the same machinery as the
 archives, so the grammar and the checks cannot drift apart. The model writes
 text, rationale, tier and priority; it never writes an id (the specs' program
@@ -10,7 +11,6 @@ fields are dropped by ``model_view``).
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import threading
@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from forge_tui.engine.base import GenerationRequest, KnowledgeEngine
 from forge_tui.knowledge.errors import KnowledgeError
-from forge_tui.protocol.gbnf import yaml_grammar
+from forge_tui.protocol.json_schema import constraint
 from forge_tui.protocol.spec import DECISION_SPEC, THREAD_SPEC, ObjectSpec, model_view
 from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate
 
@@ -96,20 +96,17 @@ DECISION_OPTIONS = DecideOptions(DECISION_ANSWER, DECISION_INSTRUCTION, DECISION
 THREAD_OPTIONS = DecideOptions(THREAD_ANSWER, THREAD_INSTRUCTION, THREAD_EXAMPLES, max_tokens=80)
 
 
-@functools.lru_cache(maxsize=16)
-def grammar_for(spec: ObjectSpec) -> str:
-    return yaml_grammar(spec)
-
-
 def decide(
     engine: KnowledgeEngine, context: str, options: DecideOptions, cancel: threading.Event | None = None
 ) -> dict:
     """Ask ``engine`` for one answer shaped like ``options.spec``; raise ``DecideError`` if unusable."""
+    grammar, schema = constraint(options.spec, engine.structured)
     request = GenerationRequest(
         messages=options.messages(context),
         max_tokens=options.max_tokens,
         temperature=options.temperature,
-        grammar=grammar_for(options.spec),
+        grammar=grammar,
+        json_schema=schema,
     )
     result = engine.generate(request, lambda _piece: None, cancel or threading.Event())
     if result.error or result.finish != "stop":

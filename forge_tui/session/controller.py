@@ -21,7 +21,7 @@ from typing import Callable, Protocol
 from forge_tui.config import ModelsConfig, Settings
 from forge_tui.domain.ids import conversation_id, message_id
 from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Role, Turn, TurnStatus, utcnow
-from forge_tui.engine.base import GenerationRequest, KnowledgeEngine
+from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.session import events as ev
 from forge_tui.session.context import build_messages
 from forge_tui.store.errors import StoreError
@@ -138,7 +138,10 @@ class SessionController:
 
     @property
     def n_ctx(self) -> int:
-        return self.models.get(self.model_name).n_ctx
+        """The context size of the model of the moment (a server's engine learns it when it connects)."""
+        if self.engine is not None:
+            return self.engine.n_ctx
+        return self.models.get(self.model_name).n_ctx or 4096
 
     # -- start-up ------------------------------------------------------------
     def start(self) -> Future | None:
@@ -327,6 +330,8 @@ class SessionController:
             return
         status = FINISH_STATUS.get(result.finish, TurnStatus.COMPLETE)
         reply.tokens = result.tokens
+        reply.engine = engine.kind
+        reply.usage = usage_of(result)
         self._close_reply(store, reply, result.text, status, result.error, result.finish)
         self.tokens_used = result.prompt_tokens + result.tokens
         self.emit(ev.TokensCounted(self.tokens_used, engine.n_ctx))
@@ -336,7 +341,8 @@ class SessionController:
     def _close_reply(self, store: Store, reply: Turn, text: str, status: TurnStatus,
                      error: str | None, finish: str = "error") -> None:
         reply.content, reply.status, reply.error, reply.updated_at = text, status, error, utcnow()
-        store.update_turn(reply.id, content=text, status=status, error=error, tokens=reply.tokens)
+        store.update_turn(reply.id, content=text, status=status, error=error, tokens=reply.tokens,
+                          engine=reply.engine, usage=reply.usage)
         self._busy.clear()  # before announcing: the user may send again as soon as they see it
         self.emit(ev.ReplyFinished(reply, finish, error))
         if self.conversation is not None and status is not TurnStatus.ERROR:
@@ -410,6 +416,12 @@ class SessionController:
         self._worker.shutdown(wait=True, cancel_futures=True)
         if self.engine is not None:
             self.engine.close()
+
+
+def usage_of(result: GenerationResult) -> dict[str, int]:
+    """A generation's token usage as stored on its turn."""
+    return {"prompt": result.prompt_tokens, "completion": result.tokens,
+            "cache_read": result.cache_read_tokens, "cache_write": result.cache_write_tokens}
 
 
 def _store_message(exc: Exception) -> str:

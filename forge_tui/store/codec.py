@@ -61,6 +61,10 @@ def turn_to_doc(turn: Turn, project: str | None = None) -> dict[str, Any]:
         "labels": list(turn.labels),
         "source": turn.source,
     }
+    if turn.engine is not None:
+        doc["engine"] = turn.engine
+    if turn.usage is not None:
+        doc["usage"] = dict(turn.usage)
     if project is not None:
         doc["project"] = project
     return doc
@@ -81,4 +85,6 @@ def turn_from_doc(doc: dict[str, Any]) -> Turn:
         error=doc.get("error"),
         labels=list(doc.get("labels") or []),
         source=doc.get("source"),
+        engine=doc.get("engine"),
+        usage=doc.get("usage"),
     )

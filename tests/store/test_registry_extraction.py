@@ -13,7 +13,8 @@ from forge_tui.config import ModelSpec, Settings
 from forge_tui.domain.ids import conversation_id, message_id
 from forge_tui.domain.models import Conversation, Role, Turn
 from forge_tui.engine.base import GenerationRequest, GenerationResult
-from forge_tui.knowledge.decide import DECISION_OPTIONS, answer_yaml, decide, grammar_for
+from forge_tui.knowledge.decide import DECISION_OPTIONS, answer_yaml, decide
+from forge_tui.protocol.gbnf import yaml_grammar
 from forge_tui.knowledge.extraction import FALLBACK_TIER, Extractor
 from forge_tui.knowledge.registry import Registry
 from forge_tui.protocol.validate import validate, safe_yaml
@@ -23,6 +24,8 @@ class ScriptedEngine:
     """Answers each generate() call with the next scripted text (or raises it)."""
 
     model_name = "scripted"
+    kind = "scripted"
+    structured = "grammar"
     n_ctx = 2048
 
     def __init__(self, *answers):
@@ -77,7 +80,7 @@ def test_decide_answer_is_recorded_with_sources_and_labels(store, reg, conv):
     assert (d.id, d.text, d.tier, d.priority, d.rationale) == ("D001", "Use PostgreSQL for the main database", 0.9, "high", "needs JSONB")
     assert d.sources == [turn.id] and d.conversation_id == conv.id and d.subject == "main database"
     assert store.messages.find_one({"_id": turn.id})["labels"] == ["decision"]
-    assert engine.requests[0].grammar == grammar_for(DECISION_OPTIONS.spec)
+    assert engine.requests[0].grammar == yaml_grammar(DECISION_OPTIONS.spec)
     assert engine.requests[0].temperature == 0.2
 
 

@@ -62,3 +62,42 @@ def test_keymap_table():
     assert settings.keymap == {"forge.new": "ctrl+k"}
     with pytest.raises(ConfigError, match="keymap"):
         parse_settings("[keymap]\nbad = 3\n")
+
+
+def test_engine_kinds_and_their_keys():
+    cfg = parse_models(
+        '[models.local]\npath = "a.gguf"\n'
+        '[models.box]\nkind = "openai"\nbase_url = "http://192.168.1.9:8000/v1"\nmodel = "qwen"\nread_timeout = 900\n'
+        '[models.oa]\nkind = "openai"\nbase_url = "https://api.example.com/v1"\napi_key_env = "EX_KEY"\n'
+        '[models.claude]\nkind = "anthropic"\nmodel = "claude-sonnet"\n'
+    )
+    box, oa, claude = cfg.get("box"), cfg.get("oa"), cfg.get("claude")
+    assert box.remote_model == "qwen" and box.read_timeout == 900 and box.connect_timeout == 5.0
+    assert box.n_ctx == 0 and box.structured_mode == "json_schema"  # n_ctx 0: ask the server
+    assert not box.is_cloud and oa.is_cloud and claude.is_cloud and not cfg.get("local").is_cloud
+    assert claude.structured_mode == "prompt" and cfg.get("local").structured_mode == "grammar"
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('[models.a]\nkind = "gpt"\n', "kind = 'gpt'"),
+        ('[models.a]\nkind = "openai"\n', "needs `base_url`"),
+        ('[models.a]\nkind = "openai"\nbase_url = "x"\napi_key_env = "sk-abc123 secret"\n', "never the key itself"),
+        ('[models.a]\nkind = "openai"\nbase_url = "x"\nstructured = "xml"\n', "structured = 'xml'"),
+        ('[models.a]\nkind = "openai"\nbase_url = "x"\nread_timeout = 0\n', "positive number of seconds"),
+        ('[models.a]\npath = "a"\n[routing]\nchat = ["b"]\n', "unknown model(s) b"),
+        ('[models.a]\npath = "a"\n[routing]\nsummarise = ["a"]\n', "is not a task"),
+    ],
+)
+def test_invalid_engine_entries_are_explained(text, fragment):
+    with pytest.raises(ConfigError) as err:
+        parse_models(text)
+    assert fragment in str(err.value)
+
+
+def test_routing_chains_and_project_cloud():
+    cfg = parse_models('[models.a]\npath = "a"\n[models.b]\npath = "b"\n[routing]\ncompress = ["rules", "a", "b"]\n')
+    assert cfg.chain("compress") == ("rules", "a", "b") and cfg.chain("chat", "b") == ("b",)
+    settings = parse_settings('[settings]\nsandboxed_projects = ["secret", "open"]\n[projects.open]\ncloud = true\n')
+    assert not settings.cloud_allowed("secret") and settings.cloud_allowed("open") and settings.cloud_allowed("x")
