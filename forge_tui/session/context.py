@@ -31,11 +31,13 @@ def build_messages(turns: Sequence[Turn], conversation: Conversation | None, sto
         archive_messages = archive_context(store, conversation.archive_context)
         blocks = [m["content"] for m in archive_messages if m["role"] == "system"] + blocks
         carried = [m for m in archive_messages if m["role"] != "system"]
+    # system turns (``forge ask --system``) join the one system prompt: templates want a single one
+    blocks += [t.content for t in turns if t.role is Role.SYSTEM and t.content]
     if blocks:
         system += "\n\n" + "\n\n".join(blocks)
     messages = [{"role": Role.SYSTEM.value, "content": system}, *carried]
     for t in turns:
-        if t.status in REPLAYED and t.content:
+        if t.status in REPLAYED and t.content and t.role is not Role.SYSTEM:
             messages.append({"role": t.role.value, "content": t.content})
     return messages
 

@@ -253,8 +253,12 @@ class SessionController:
         return conv
 
     # -- chat ----------------------------------------------------------------
-    def send(self, text: str) -> Future | None:
-        """Persist the user's turn, then stream a reply. Returns None if refused."""
+    def send(self, text: str, system: str | None = None) -> Future | None:
+        """Persist the user's turn, then stream a reply. Returns None if refused.
+
+        ``system`` (``forge ask --system``) is stored as a system turn before the user's;
+        it joins the system prompt for the rest of the conversation.
+        """
         text = text.strip()
         if not text:
             return None
@@ -265,7 +269,7 @@ class SessionController:
         if not self.claim():
             self.emit(ev.Notice("A reply is still streaming: press Esc to cancel it first.", "warning"))
             return None
-        return self._submit(self._send, text)
+        return self._submit(self._send, text, system)
 
     def cancel(self) -> bool:
         """Cancel the running reply (prompt processing included). Never quits."""
@@ -283,10 +287,14 @@ class SessionController:
             model=self.model_name if role is Role.ASSISTANT else None,
         )
 
-    def _send(self, text: str) -> None:
+    def _send(self, text: str, system: str | None = None) -> None:
         try:
             store = self.require_store()
             conv = self._ensure_conversation(text)
+            if system:
+                instruction = self._new_turn(conv, Role.SYSTEM, system, TurnStatus.COMPLETE)
+                store.insert_turn(instruction, conv.project)
+                self.turns.append(instruction)
             user = self._new_turn(conv, Role.USER, text, TurnStatus.COMPLETE)
             store.insert_turn(user, conv.project)
             self.turns.append(user)
