@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from forge_tui.knowledge.classifier import LABELS, classify  # noqa: E402
+from forge_tui.knowledge.pipeline.topics import LABELS, classify  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "classifier_set.jsonl"
 

@@ -14,7 +14,8 @@ import re
 from dataclasses import asdict, is_dataclass
 from typing import Any, Callable, Iterable
 
-from forge_tui.protocol.extract import Candidate, Extraction, words
+from forge_tui.knowledge.pipeline.candidates import Candidate, Extraction
+from forge_tui.knowledge.pipeline.text import words
 from forge_tui.protocol.spec import DECISION_ID, PRIORITIES, PRIORITY_RANK, SOURCE_RE, THREAD_ID
 
 MODEL_ONLY_TIER_CAP = 0.5  # a decision the model wrote with no evidence in the candidates

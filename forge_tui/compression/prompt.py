@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from forge_tui.protocol.extract import Candidate
+from forge_tui.knowledge.pipeline.candidates import Candidate
 
 SYSTEM = (
     "You compress a work session into a YAML archive for the next session. "

@@ -18,7 +18,8 @@ from forge_tui.domain.ids import conversation_id as make_conversation_id
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import Conversation, TurnStatus, utcnow
 from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
-from forge_tui.protocol.extract import extract, words
+from forge_tui.knowledge.pipeline import extract
+from forge_tui.knowledge.pipeline.text import words
 from forge_tui.protocol.gbnf import max_sentence_chars
 from forge_tui.protocol.json_schema import constraint
 from forge_tui.protocol.render import dump_archive

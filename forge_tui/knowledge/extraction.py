@@ -1,13 +1,13 @@
 """Real-time extraction: after a turn is persisted, turn it into knowledge.
 
-``Extractor.process_turn`` is meant for a background worker: it labels the
-message (classifier), merges code into patterns, sends each decision and
-open-question candidate through ``decide()`` and records the result in the
-registry (where the conflict policy applies), and closes threads the turn
-resolves. It never raises into its caller: any failure is written as an
-``extraction_failed`` event with ``retry: pending`` and ``retry_failed`` picks
-it up later. A ``decide()`` answer that fails validation is replaced by the
-rule-based draft with a low tier, and that is logged too.
+``Extractor.process_turn`` is meant for a background worker: the extraction
+pipeline labels the turn's sentences (with the previous turn as context),
+code merges into patterns, and ``fold.RegistryFolder`` records decisions,
+constraints, threads and resolutions with the same links the archive uses.
+With an engine, ``decide()`` may reword a draft; an answer that fails
+validation leaves the pipeline's draft, and that is logged. It never raises
+into its caller: any failure is written as an ``extraction_failed`` event with
+``retry: pending`` and ``retry_failed`` picks it up later.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any, Sequence
 from forge_tui.config import Settings
 from forge_tui.domain.models import Turn
 from forge_tui.engine.base import KnowledgeEngine
-from forge_tui.knowledge.classifier import classify, code_blocks, decision_sentences
 from forge_tui.knowledge.decide import (
     DECISION_OPTIONS,
     THREAD_OPTIONS,
@@ -32,10 +31,13 @@ from forge_tui.knowledge.decide import (
     grounded,
 )
 from forge_tui.knowledge.errors import KnowledgeError
+from forge_tui.knowledge.fold import RegistryFolder
 from forge_tui.knowledge.patterns import Pattern, PatternStore
+from forge_tui.knowledge.pipeline import SentenceClassifier, default_classifier
+from forge_tui.knowledge.pipeline.classify import Labelled, TurnText
+from forge_tui.knowledge.pipeline.topics import classify, code_blocks
 from forge_tui.knowledge.records import RecordOutcome, Thread
 from forge_tui.knowledge.registry import Registry
-from forge_tui.protocol.extract import ABANDONED_RE, QUESTION_RE, RESOLVED_RE, guess_priority, sentences, words
 from forge_tui.store.codec import turn_from_doc
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,6 @@ log = logging.getLogger(__name__)
 FALLBACK_TIER = 0.3  # a rule-based draft is a guess: low confidence until someone confirms it
 MAX_CANDIDATES = 4  # per turn and kind: a long pasted document must not queue dozens of model calls
 MAX_ATTEMPTS = 3
-_THREAD_REF = re.compile(r"\bT\d{3,}\b")
-_OPEN_QUESTION = re.compile(r"\b(should we|do we|which|how (do|should|can) we|what('s| is) the best)\b", re.I)
 
 
 @dataclass
@@ -60,6 +60,7 @@ class ExtractionOutcome:
     skipped: bool = False  # already extracted
     error: str | None = None  # set when extraction failed (queued for retry)
     elapsed_s: float = 0.0
+    path: str = ""  # which classifier weights ran: full (embedding + cues) or cues
 
     @property
     def ok(self) -> bool:
@@ -80,12 +81,14 @@ class Extractor:
         *,
         embedder: Any = None,
         cancel: threading.Event | None = None,
+        classifier: SentenceClassifier | None = None,
     ):
-        """``engine`` None = rule-based drafts only; ``embedder.embed(texts)`` adds vectors for conflicts."""
+        """``engine`` None = the pipeline's drafts only; ``embedder`` lets the classifier read embeddings."""
         self.registry = registry
         self.engine = engine
         self.settings = settings
         self.embedder = embedder
+        self.classifier = classifier or default_classifier(embedder)
         self.cancel = cancel or threading.Event()
         self.patterns = PatternStore(registry)
         self._messages = registry.db["messages"]
@@ -137,19 +140,37 @@ class Extractor:
         if not force and self._messages.find_one({"_id": turn.id, "extracted_at": {"$ne": None}}, {"_id": 1}):
             out.skipped = True
             return
-        role = getattr(turn.role, "value", turn.role)
-        out.labels = classify(turn.content, role)
+        role = str(getattr(turn.role, "value", turn.role))
+        here = TurnText(role, turn.content, turn.id)
+        prev = self._previous(turn)
+        labelled: list[Labelled] = []
+        if role != "system":
+            context = [prev, here] if prev is not None else [here]
+            labelled = self.classifier.label(context, only=[len(context) - 1], offset=max(0, turn.seq - len(context) + 1))
+        out.labels = classify(turn.content, role, labelled)
+        out.path = self.classifier.path
         self._messages.update_one({"_id": turn.id}, {"$set": {"labels": out.labels, "labelled": True}})
-        conv_id = turn.conversation_id
         if "code_pattern" in out.labels:
             for block in code_blocks(turn.content)[:MAX_CANDIDATES]:
                 if block.strip():
                     out.patterns.append(self.patterns.absorb(project, block, sources=[turn.id], who="extractor")[0])
         if role != "system" and self.settings.extraction:
-            for sentence in decision_sentences(turn.content, role)[:MAX_CANDIDATES]:
-                out.decisions.append(self._decision(sentence, turn, project, conv_id, out))
-            self._threads(turn, role, project, conv_id, out)
+            reword = None
+            if self.engine is not None:
+                def reword(kind: str, sentence: str, draft: dict) -> dict:
+                    return self._reword(kind, sentence, draft, turn, project, out)
+            folder = RegistryFolder(self.registry, project, turn.conversation_id, reword)
+            folded = folder.fold(labelled, here, turn.seq, prev)
+            out.decisions, out.threads_opened, out.threads_closed = folded.decisions, folded.opened, folded.closed
         self._messages.update_one({"_id": turn.id}, {"$set": {"extracted_at": self.registry.clock()}})
+
+    def _previous(self, turn: Turn) -> TurnText | None:
+        """The turn before this one (what "sounds good, do that" agrees to)."""
+        doc = self._messages.find_one(
+            {"conversation_id": turn.conversation_id, "seq": {"$lt": turn.seq}, "role": {"$ne": "system"}},
+            {"role": 1, "content": 1}, sort=[("seq", -1)],
+        )  # fmt: skip
+        return TurnText(str(doc.get("role") or "user"), str(doc.get("content") or ""), doc["_id"]) if doc else None
 
     def _context(self, turn: Turn, sentence: str) -> str:
         role = getattr(turn.role, "value", turn.role)
@@ -158,70 +179,15 @@ class Extractor:
             body = body[:600] + " …"
         return f"Message ({role}): {body}\nCandidate: {sentence}"
 
-    def _decision(
-        self, sentence: str, turn: Turn, project: str, conv_id: str, out: ExtractionOutcome
-    ) -> RecordOutcome:
-        draft = {"text": sentence[:400], "rationale": "", "tier": FALLBACK_TIER, "priority": guess_priority(sentence)}
-        answer = self._ask(DECISION_OPTIONS, self._context(turn, sentence), sentence, "text", project, turn.id, out)
-        fields = answer or draft
-        if answer and not content_words(answer.get("rationale") or "") & content_words(turn.content):
-            fields = {**answer, "rationale": ""}  # a reason the message never gave is not a rationale
-        embedding = None
-        if self.embedder is not None:
-            embedding = [float(x) for x in self.embedder.embed([fields["text"]])[0]]
-        # the policy compares the user's words (``statement``), not the model's paraphrase
-        return self.registry.record_decision(
-            project,
-            fields["text"],
-            statement=sentence,
-            rationale=fields.get("rationale") or "",
-            tier=float(fields["tier"]),
-            priority=fields["priority"],
-            sources=[turn.id],
-            conversation_id=conv_id,
-            embedding=embedding,
-            who="extractor",
-            why=f"stated in turn {turn.seq}" + ("" if answer else " (rule-based draft)"),
-        )
-
-    def _threads(self, turn: Turn, role: str, project: str, conv_id: str, out: ExtractionOutcome) -> None:
-        opened = 0
-        for s in sentences(turn.content):
-            closing = ABANDONED_RE.search(s) or RESOLVED_RE.search(s)
-            if closing and not s.endswith("?"):
-                status = "ABANDONED" if ABANDONED_RE.search(s) else "RESOLVED"
-                for thread in self._threads_closed_by(project, s):
-                    out.threads_closed.append(
-                        self.registry.resolve_thread(
-                            project, thread.id, status=status, resolution=s[:300], sources=[turn.id], who="extractor"
-                        )
-                    )
-                continue
-            question = QUESTION_RE.search(s) or (role == "user" and s.endswith("?") and _OPEN_QUESTION.search(s))
-            if question and opened < MAX_CANDIDATES:
-                opened += 1
-                draft = {"title": s[:300], "priority": guess_priority(s)}
-                answer = self._ask(THREAD_OPTIONS, self._context(turn, s), s, "title", project, turn.id, out)
-                fields = answer or draft
-                out.threads_opened.append(
-                    self.registry.open_thread(
-                        project, fields["title"], priority=fields["priority"], sources=[turn.id],
-                        conversation_id=conv_id, who="extractor", why=f"asked in turn {turn.seq}",
-                    )
-                )  # fmt: skip
-
-    def _threads_closed_by(self, project: str, sentence: str) -> list[Thread]:
-        """Open threads a resolution sentence names (``T003``) or is clearly about (shared words)."""
-        open_threads = [t for t in self.registry.threads(project, status="OPEN")]
-        named = set(_THREAD_REF.findall(sentence))
-        if named:
-            return [t for t in open_threads if t.id in named]
-        mine = words(sentence)
-        scored = [(len(mine & words(t.title)), t) for t in open_threads]
-        best = max((n for n, _ in scored), default=0)
-        if best < 2:
-            return []  # "done!" alone does not say which thread: leave them open
-        return [t for n, t in scored if n == best][:1]
+    def _reword(self, kind: str, sentence: str, draft: dict, turn: Turn, project: str, out: ExtractionOutcome) -> dict:
+        """A capable model's wording on top of the pipeline's draft (which stands when the answer does not)."""
+        options, key = (DECISION_OPTIONS, "text") if kind == "decision" else (THREAD_OPTIONS, "title")
+        answer = self._ask(options, self._context(turn, sentence), sentence, key, project, turn.id, out)
+        if answer is None:
+            return draft
+        if kind == "decision" and not content_words(answer.get("rationale") or "") & content_words(turn.content):
+            answer = {**answer, "rationale": ""}  # a reason the message never gave is not a rationale
+        return {**draft, **answer}
 
     def _ask(
         self, options, context: str, candidate: str, text_key: str, project: str, turn_id: str, out: ExtractionOutcome

@@ -12,7 +12,7 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from forge_tui.knowledge.classifier import classify
+from forge_tui.knowledge.pipeline.topics import classify
 
 
 def backfill_labels(

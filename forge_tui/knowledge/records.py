@@ -14,8 +14,9 @@ from typing import Any
 from forge_tui.protocol.spec import PRIORITIES, THREAD_STATUSES
 from forge_tui.store.codec import aware
 
-DECISION_STATUSES = ("active", "superseded", "rejected")
-__all__ = ["PRIORITIES", "THREAD_STATUSES", "DECISION_STATUSES", "CHOICES", "Decision", "Thread", "Conflict"]
+DECISION_STATUSES = ("active", "superseded", "rejected", "dismissed")
+DECISION_KINDS = ("decision", "constraint")
+__all__ = ["PRIORITIES", "THREAD_STATUSES", "DECISION_STATUSES", "DECISION_KINDS", "CHOICES", "Decision", "Thread", "Conflict"]
 CHOICES = ("keep_both", "supersede", "reject")
 
 
@@ -44,6 +45,9 @@ class Decision:
     embedding: list[float] | None = None
     restatements: int = 0
     statement: str = ""  # the verbatim sentence it came from (what the conflict policy compares)
+    kind: str = "decision"  # decision | constraint (a rule that must keep holding, quoted verbatim)
+    value: str = ""  # what was chosen ("Redis"); for an accepted proposal, the proposal
+    pinned: bool = False  # stated or confirmed by hand: extraction never overrides it
 
     @property
     def source_message_id(self) -> str | None:
@@ -76,6 +80,9 @@ class Decision:
             embedding=doc.get("embedding"),
             restatements=int(doc.get("restatements", 0)),
             statement=doc.get("statement", ""),
+            kind=doc.get("kind", "decision"),
+            value=doc.get("value", ""),
+            pinned=bool(doc.get("pinned", False)),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -104,6 +111,9 @@ class Decision:
             "embedding": self.embedding,
             "restatements": self.restatements,
             "statement": self.statement,
+            "kind": self.kind,
+            "value": self.value,
+            "pinned": self.pinned,
         }
 
     def to_public(self) -> dict[str, Any]:
@@ -129,6 +139,10 @@ class Thread:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     resolution: str = ""
+    question: str = ""  # the sentence that asked it, verbatim
+    resolution_sources: list[str] = field(default_factory=list)  # the turn(s) that answered it
+    dismissed: bool = False  # a wrong item the user dismissed (kept, with the event, never deleted)
+    pinned: bool = False
 
     @property
     def source_message_id(self) -> str | None:
@@ -148,6 +162,10 @@ class Thread:
             created_at=aware(doc.get("created_at")),
             updated_at=aware(doc.get("updated_at")),
             resolution=doc.get("resolution", ""),
+            question=doc.get("question", ""),
+            resolution_sources=list(doc.get("resolution_sources") or []),
+            dismissed=bool(doc.get("dismissed", False)),
+            pinned=bool(doc.get("pinned", False)),
         )
 
     def to_public(self) -> dict[str, Any]:
@@ -162,6 +180,8 @@ class Thread:
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
             "resolution": self.resolution,
+            "resolution_sources": self.resolution_sources,
+            "dismissed": self.dismissed,
         }
 
 

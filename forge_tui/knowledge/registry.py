@@ -138,6 +138,11 @@ class Registry(ThreadRegistry):
         who: str = "system",
         why: str = "",
         validates: bool = True,
+        kind: str = "decision",
+        value: str = "",
+        restates: str | None = None,
+        revises: str | None = None,
+        pinned: bool = False,
     ) -> RecordOutcome:
         """Record a statement, applying the conflict policy against what is known.
 
@@ -146,6 +151,8 @@ class Registry(ThreadRegistry):
         Facets (scope, subject, key, artifacts) are derived from it unless given.
         A restatement merges into the existing decision and, when ``validates``
         (someone said it again), resets its decay; re-hydration passes ``False``.
+        ``restates``/``revises`` name the decision the extraction pipeline linked this
+        statement to (merge into it / supersede it); the policy then does not guess.
         """
         text = _check_text(text)
         _check_tier_priority(tier, priority)
@@ -170,8 +177,14 @@ class Registry(ThreadRegistry):
             last_validated=now,
             embedding=list(embedding) if embedding is not None else None,
             statement=statement,
+            kind=kind,
+            value=" ".join(value.split()),
+            pinned=pinned,
         )
-        verdicts = policy.plan(draft, self._overlap_candidates(draft))
+        if restates is not None:
+            return RecordOutcome("merged", self._merge(self.get_decision(project, restates), draft, who, why, validates))
+        linked = self.get_decision(project, revises) if revises is not None else None
+        verdicts = [] if linked else policy.plan(draft, self._overlap_candidates(draft))
         for old, verdict in verdicts:
             if verdict.kind == policy.RESTATEMENT:
                 return RecordOutcome("merged", self._merge(old, draft, who, why or verdict.reason, validates))
@@ -182,6 +195,9 @@ class Registry(ThreadRegistry):
         self.events.log(project, "decision_created", draft.id, who=who, why=why, at=now, text=text)
 
         outcome = RecordOutcome("created", draft)
+        if linked is not None and linked.status == "active":
+            self._supersede(draft, linked, who, why or "revised in the conversation")
+            outcome.superseded.append(linked.id)
         for old, verdict in verdicts:
             if verdict.kind == policy.SUPERSEDE:
                 self._supersede(draft, old, who, verdict.reason)
@@ -312,7 +328,8 @@ class Registry(ThreadRegistry):
         if draft.embedding is not None:
             ors.append({"project": draft.project, "embedding": {"$ne": None}})
         ors.append({"project": draft.project, "statement": draft.statement})
-        docs = self._decisions.find({"status": "active", "$or": ors}).sort("created_at", ASCENDING)
+        query = {"status": "active", "kind": {"$ne": "constraint"}, "$or": ors}
+        docs = self._decisions.find(query).sort("created_at", ASCENDING)
         return [Decision.from_doc(d) for d in docs]
 
     def _merge(self, old: Decision, new: Decision, who: str, why: str, validates: bool) -> Decision:

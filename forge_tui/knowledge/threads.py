@@ -33,8 +33,12 @@ def title_key(title: str) -> str:
 class ThreadRegistry:
     """Thread operations; expects ``_threads``, ``events``, ``clock`` and ``next_short_id``."""
 
-    def threads(self: "Registry", project: str, status: str | None = None) -> list[Thread]:
+    def threads(
+        self: "Registry", project: str, status: str | None = None, include_dismissed: bool = False
+    ) -> list[Thread]:
         query: dict[str, Any] = {"project": project}
+        if not include_dismissed:
+            query["dismissed"] = {"$ne": True}
         if status is not None:
             query["status"] = _check_status(status)
         return [Thread.from_doc(d) for d in self._threads.find(query).sort("id", ASCENDING)]
@@ -61,8 +65,15 @@ class ThreadRegistry:
         conversation_id: str | None = None,
         who: str = "system",
         why: str = "",
+        question: str = "",
+        same_as: str | None = None,
+        pinned: bool = False,
     ) -> Thread:
-        """Open a thread; an open thread with the same normalised title gets the sources instead."""
+        """Open a thread; an open thread with the same normalised title (or ``same_as``) gets the sources instead.
+
+        ``question`` is the verbatim sentence that asked it; ``same_as`` names the open
+        thread the extraction pipeline found this question to repeat.
+        """
         title = " ".join((title or "").split())
         if not title:
             raise KnowledgeError("A thread needs a title (what is open).")
@@ -70,7 +81,8 @@ class ThreadRegistry:
             raise KnowledgeError(f"Priority must be one of {', '.join(PRIORITIES)}, got {priority!r}.")
         now = self.clock()
         key = title_key(title)
-        existing = self._threads.find_one({"project": project, "title_key": key, "status": "OPEN"})
+        match = {"id": same_as.strip().upper()} if same_as else {"title_key": key}
+        existing = self._threads.find_one({"project": project, **match, "status": "OPEN", "dismissed": {"$ne": True}})
         if existing is not None:
             self._threads.update_one(
                 {"_id": existing["_id"]},
@@ -91,6 +103,8 @@ class ThreadRegistry:
             "created_at": now,
             "updated_at": now,
             "resolution": "",
+            "question": " ".join(question.split()),
+            "pinned": pinned,
         }
         self._threads.insert_one(doc)
         self.events.log(project, "thread_opened", tid, who=who, why=why, at=now, title=title)
@@ -107,7 +121,10 @@ class ThreadRegistry:
         who: str = "user",
         why: str = "",
     ) -> Thread:
-        """Close a thread as ``RESOLVED`` (default) or ``ABANDONED``; re-closing is an error."""
+        """Close a thread as ``RESOLVED`` (default) or ``ABANDONED``; re-closing is an error.
+
+        ``sources`` are the turns that closed it (kept as ``resolution_sources`` too).
+        """
         status = _check_status(status)
         if status == "OPEN":
             raise KnowledgeError("resolve_thread closes a thread: use status RESOLVED or ABANDONED.")
@@ -118,7 +135,8 @@ class ThreadRegistry:
         self._threads.update_one(
             {"_id": thread.uid},
             {
-                "$set": {"status": status, "resolution": resolution, "updated_at": now},
+                "$set": {"status": status, "resolution": resolution, "updated_at": now,
+                         "resolution_sources": list(dict.fromkeys(sources))},
                 "$addToSet": {"sources": {"$each": list(sources)}},
             },
         )

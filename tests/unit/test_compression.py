@@ -20,7 +20,7 @@ from forge_tui.compression import (
 )
 from forge_tui.compression.assemble import fit_to_budget, merge_decisions, merge_threads
 from forge_tui.protocol.example import example_archive
-from forge_tui.protocol.extract import extract
+from forge_tui.knowledge.pipeline import extract
 from forge_tui.protocol.render import dump_archive
 from forge_tui.protocol.validate import validate_archive
 

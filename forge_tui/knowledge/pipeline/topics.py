@@ -1,15 +1,19 @@
-"""Rule-based content classifier: which kinds of knowledge a message carries.
+"""Message topics: which kinds of knowledge a message carries (code, fixes, speed-ups, routing).
 
-No model is involved: every persisted message is labelled in microseconds, so the
-labels are there before any background extraction starts. A message may carry
-several labels or none. The rules favour precision on clear phrasing ("let's go
-with X", "the fix was Y"); ``bench/classifier_report.py`` measures them against
-the labelled set in ``tests/fixtures/classifier_set.jsonl``.
+Topics are rules (code and tracebacks are what rules see well); whether a
+message carries a *decision* is the sentence classifier's call, so the topic
+labels and the registry never disagree about it. A message may carry several
+labels or none; ``bench/classifier_report.py`` measures them against
+``tests/fixtures/classifier_set.jsonl``.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Sequence
+
+from forge_tui.knowledge.pipeline import default_classifier
+from forge_tui.knowledge.pipeline.classify import Labelled
 
 LABELS = ("code_pattern", "decision", "solution", "error_recovery", "optimization", "routing")
 
@@ -22,22 +26,6 @@ _CODE = [
     re.compile(r"^\s*(function\s+\w+\s*\(|const\s+\w+\s*=|let\s+\w+\s*=|fn\s+\w+\s*\()", re.MULTILINE),
     re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE)\s.+\b(FROM|INTO|SET)\b", re.MULTILINE),
     re.compile(r"^(    |\t)\S.*[;:)\]}]\s*$(\n^(    |\t).*$){1,}", re.MULTILINE),
-]
-
-_DECISION = [
-    re.compile(
-        r"\b(let'?s|we('ll| will| should| are going to)|i('ll| will)|going to)\s+"
-        r"(go with|use|stick with|switch to|adopt|keep|standardi[sz]e on|move to|drop|stop using|settle on|pick)\b",
-        _I,
-    ),
-    re.compile(r"\b(we|i)\s+(have\s+)?(decided|agreed|chose|chosen|settled|picked)\b", _I),
-    re.compile(r"\b(decision|decided)\s*(is|was|:)", _I),
-    re.compile(r"\b(from now on|going forward|as a rule|henceforth)\b", _I),
-    re.compile(r"\b(instead of|rather than)\b.*\b(use|go with|keep|pick|switch to|move to)\b", _I),
-    re.compile(r"\b(use|go with|keep|pick|switch to|move to|replace)\b.*\b(instead of|rather than|with)\b", _I),
-    re.compile(r"\b(always|never)\s+(use|commit|push|deploy|run|call|store|log)\b", _I),
-    re.compile(r"\b(the plan is|final answer:|we'?re going with|let'?s do)\b", _I),
-    re.compile(r"^\s*(use|set|keep)\s+\S.*\b(for|to|at|in)\b.*$", _I),
 ]
 
 _SOLUTION = [
@@ -87,57 +75,32 @@ _ROUTING = [
 
 _RULES: dict[str, list[re.Pattern[str]]] = {
     "code_pattern": _CODE,
-    "decision": _DECISION,
     "solution": _SOLUTION,
     "error_recovery": _ERROR,
     "optimization": _OPTIMIZATION,
     "routing": _ROUTING,
 }
 
-# A user's imperative at the start of a sentence ("Use 2% live.", "Actually, switch to X.")
-_DIRECTIVE = re.compile(
-    r"(^|[.!]\s+)(actually,?\s+|ok(ay)?,?\s+|so,?\s+)?(use|switch to|stick with|go with|move to|keep)\s+\S[^?]*?[.!]?\s*$",
-    _I,
-)
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 
-# A question is a proposal, not a decision ("should we use X?").
-_QUESTION_DECISION = re.compile(r"\b(should we|shall we|do we|can we|could we|would it)\b[^.?!]*\?", _I)
+def classify(text: str, role: str = "user", labelled: Sequence[Labelled] | None = None) -> list[str]:
+    """Labels for one message, in the order of ``LABELS``. ``role`` is a Role or its value.
 
-
-def classify(text: str, role: str = "user") -> list[str]:
-    """Labels for one message, in the order of ``LABELS``. ``role`` is a Role or its value."""
+    ``decision`` comes from the extraction pipeline (``labelled``: the message's
+    labelled sentences; when not given, the message is labelled alone).
+    """
     if not text or not text.strip():
         return []
-    role_value = getattr(role, "value", role)
+    role_value = str(getattr(role, "value", role))
     labels = [name for name, rules in _RULES.items() if any(r.search(text) for r in rules)]
-    if role_value == "user" and "decision" not in labels and _DIRECTIVE.search(text):
-        labels.insert(min(1, len(labels)), "decision")
     if "code_pattern" in labels and "```" not in text and _TRACEBACK.search(text):
         labels.remove("code_pattern")  # an indented traceback is not code worth keeping
-    if "decision" in labels and not decision_sentences(text, role_value):
-        labels.remove("decision")
-    if role_value == "system":
-        # system prompts carry instructions, not decisions made in the conversation
-        labels = [lab for lab in labels if lab != "decision"]
-    return labels
-
-
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
-
-
-def decision_sentences(text: str, role: str = "user") -> list[str]:
-    """Sentences that state a decision (candidates for the registry), code blocks skipped."""
-    prose = re.sub(r"```.*?(```|$)", " ", text, flags=re.DOTALL)
-    out = []
-    for match in _SENTENCE.finditer(prose):
-        sentence = match.group(0).strip()
-        if len(sentence) < 8 or sentence.endswith("?") or _QUESTION_DECISION.search(sentence):
-            continue
-        directive = getattr(role, "value", role) == "user" and _DIRECTIVE.search(sentence)
-        if directive or any(r.search(sentence) for r in _DECISION):
-            out.append(sentence)
-    return out
+    if role_value != "system":  # system prompts carry instructions, not decisions made in the conversation
+        if labelled is None:
+            labelled = default_classifier().label([{"role": role_value, "content": text}])
+        if any(item.label == "decision" for item in labelled):
+            labels.append("decision")
+    return [name for name in LABELS if name in labels]
 
 
 def code_blocks(text: str) -> list[str]:

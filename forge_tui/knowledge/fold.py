@@ -1,0 +1,136 @@
+"""Fold one turn's labelled sentences into the registry, linking them as the archive does.
+
+The links come from ``pipeline.link`` with the registry's own items as the
+known ones: a restatement merges into the decision it repeats (both turns as
+sources), a revision supersedes the decision it replaces (both kept), "sounds
+good, do that" records the previous assistant turn's proposal, a resolution
+closes the open thread it answers (that turn as the resolution source), a
+question asked again joins the open thread. Constraints are recorded verbatim
+as decisions of kind ``constraint``. Items pinned by hand are never superseded
+or merged into by extraction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from forge_tui.knowledge.pipeline import cues, link
+from forge_tui.knowledge.pipeline.classify import Labelled, TurnText
+from forge_tui.knowledge.pipeline.state import proposal_in
+from forge_tui.knowledge.records import Decision, RecordOutcome, Thread
+from forge_tui.knowledge.registry import Registry
+
+MAX_PER_KIND = 6  # per turn: a pasted document must not flood the registry
+RECENT_TURNS = 4  # a bare "actually, switch it" revises a decision at most this many turns back
+
+#: (kind, sentence, draft fields) -> the fields to record (a capable model may reword; None = keep the draft)
+Reword = Callable[[str, str, dict], dict]
+
+
+@dataclass
+class Folded:
+    decisions: list[RecordOutcome]
+    opened: list[Thread]
+    closed: list[Thread]
+
+
+class RegistryFolder:
+    def __init__(self, registry: Registry, project: str, conversation_id: str | None, reword: Reword | None = None):
+        self.registry = registry
+        self.project = project
+        self.conv_id = conversation_id
+        self.reword = reword
+
+    def fold(self, labelled: list[Labelled], turn: TurnText, seq: int, prev: TurnText | None) -> Folded:
+        out = Folded([], [], [])
+        counts: dict[str, int] = {}
+        for item in labelled:
+            counts[item.label] = counts.get(item.label, 0) + 1
+            if counts[item.label] > MAX_PER_KIND:
+                continue
+            if item.label == "decision":
+                out.decisions.append(self._decision(item, turn, seq, prev, out))
+            elif item.label == "constraint":
+                out.decisions.append(self._constraint(item, turn))
+            elif item.label == "question":
+                out.opened.append(self._question(item, turn, seq))
+            elif item.label == "resolution":
+                closed = self._resolution(item, turn)
+                if closed is not None:
+                    out.closed.append(closed)
+        return out
+
+    # -- known items ------------------------------------------------------------------
+    def _active(self, seq: int) -> tuple[list[link.Known], dict[str, Decision]]:
+        decisions = [d for d in self.registry.decisions(self.project) if d.kind == "decision"]
+        decisions.sort(key=lambda d: (d.created_at is None, d.created_at))
+        known = []
+        for d in decisions:
+            here = d.conversation_id == self.conv_id and self.conv_id is not None
+            turn = seq - 1 if here and _recent(d, self.registry, seq) else None
+            known.append(link.Known(d.id, d.statement or d.text, d.value or link.decision_value(d.statement or d.text),
+                                    turn))
+        return known, {d.id: d for d in decisions}
+
+    def _open_threads(self) -> list[link.Known]:
+        return [link.Known(t.id, t.question or t.title, t.title) for t in self.registry.threads(self.project, "OPEN")]
+
+    # -- one sentence -------------------------------------------------------------------
+    def _decision(self, item: Labelled, turn: TurnText, seq: int, prev: TurnText | None, out: Folded) -> RecordOutcome:
+        accepts = (item.role == "user" and prev is not None and prev.role == "assistant"
+                   and bool(cues.CUES["agree"].search(item.text)) and not link.own_words(item.text))
+        value = proposal_in(prev.content) if accepts and prev else link.decision_value(item.text)
+        statement = value if accepts else item.text
+        known, by_id = self._active(seq)
+        free = [k for k in known if not by_id[k.id].pinned]
+        same = link.restated(statement, value, known)
+        old = None if same else link.revised(statement, value, free, seq)
+        draft = {"text": (f"{value} (agreed: {item.text})" if accepts else item.text)[:400], "rationale": "",
+                 "tier": round(0.3 + 0.4 * item.confidence, 2), "priority": cues.guess_priority(item.text)}
+        fields = self.reword("decision", statement, draft) if self.reword and not same else draft
+        outcome = self.registry.record_decision(
+            self.project, fields["text"], statement=statement, rationale=fields.get("rationale") or "",
+            tier=float(fields["tier"]), priority=fields["priority"], sources=[turn.source],
+            conversation_id=self.conv_id, who="extractor", value=value, restates=same, revises=old,
+            why=f"stated in turn {seq}" + (" (agreeing to the proposal before it)" if accepts else ""),
+        )  # fmt: skip
+        answered = link.answers(statement, self._open_threads())
+        if answered is not None and outcome.action != "merged":
+            out.closed.append(self.registry.resolve_thread(
+                self.project, answered, resolution=item.text[:300], sources=[turn.source], who="extractor",
+                why="answered by a decision"))  # fmt: skip
+        return outcome
+
+    def _constraint(self, item: Labelled, turn: TurnText) -> RecordOutcome:
+        return self.registry.record_decision(
+            self.project, item.text[:1000], statement=item.text, tier=round(0.4 + 0.5 * item.confidence, 2),
+            priority=cues.guess_priority(item.text), sources=[turn.source], conversation_id=self.conv_id,
+            who="extractor", kind="constraint", why="a rule stated in the conversation",
+        )  # fmt: skip
+
+    def _question(self, item: Labelled, turn: TurnText, seq: int) -> Thread:
+        same = link.duplicate_question(item.text, self._open_threads())
+        title = link.question_title(item.text)
+        if self.reword and same is None:
+            title = self.reword("thread", item.text, {"title": title, "priority": "medium"}).get("title", title)
+        return self.registry.open_thread(
+            self.project, title, priority=cues.guess_priority(item.text), sources=[turn.source],
+            conversation_id=self.conv_id, who="extractor", why=f"asked in turn {seq}", question=item.text,
+            same_as=same,
+        )  # fmt: skip
+
+    def _resolution(self, item: Labelled, turn: TurnText) -> Thread | None:
+        candidates = [k for k in self._open_threads()
+                      if turn.source not in (self.registry.get_thread(self.project, k.id).sources)]
+        target = link.resolved(item.text, candidates)
+        if target is None:
+            return None
+        return self.registry.resolve_thread(self.project, target, resolution=item.text[:300], sources=[turn.source],
+                                            who="extractor", why="answered in the conversation")
+
+
+def _recent(d: Decision, registry: Registry, seq: int) -> bool:
+    """Was ``d`` last stated within ``RECENT_TURNS`` turns of ``seq`` (same conversation)?"""
+    docs = registry.db["messages"].find({"_id": {"$in": d.sources[-3:]}}, {"seq": 1})
+    return any(seq - int(doc.get("seq", -(10**6))) <= RECENT_TURNS for doc in docs)

@@ -1,0 +1,130 @@
+"""Label every sentence of a conversation: decision, question, resolution, constraint, request, other.
+
+The learned model decides; rules only fence it: code blocks and empty units are
+``other``, an assistant never makes a ``request``. With an embedder that is
+ready the ``full`` weights run (embedding + cues); otherwise the ``cues``
+weights (same features minus the embedding), so the result is always defined.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from forge_tui.knowledge.pipeline import cues
+from forge_tui.knowledge.pipeline.model import LABELS, SentenceModel, design
+from forge_tui.knowledge.pipeline.text import Sentence, split_sentences
+
+log = logging.getLogger(__name__)
+
+MAX_UNITS_PER_TURN = 400  # a 1 MB paste: the rest of it is kept as text, never classified
+MAX_EMBED_CHARS = 512
+
+
+@dataclass(frozen=True)
+class TurnText:
+    """What the pipeline needs from a turn, whatever the caller's type."""
+
+    role: str
+    content: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Labelled:
+    sentence: Sentence
+    turn: int  # index of the turn in the conversation
+    source: str  # the turn's message id
+    role: str
+    label: str
+    confidence: float
+    proba: tuple[float, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text
+
+
+def as_turn(turn: Any) -> TurnText:
+    """A ``TurnText`` from a dict, a ``domain.Turn`` or anything with role/content/id."""
+    if isinstance(turn, TurnText):
+        return turn
+    get = turn.get if isinstance(turn, dict) else (lambda k: getattr(turn, k, None))
+    role = get("role")
+    role = str(getattr(role, "value", role) or "user")
+    return TurnText(role, str(get("content") or ""), str(get("id") or get("source") or ""))
+
+
+def as_turns(turns: Iterable[Any]) -> list[TurnText]:
+    return [as_turn(t) for t in turns]
+
+
+def turn_units(turns: Sequence[TurnText], index: int, offset: int = 0) -> list[tuple[Sentence, cues.Context]]:
+    """The prose units of turn ``index`` with their contexts (what the classifier reads).
+
+    ``offset`` is the position of ``turns[0]`` in the whole conversation (live
+    extraction passes just the previous turn and the new one).
+    """
+    turn = turns[index]
+    prev = turns[index - 1] if index > 0 else None
+    units = [s for s in split_sentences(turn.content) if s.kind != "code"][:MAX_UNITS_PER_TURN]
+    prev_proposes = bool(prev and prev.role == "assistant" and cues.proposes(prev.content[:4000]))
+    prev_asks = bool(prev and cues.asks(prev.content[:4000]))
+    return [
+        (s, cues.Context(role=turn.role, turn_index=index + offset, sentence_index=i,
+                         n_sentences=len(units), kind=s.kind, prev_role=prev.role if prev else "",
+                         prev_proposes=prev_proposes, prev_asks=prev_asks))
+        for i, s in enumerate(units)
+    ]
+
+
+class SentenceClassifier:
+    """Labels sentences; thread-safe once built (the model is read-only)."""
+
+    def __init__(self, model: SentenceModel | None = None, embedder: Any = None):
+        self.model = model if model is not None else SentenceModel.load()
+        self.embedder = embedder
+
+    @property
+    def path(self) -> str:
+        """``full`` (embedding + cues) when the embedder is ready, else ``cues``."""
+        ready = self.embedder is not None and getattr(self.embedder, "is_ready", False)
+        return "full" if ready and self.model.full is not None else "cues"
+
+    def label(self, turns: Sequence[Any], only: Iterable[int] | None = None, offset: int = 0) -> list[Labelled]:
+        """Label the turns' sentences (all turns, or just the indexes in ``only``), in order.
+
+        ``offset``: where ``turns[0]`` sits in the conversation (``Labelled.turn`` counts from it).
+        """
+        tt = as_turns(turns)
+        picked = range(len(tt)) if only is None else sorted(set(only))
+        rows: list[tuple[int, Sentence, cues.Context]] = []
+        for i in picked:
+            if tt[i].role == "system":
+                continue
+            rows.extend((i, s, ctx) for s, ctx in turn_units(tt, i, offset))
+        if not rows:
+            return []
+        proba = self.proba([s.text for _, s, _ in rows], [ctx for _, _, ctx in rows])
+        out = []
+        for (i, s, ctx), p in zip(rows, proba):
+            label = LABELS[int(np.argmax(p))]
+            if label == "request" and ctx.role != "user":
+                p = p.copy()
+                p[LABELS.index("request")] = 0.0
+                label = LABELS[int(np.argmax(p))]
+            out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, float(p.max()), tuple(float(x) for x in p)))
+        return out
+
+    def proba(self, texts: Sequence[str], contexts: Sequence[cues.Context]) -> np.ndarray:
+        cue_rows = np.vstack([cues.features(t, c) for t, c in zip(texts, contexts)])
+        if self.path == "full":
+            try:
+                emb = self.embedder.embed([t[:MAX_EMBED_CHARS] for t in texts])
+                return self.model.full.proba(design(cue_rows, np.asarray(emb)))
+            except Exception as exc:  # noqa: BLE001 - the embedder failing must not lose the turn's knowledge
+                log.warning("sentence embeddings failed (%s); using the cue-only model", exc)
+        return self.model.cues.proba(cue_rows)

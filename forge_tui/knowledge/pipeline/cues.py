@@ -1,0 +1,147 @@
+"""The one set of cues: word groups that hint at a sentence's role, as features.
+
+Cues are not decisions by themselves: each group is one binary feature of the
+learned classifier (``model.py``), next to the sentence embedding, the speaker,
+the position and what the previous turn did (proposed something, asked
+something). The classifier learns how much each cue counts, and when no
+embedder is loaded it runs on these features alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+_I = re.IGNORECASE
+
+CUES: dict[str, re.Pattern[str]] = {
+    "commit": re.compile(
+        r"\b(we'?ll|we will|i'?ll|let'?s|we'?re going|i'?m going|going with|go with|we use|use|pick|picking|"
+        r"stick with|sticking with|keep|adopt|standardi[sz]e on|move to|moving to|switch(ing)? to|settled on|"
+        r"i'?ve settled|decided|decision|chose|chosen|opt(ing)? for|we go|plan is|final answer|final pick|"
+        r"from now on|going forward|rename|renaming|bump|set .{1,30} to)\b", _I),
+    "it_is": re.compile(r"\b(it is|it's|that is|that's) (then|it|final|settled|decided)\b|\bit is[.!]?$|\bit'?s[.!]?$|"
+                        r"\b(lock (it|that) in|lock it|locked|confirmed|final|done deal|then\.?$)", _I),
+    "agree": re.compile(r"^(ok(ay)?|yes|yep|yeah|sure|great|perfect|agreed|sounds (good|great|right|fine)|"
+                        r"works for me|fine|deal|do it|do that|ship it|go ahead|love it|nice|right|exactly|lgtm|"
+                        r"makes sense)\b|\b(sounds good|do that|ship it|like that|as you (said|suggested|proposed)|"
+                        r"your (suggestion|proposal|plan|option)|option (a|b|c|1|2|3|one|two)|the (first|second|"
+                        r"third|latter|former) (one|option)|that approach|go ahead)\b", _I),
+    "revise": re.compile(r"\b(actually|instead|scrap|scratch|change of plan|changed my mind|no longer|not anymore|"
+                         r"rather than|replace|replacing|revert|drop|dropping|switch|move away|on second thought|"
+                         r"wait|forget|reconsider|new plan|after all|then$|now)\b", _I),
+    "tentative": re.compile(r"\b(start with|for now|tentativ\w*|for the time being|to begin with|initially|"
+                            r"provisional\w*|as a first|until we know|placeholder)\b", _I),
+    "open": re.compile(r"\b(not sure|unsure|undecided|tbd|to be decided|to be determined|leave (it|that|this) open|"
+                       r"open question|don'?t know (yet|if|whether)|no idea (yet)?|haven'?t decided|still "
+                       r"(need to|have to|deciding|thinking|figuring|open|unclear|undecided)|figure out|decide later|"
+                       r"revisit|park (it|that|this)|unclear|unknown|pending|one thing i|open point|to check|"
+                       r"we'?ll see|later|until)\b", _I),
+    "resolve": re.compile(r"\b(settle[sd]?|that settles|answer(s|ed)?|resolved?|that answers|question (is )?"
+                          r"answered|closed?|decided|so (it'?s|we)|turns out|confirmed|figured (it )?out|"
+                          r"the answer is|then$|that one'?s|done)\b", _I),
+    "must": re.compile(r"\b(must|mustn'?t|never|always|has to|have to|need(s)? to stay|required|requirement|"
+                       r"mandatory|under no circumstances|no more than|at most|at least|not exceed|below|above|"
+                       r"within|cannot|can'?t|don'?t ever|may not|not allowed|forbidden|only ever|strictly|"
+                       r"non-negotiable|hard (limit|rule|requirement)|budget|limit|cap|max(imum)?|min(imum)?|"
+                       r"keep .{1,30} under|stay (under|below|within))\b", _I),
+    "negative": re.compile(r"\b(no|not|never|don'?t|do not|doesn'?t|won'?t|shouldn'?t|avoid|without)\b", _I),
+    "request": re.compile(r"^(please |pls |can you|could you|would you|will you|write|list|give|show|make|create|"
+                          r"generate|explain|help|draft|sketch|add|fix|implement|refactor|convert|translate|"
+                          r"summari[sz]e|compare|review|check|tell me|walk me|how (do|can|would|should) (i|we)|"
+                          r"what (is|are|does|would)|why)\b|\b(can you|could you|please|i need you to|"
+                          r"help me|for me)\b", _I),
+    "proposal": re.compile(r"\b(i'?d (suggest|recommend|go with|propose)|i (suggest|recommend|propose)|you could|"
+                           r"we could|how about|what about|option|consider|my suggestion|my recommendation|"
+                           r"i would|one approach|the simplest|alternatively|recommend)\b", _I),
+    "hedge": re.compile(r"\b(maybe|perhaps|might|could|possibly|probably|i think|i guess|would|should we|"
+                        r"what if|wondering)\b", _I),
+    "we_i": re.compile(r"\b(we|we'?ll|we'?re|i|i'?ll|i'?m|i'?ve|us|our|let'?s)\b", _I),
+    "you": re.compile(r"\b(you|your)\b", _I),
+    "number": re.compile(r"\d"),
+    "code": re.compile(r"`|[\w-]+/[\w.-]+|\w\.\w{1,5}\b|https?://|[A-Z][A-Z0-9]*_[A-Z0-9_]+|--\w"),
+    "wh": re.compile(r"^(what|which|how|why|when|where|who|should|shall|do|does|is|are|can|could|would|will)\b", _I),
+}
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "bias", "user", "assistant", "first_turn", "early_turn", "turn_log", "first_sentence", "last_sentence",
+    "list_item", "question_mark", "question_mark_end", "short", "long", "log_len",
+    *(f"cue_{name}" for name in CUES),
+    "prev_assistant_proposes", "prev_asks", "prev_user", "agree_after_proposal", "open_then_question",
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a sentence sits: speaker, turn and sentence position, what the previous turn did."""
+
+    role: str = "user"
+    turn_index: int = 0  # only what is known live: nothing about turns still to come
+    sentence_index: int = 0
+    n_sentences: int = 1
+    kind: str = "prose"
+    prev_role: str = ""
+    prev_proposes: bool = False
+    prev_asks: bool = False
+
+
+def hits(text: str) -> dict[str, bool]:
+    return {name: bool(rx.search(text)) for name, rx in CUES.items()}
+
+
+def features(text: str, ctx: Context) -> np.ndarray:
+    """The cue feature vector of one sentence (``len(FEATURE_NAMES)`` floats)."""
+    stripped = text.strip()
+    h = hits(stripped)
+    n_words = len(stripped.split())
+    values = [
+        1.0,
+        float(ctx.role == "user"),
+        float(ctx.role == "assistant"),
+        float(ctx.turn_index == 0),
+        float(ctx.turn_index <= 2),
+        math.log1p(ctx.turn_index) / 3.0,
+        float(ctx.sentence_index == 0),
+        float(ctx.sentence_index == ctx.n_sentences - 1),
+        float(ctx.kind == "item"),
+        float("?" in stripped),
+        float(stripped.endswith("?")),
+        float(n_words <= 6),
+        float(n_words >= 30),
+        math.log1p(len(stripped)) / 8.0,
+        *(float(v) for v in h.values()),
+        float(ctx.prev_role == "assistant" and ctx.prev_proposes),
+        float(ctx.prev_asks),
+        float(ctx.prev_role == "user"),
+        float(h["agree"] and ctx.prev_proposes and ctx.role == "user"),
+        float(h["open"] and "?" in stripped),
+    ]
+    return np.asarray(values, dtype=np.float32)
+
+
+def proposes(text: str) -> bool:
+    """Does a turn put a proposal on the table (what an "ok, do that" would accept)?"""
+    return bool(CUES["proposal"].search(text) or CUES["commit"].search(text))
+
+
+def asks(text: str) -> bool:
+    return "?" in text or bool(CUES["open"].search(text))
+
+
+_CRITICAL = re.compile(r"\b(critical|blocker|security|data loss|production|urgent|never|under no circumstances)\b|!", _I)
+_HIGH = re.compile(r"\b(important|must|always|has to|required|bug|broken|fail\w*|crash\w*|error)\b", _I)
+_LOW = re.compile(r"\b(maybe|nice to have|later|someday|eventually|minor|optional)\b", _I)
+
+
+def guess_priority(text: str) -> str:
+    """critical / high / medium / low from the words used."""
+    if _CRITICAL.search(text):
+        return "critical"
+    if _HIGH.search(text):
+        return "high"
+    if _LOW.search(text):
+        return "low"
+    return "medium"

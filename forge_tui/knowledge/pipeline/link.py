@@ -1,0 +1,175 @@
+"""From labelled sentences to state: values, titles, and what a new item does to old ones.
+
+The same functions serve a whole conversation (``state.Tracker``) and the live
+registry (which passes its stored decisions and open threads as candidates),
+so the archive and the registry link items the same way:
+
+* a decision that says the same value as an active decision is a restatement
+  (merged: both turns become sources);
+* a decision on the same subject with another value, or with a revision cue and
+  a recent decision to revise, supersedes it;
+* a resolution closes the open question it is about (shared words), else the
+  latest open one; a question asked again merges into the open one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from forge_tui.knowledge.pipeline.cues import CUES
+from forge_tui.knowledge.pipeline.text import content_words
+
+_LEAD = re.compile(
+    r"^(?:(?:ok(?:ay)?|so|alright|all right|right|yes|yeah|yep|fine|great|good|cool|perfect|well|hm+|hmm|then|"
+    r"and|but|also|actually|nah|no|oh|wait|honestly|final answer|decision|decided|update|edit|note)\b[\s,:;.!-]*)+",
+    re.I,
+)
+_REVISION_CLAUSE = re.compile(
+    r"\b(?:scrap|scratch|drop|forget(?: about)?|ditch|no more|not|instead of|rather than|replace)\s+[^,;.]*[,;.]\s*",
+    re.I,
+)
+_COMMIT_HEAD = re.compile(
+    r"^.*?\b(?:we(?:'ll| will)? (?:go with|use|move to|switch to|stick with|keep|pick|adopt)|let'?s (?:go with|use|"
+    r"do|move to|switch to|stick with|keep|pick|start with)|go(?:ing)? with|settled on|i'?ve settled on|"
+    r"switch(?:ing)? to|mov(?:e|ing) to|stick(?:ing)? with|opt(?:ing)? for|renam(?:e|ing) (?:it )?to|"
+    r"chose|pick(?:ing)?|use|final answer:?|decision:?|plan is:?|we'?re going with|going forward,?)\s+",
+    re.I,
+)
+_TAIL = re.compile(r"\s*(?:\bit is\b|\bit's\b|\bthen\b|\bfor now\b|\binstead\b|\bfinal\b|\block it( in)?\b|"
+                   r"\bthat'?s settled\b|\bthat settles it\b|[.!,;:]|\s)+$", re.I)
+_QUESTION_LEAD = re.compile(
+    r"^(?:(?:one thing i don'?t know yet|open question|question|tbd|todo|to do|still undecided(?: on)?|"
+    r"not sure yet(?: (?:whether|if|how|what|which))?|not sure (?:whether|if|how|what|which)|i'?m not sure|"
+    r"we (?:still )?need to (?:decide|figure out)|still need to (?:decide|figure out)|need to figure out|"
+    r"haven'?t decided(?: yet)?|don'?t know yet|leave (?:it|this|that) open until[^,:]*|unclear|"
+    r"(?:we'?ll )?decide later)\b[\s,:;-]*)+",
+    re.I,
+)
+TITLE_CHARS = 80
+SAME_SUBJECT = 0.34  # share of content words two statements must share to be about one thing
+SAME_VALUE = 0.6
+
+
+def decision_value(text: str) -> str:
+    """The chosen value a decision sentence states ("ok redis it is" -> "redis")."""
+    value = _LEAD.sub("", text.strip())
+    value = _REVISION_CLAUSE.sub("", value)
+    head = _COMMIT_HEAD.match(value)
+    if head and head.end() < len(value):
+        value = value[head.end():]
+    value = _TAIL.sub("", value).strip(" ,.;:!-—")
+    return value or text.strip()
+
+
+def question_title(text: str, before: str = "") -> str:
+    """A short, meaningful title: cue words and filler removed, one line, at most ~80 chars."""
+    title = _QUESTION_LEAD.sub("", " ".join(text.split())).strip(" ,.;:!?-—")
+    title = re.sub(r"\b(?:tbd|to be decided|leave (?:it|this) open|yet)\b", "", title, flags=re.I).strip(" ,.;:!?-—")
+    if len(content_words(title)) < 2 and before:
+        title = " ".join(before.split()).strip(" ,.;:!?-—")  # "TBD." alone: the sentence before names it
+    if not title:
+        title = " ".join(text.split()).strip(" ?")
+    if len(title) > TITLE_CHARS:
+        cut = title[:TITLE_CHARS].rsplit(" ", 1)[0]
+        title = cut.rstrip(" ,;:") + "…"
+    return title[:1].upper() + title[1:]
+
+
+_AGREEMENT_WORDS = frozenset(
+    "sounds good great fine perfect nice cool works for me do that ship like this let's lets go ahead agreed yes yeah "
+    "yep sure deal love right exactly lgtm makes sense sense plan suggestion proposal option approach idea then "
+    "please thanks thank first second third one latter former said suggested proposed way".split()
+)
+
+
+def own_words(text: str) -> set[str]:
+    """What a sentence says beyond agreeing ("sounds good, do that" -> nothing; "ok redis it is" -> redis)."""
+    return {w for w in content_words(decision_value(text)) if w not in _AGREEMENT_WORDS}
+
+
+@dataclass(frozen=True)
+class Known:
+    """An existing item a new one may link to: id, statement and value (or title) words."""
+
+    id: str
+    text: str
+    value: str = ""
+    turn: int | None = None  # the turn it was last stated in, when known (same conversation)
+
+
+def _share(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def is_revision_cue(text: str) -> bool:
+    return bool(CUES["revise"].search(text))
+
+
+def restated(text: str, value: str, active: list[Known]) -> str | None:
+    """The active decision this one says again, or None."""
+    mine_v, mine_t = content_words(value), content_words(text)
+    best, best_score = None, 0.0
+    for k in active:
+        theirs_v = content_words(k.value or k.text)
+        score = _share(mine_v, theirs_v)
+        if score >= SAME_VALUE and score > best_score and not (is_revision_cue(text) and score < 1.0):
+            best, best_score = k.id, score
+        elif _share(mine_t, content_words(k.text)) >= 0.8 and best is None:
+            best, best_score = k.id, 0.8
+    return best
+
+
+def revised(text: str, value: str, active: list[Known], turn: int | None = None) -> str | None:
+    """The active decision this one replaces, or None.
+
+    Same subject (shared words, including the old value named in "scrap redis")
+    with a different value; with a revision cue and no shared words, the most
+    recent decision within the last few turns.
+    """
+    mine = content_words(text)
+    mine_v = content_words(value)
+    best, best_score = None, 0.0
+    for k in active:
+        theirs = content_words(k.text) | content_words(k.value)
+        score = _share(mine, theirs)
+        if score > best_score and _share(mine_v, content_words(k.value or k.text)) < SAME_VALUE:
+            best, best_score = k.id, score
+    if best is not None and (best_score >= SAME_SUBJECT or (is_revision_cue(text) and best_score > 0)):
+        return best
+    last = active[-1] if active else None
+    if is_revision_cue(text) and last and last.turn is not None and turn is not None and turn - last.turn <= 4:
+        return last.id
+    return None
+
+
+def resolved(text: str, open_questions: list[Known]) -> str | None:
+    """The open question a resolution answers: the one it shares most words with, else the latest."""
+    if not open_questions:
+        return None
+    mine = content_words(text)
+    scored = [(_share(mine, content_words(q.text) | content_words(q.value)), i) for i, q in enumerate(open_questions)]
+    score, i = max(scored)
+    if score > 0:
+        return open_questions[i].id
+    return open_questions[-1].id
+
+
+def answers(text: str, open_questions: list[Known], threshold: float = 0.6) -> str | None:
+    """An open question a decision clearly answers (most of the question's words), or None."""
+    mine = content_words(text)
+    for q in reversed(open_questions):
+        theirs = content_words(q.value or q.text)
+        if theirs and len(mine & theirs) / len(theirs) >= threshold:
+            return q.id
+    return None
+
+
+def duplicate_question(text: str, open_questions: list[Known]) -> str | None:
+    mine = content_words(text)
+    for q in open_questions:
+        if _share(mine, content_words(q.text) | content_words(q.value)) >= 0.6:
+            return q.id
+    return None

@@ -1,0 +1,105 @@
+"""The learned sentence classifier: multinomial logistic regression in numpy.
+
+Two weight sets ship in ``sentence_model.npz`` (trained by ``python -m
+forge_tui.knowledge.pipeline.train``): ``full`` reads the sentence embedding
+(MiniLM, 384 floats) plus the cue features, ``cues`` reads the cue features
+alone and is what runs while the embedder is still loading or when it cannot
+load. Both are trained on the same corpus split with a fixed seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+LABELS = ("other", "decision", "question", "resolution", "constraint", "request")
+MODEL_FILE = "sentence_model.npz"
+EMBED_SCALE = 8.0  # embeddings are unit vectors; this puts them on the cue features' scale
+
+
+class ModelFileError(Exception):
+    """The shipped weights are missing or do not fit this code; retrain them."""
+
+
+@dataclass
+class LinearModel:
+    """``softmax(X @ W)``; ``W`` is (features, classes)."""
+
+    weights: np.ndarray
+    labels: tuple[str, ...] = LABELS
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        z = x @ self.weights
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def fit(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = 1e-3, epochs: int = 400, lr: float = 0.05,
+        class_weight: np.ndarray | None = None, seed: int = 0) -> LinearModel:
+    """Full-batch Adam on the weighted cross-entropy; deterministic for a given seed."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0.0, 0.01, size=(x.shape[1], n_classes)).astype(np.float64)
+    onehot = np.eye(n_classes)[y]
+    sw = (class_weight[y] if class_weight is not None else np.ones(len(y)))[:, None]
+    sw = sw / sw.sum()
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    xd = x.astype(np.float64)
+    for step in range(1, epochs + 1):
+        z = xd @ w
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        grad = xd.T @ ((p - onehot) * sw) + l2 * w
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad * grad
+        w -= lr * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+    return LinearModel(w.astype(np.float32))
+
+
+@dataclass
+class SentenceModel:
+    full: LinearModel | None
+    cues: LinearModel
+    feature_names: tuple[str, ...]
+    embed_dim: int
+    info: str = ""
+
+    def save(self, path: Path) -> None:
+        arrays = {"cues": self.cues.weights, "labels": np.array(self.cues.labels),
+                  "feature_names": np.array(self.feature_names), "embed_dim": np.array(self.embed_dim),
+                  "info": np.array(self.info)}
+        if self.full is not None:
+            arrays["full"] = self.full.weights
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "SentenceModel":
+        try:
+            if path is None:
+                with resources.files(__package__).joinpath(MODEL_FILE).open("rb") as fh:
+                    data = dict(np.load(fh, allow_pickle=False))
+            else:
+                data = dict(np.load(path, allow_pickle=False))
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(
+                f"the extraction model {path or MODEL_FILE} cannot be read ({exc}); "
+                "retrain it with `python -m forge_tui.knowledge.pipeline.train`"
+            ) from None
+        labels = tuple(str(s) for s in data["labels"])
+        if labels != LABELS:
+            raise ModelFileError(f"the extraction model has labels {labels}, expected {LABELS}; retrain it")
+        full = LinearModel(data["full"], labels) if "full" in data else None
+        return cls(full, LinearModel(data["cues"], labels), tuple(str(s) for s in data["feature_names"]),
+                   int(data["embed_dim"]), str(data.get("info", "")))
+
+
+def design(cue_rows: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
+    """The ``full`` model's input: scaled embeddings next to the cue features."""
+    if embeddings is None:
+        return cue_rows
+    return np.hstack([embeddings.astype(np.float32) * EMBED_SCALE, cue_rows])

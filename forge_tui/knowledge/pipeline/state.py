@@ -1,0 +1,216 @@
+"""A conversation's state: current decisions, open and resolved questions, constraints, artifacts.
+
+``Tracker`` folds labelled sentences into items turn by turn (what the registry
+does live and what the archive does in one pass), applying the links of
+``link.py``: revisions supersede (both kept), agreement records the accepted
+proposal, restatements merge, resolutions close questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from forge_tui.knowledge.pipeline import cues, link
+from forge_tui.knowledge.pipeline.artifacts import Artifacts, scan
+from forge_tui.knowledge.pipeline.classify import Labelled, SentenceClassifier, TurnText, as_turns
+from forge_tui.knowledge.pipeline.text import split_sentences
+
+@dataclass
+class DecisionItem:
+    id: str  # D1, D2… within the conversation
+    text: str  # the deciding sentence, verbatim
+    value: str  # what was chosen (for an accepted proposal: the proposal)
+    role: str
+    sources: list[str]
+    turns: list[int]
+    confidence: float
+    status: str = "active"  # active | superseded
+    supersedes: list[str] = field(default_factory=list)
+    superseded_by: str | None = None
+    accepts: str | None = None  # message id of the accepted proposal
+    tentative: bool = False
+    statements: list[str] = field(default_factory=list)  # every sentence that stated it
+
+
+@dataclass
+class QuestionItem:
+    id: str  # Q1…
+    title: str
+    text: str
+    role: str
+    sources: list[str]
+    turns: list[int]
+    confidence: float
+    status: str = "OPEN"  # OPEN | RESOLVED
+    resolution: str = ""
+    resolved_by: str | None = None  # message id of the answering turn
+    resolved_turn: int | None = None
+
+
+@dataclass
+class ConstraintItem:
+    quote: str  # verbatim
+    role: str
+    source: str
+    turn: int
+    confidence: float
+
+
+@dataclass
+class RequestItem:
+    text: str
+    source: str
+    turn: int
+
+
+@dataclass
+class ConversationState:
+    decisions: list[DecisionItem] = field(default_factory=list)
+    questions: list[QuestionItem] = field(default_factory=list)
+    constraints: list[ConstraintItem] = field(default_factory=list)
+    requests: list[RequestItem] = field(default_factory=list)
+    artifacts: list[dict] = field(default_factory=list)
+    labelled: list[Labelled] = field(default_factory=list)
+    path: str = "cues"  # which classifier weights ran: full (embedding + cues) or cues
+
+    def current_decisions(self) -> list[DecisionItem]:
+        return [d for d in self.decisions if d.status == "active"]
+
+    def open_questions(self) -> list[QuestionItem]:
+        return [q for q in self.questions if q.status == "OPEN"]
+
+
+class Tracker:
+    """Feeds turns in order into one ``ConversationState``."""
+
+    def __init__(self, classifier: SentenceClassifier):
+        self.classifier = classifier
+        self.state = ConversationState()
+        self.turns: list[TurnText] = []
+        self._arts = Artifacts()
+
+    def add(self, turn: Any) -> list[Labelled]:
+        """Add one turn; returns its labelled sentences (the state is updated)."""
+        self.turns.append(as_turns([turn])[0])
+        return self._fold([len(self.turns) - 1])
+
+    def add_all(self, turns: Iterable[Any]) -> ConversationState:
+        start = len(self.turns)
+        self.turns.extend(as_turns(turns))
+        self._fold(range(start, len(self.turns)))
+        return self.state
+
+    def _fold(self, indexes: Iterable[int]) -> list[Labelled]:
+        indexes = list(indexes)
+        labelled = self.classifier.label(self.turns, only=indexes)
+        self.state.path = self.classifier.path
+        by_turn: dict[int, list[Labelled]] = {}
+        for item in labelled:
+            by_turn.setdefault(item.turn, []).append(item)
+        for i in indexes:
+            turn = self.turns[i]
+            if turn.role != "system":
+                scan(self._arts, turn.content, turn.source)
+            units = by_turn.get(i, [])
+            for j, item in enumerate(units):
+                self._apply(item, units[j - 1].text if j else "")
+        self.state.artifacts = self._arts.items
+        self.state.labelled.extend(labelled)
+        return labelled
+
+    # -- one sentence ---------------------------------------------------------------
+    def _apply(self, item: Labelled, before: str) -> None:
+        if item.label == "decision":
+            self._decision(item)
+        elif item.label == "question":
+            self._question(item, before)
+        elif item.label == "resolution":
+            self._resolution(item)
+        elif item.label == "constraint":
+            self.state.constraints.append(ConstraintItem(item.text, item.role, item.source, item.turn, item.confidence))
+        elif item.label == "request":
+            self.state.requests.append(RequestItem(item.text, item.source, item.turn))
+
+    def _known_decisions(self) -> list[link.Known]:
+        return [link.Known(d.id, d.text if not d.accepts else d.value, d.value, d.turns[-1])
+                for d in self.state.decisions if d.status == "active"]
+
+    def _known_questions(self) -> list[link.Known]:
+        return [link.Known(q.id, q.text, q.title, q.turns[-1]) for q in self.state.questions if q.status == "OPEN"]
+
+    def _decision(self, item: Labelled) -> None:
+        accepts, value = self._accepted_proposal(item)
+        value = value or link.decision_value(item.text)
+        statement = value if accepts else item.text
+        active = self._known_decisions()
+        same = link.restated(statement, value, active)
+        if same is not None:
+            d = next(d for d in self.state.decisions if d.id == same)
+            if item.source not in d.sources:
+                d.sources.append(item.source)
+                d.turns.append(item.turn)
+            d.statements.append(item.text)
+            return
+        new = DecisionItem(
+            id=f"D{len(self.state.decisions) + 1}", text=item.text, value=value, role=item.role,
+            sources=[item.source], turns=[item.turn], confidence=item.confidence, accepts=accepts,
+            tentative=bool(cues.CUES["tentative"].search(item.text)), statements=[item.text],
+        )  # fmt: skip
+        old_id = link.revised(statement, value, active, item.turn)
+        if old_id is not None:
+            old = next(d for d in self.state.decisions if d.id == old_id)
+            old.status, old.superseded_by = "superseded", new.id
+            new.supersedes.append(old.id)
+        self.state.decisions.append(new)
+        answered = link.answers(statement, self._known_questions())
+        if answered is not None:
+            self._close(answered, item)
+
+    def _accepted_proposal(self, item: Labelled) -> tuple[str | None, str]:
+        """For "sounds good, do that": the previous assistant turn's proposal (source, text)."""
+        if item.role != "user" or item.turn == 0 or not cues.CUES["agree"].search(item.text):
+            return None, ""
+        prev = self.turns[item.turn - 1]
+        if prev.role != "assistant":
+            return None, ""
+        if link.own_words(item.text):
+            return None, ""  # "ok redis it is": the user's own words are the decision
+        return prev.source, proposal_in(prev.content)
+
+    def _question(self, item: Labelled, before: str) -> None:
+        known = self._known_questions()
+        dup = link.duplicate_question(item.text, known)
+        if dup is not None:
+            q = next(q for q in self.state.questions if q.id == dup)
+            if item.source not in q.sources:
+                q.sources.append(item.source)
+                q.turns.append(item.turn)
+            return
+        self.state.questions.append(QuestionItem(
+            id=f"Q{len(self.state.questions) + 1}", title=link.question_title(item.text, before), text=item.text,
+            role=item.role, sources=[item.source], turns=[item.turn], confidence=item.confidence,
+        ))  # fmt: skip
+
+    def _resolution(self, item: Labelled) -> None:
+        target = link.resolved(item.text, [k for k in self._known_questions() if k.turn < item.turn])
+        if target is not None:
+            self._close(target, item)
+
+    def _close(self, qid: str, item: Labelled) -> None:
+        q = next(q for q in self.state.questions if q.id == qid)
+        q.status, q.resolution, q.resolved_by, q.resolved_turn = "RESOLVED", item.text, item.source, item.turn
+
+
+def proposal_in(text: str) -> str:
+    """The proposal a turn makes: its first sentence with a proposal or commitment cue, else its first."""
+    units = [s.text for s in split_sentences(text) if s.kind != "code"]
+    for s in units:
+        if cues.CUES["proposal"].search(s) or cues.CUES["commit"].search(s):
+            return s
+    return units[0] if units else text.strip()[:300]
+
+
+def extract_state(turns: Sequence[Any], classifier: SentenceClassifier) -> ConversationState:
+    """The state of a whole conversation (turns in order)."""
+    return Tracker(classifier).add_all(turns)

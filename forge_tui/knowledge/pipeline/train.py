@@ -1,0 +1,163 @@
+"""Train the sentence classifier on the corpus's train+dev split and write the shipped weights.
+
+    python -m forge_tui.knowledge.pipeline.train [--corpus DIR] [--extra FILE.jsonl] [--out PATH] [--no-embeddings]
+
+Reproducible: fixed seed, full-batch training, sorted inputs. The regularisation
+and class weighting are chosen on dev (trained on train), then the final
+weights are fitted on train+dev; the test split is never read. ``--extra``
+adds labelled sentences (``forge dataset --corrections`` exports the user's
+hand corrections in that format: ``{"text", "label", "role"}`` per line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from forge_tui.knowledge.pipeline import cues
+from forge_tui.knowledge.pipeline.classify import MAX_EMBED_CHARS, TurnText, turn_units
+from forge_tui.knowledge.pipeline.corpus import Conversation, load
+from forge_tui.knowledge.pipeline.model import LABELS, LinearModel, SentenceModel, design, fit
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "memory_corpus"
+DEFAULT_OUT = Path(__file__).resolve().parent / "sentence_model.npz"
+SEED = 1234
+GRID = [(l2, power) for l2 in (1e-3, 3e-3, 1e-2) for power in (0.5, 0.75)]
+
+
+@dataclass
+class Rows:
+    texts: list[str]
+    cue: np.ndarray
+    y: np.ndarray
+    groups: list[str]  # conversation id per row
+
+
+def rows_for(convs: list[Conversation]) -> Rows:
+    texts, feats, ys, groups = [], [], [], []
+    for conv in convs:
+        turns = [TurnText(t["role"], t["content"], f"{conv.id}:{i}") for i, t in enumerate(conv.turns)]
+        for i in range(len(turns)):
+            units = turn_units(turns, i)
+            targets = conv.sentence_targets(i, [s for s, _ in units])
+            for (s, ctx), target in zip(units, targets):
+                texts.append(s.text)
+                feats.append(cues.features(s.text, ctx))
+                ys.append(LABELS.index(target))
+                groups.append(conv.id)
+    cue = np.vstack(feats) if feats else np.zeros((0, len(cues.FEATURE_NAMES)), np.float32)
+    return Rows(texts, cue, np.asarray(ys, dtype=np.int64), groups)
+
+
+def extra_rows(path: Path) -> Rows:
+    """Hand-labelled sentences (one JSON object per line: text, label, role)."""
+    texts, feats, ys = [], [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row.get("label") not in LABELS:
+            continue
+        ctx = cues.Context(role=row.get("role", "user"))
+        texts.append(row["text"])
+        feats.append(cues.features(row["text"], ctx))
+        ys.append(LABELS.index(row["label"]))
+    cue = np.vstack(feats) if feats else np.zeros((0, len(cues.FEATURE_NAMES)), np.float32)
+    return Rows(texts, cue, np.asarray(ys, dtype=np.int64), ["extra"] * len(texts))
+
+
+def concat(a: Rows, b: Rows) -> Rows:
+    return Rows(a.texts + b.texts, np.vstack([a.cue, b.cue]), np.concatenate([a.y, b.y]), a.groups + b.groups)
+
+
+def class_weights(y: np.ndarray, power: float) -> np.ndarray:
+    counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)
+    w = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** power, 0.0)
+    return w / w[counts > 0].mean()
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    scores = []
+    for k in range(1, len(LABELS)):  # "other" is not a label anyone asks for
+        tp = int(((pred == k) & (y == k)).sum())
+        fp = int(((pred == k) & (y != k)).sum())
+        fn = int(((pred != k) & (y == k)).sum())
+        if tp + fp + fn:
+            scores.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    from forge_tui.config import EmbeddingSpec
+    from forge_tui.search.embedder import Embedder
+
+    embedder = Embedder(EmbeddingSpec()).start_loading()
+    if not embedder.wait(300):
+        raise SystemExit(f"the embedder did not load: {embedder.error}")
+    out = [embedder.embed([t[:MAX_EMBED_CHARS] for t in texts[i : i + 256]]) for i in range(0, len(texts), 256)]
+    return np.vstack(out) if out else np.zeros((0, embedder.dim), np.float32)
+
+
+def choose(x_train, y_train, x_dev, y_dev) -> tuple[float, float, float]:
+    best = (-1.0, GRID[0][0], GRID[0][1])
+    for l2, power in GRID:
+        model = fit(x_train, y_train, len(LABELS), l2=l2, class_weight=class_weights(y_train, power), seed=SEED)
+        score = macro_f1(y_dev, model.proba(x_dev).argmax(axis=1)) if len(y_dev) else 0.0
+        if score > best[0]:
+            best = (score, l2, power)
+    return best
+
+
+def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> SentenceModel:
+    train_convs, dev_convs = load(corpus, ("train",)), load(corpus, ("dev",))
+    if not train_convs:
+        raise SystemExit(f"no training conversations in {corpus}")
+    tr, dv = rows_for(train_convs), rows_for(dev_convs)
+    for path in extra:
+        tr = concat(tr, extra_rows(path))
+    log(f"train: {len(train_convs)} conversations, {len(tr.y)} sentences; dev: {len(dev_convs)}, {len(dv.y)}")
+    both = concat(tr, dv)
+    emb_tr = emb_dv = None
+    if use_embeddings:
+        emb_all = embed(both.texts)
+        emb_tr, emb_dv = emb_all[: len(tr.y)], emb_all[len(tr.y):]
+    score, l2, power = choose(tr.cue, tr.y, dv.cue, dv.y)
+    log(f"cues model: dev macro-F1 {score:.3f} (l2 {l2}, class-weight power {power})")
+    cue_model = fit(both.cue, both.y, len(LABELS), l2=l2, class_weight=class_weights(both.y, power), seed=SEED)
+    full_model: LinearModel | None = None
+    if use_embeddings:
+        score_f, l2f, power_f = choose(design(tr.cue, emb_tr), tr.y, design(dv.cue, emb_dv), dv.y)
+        log(f"full model: dev macro-F1 {score_f:.3f} (l2 {l2f}, class-weight power {power_f})")
+        full_model = fit(design(both.cue, np.vstack([emb_tr, emb_dv])), both.y, len(LABELS), l2=l2f,
+                         class_weight=class_weights(both.y, power_f), seed=SEED)
+    digest = hashlib.sha256("\n".join(sorted(c.id for c in train_convs + dev_convs)).encode()).hexdigest()[:12]
+    info = (f"seed {SEED}; {len(train_convs)} train + {len(dev_convs)} dev conversations ({digest}); "
+            f"{len(both.y)} sentences; extra {len(extra)} file(s)")
+    return SentenceModel(full_model, cue_model, cues.FEATURE_NAMES, int(emb_tr.shape[1]) if use_embeddings else 0,
+                         info)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--extra", type=Path, action="append", default=[], help="JSONL of hand-labelled sentences")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--no-embeddings", action="store_true", help="train the cue-only weights alone")
+    args = parser.parse_args(argv)
+    if not args.corpus.is_dir():
+        print(f"train: no corpus folder {args.corpus}; pass --corpus DIR", file=sys.stderr)
+        return 2
+    model = train(args.corpus, args.extra, not args.no_embeddings)
+    model.save(args.out)
+    print(f"wrote {args.out} ({model.info})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
