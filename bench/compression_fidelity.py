@@ -29,7 +29,7 @@ from forge_tui.protocol.render import dump_archive  # noqa: E402
 from forge_tui.protocol.validate import validate_archive  # noqa: E402
 from forge_tui.domain.ids import conversation_id, message_id  # noqa: E402
 from forge_tui.domain.models import Conversation, Role, Turn  # noqa: E402
-from forge_tui.protocol.extract import words  # noqa: E402
+from forge_tui.knowledge.pipeline.text import words  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "conversations"
 

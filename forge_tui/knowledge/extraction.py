@@ -31,7 +31,7 @@ from forge_tui.knowledge.decide import (
     grounded,
 )
 from forge_tui.knowledge.errors import KnowledgeError
-from forge_tui.knowledge.fold import RegistryFolder
+from forge_tui.knowledge.fold import DRAFT_TIER, RegistryFolder
 from forge_tui.knowledge.patterns import Pattern, PatternStore
 from forge_tui.knowledge.pipeline import SentenceClassifier, default_classifier
 from forge_tui.knowledge.pipeline.classify import Labelled, TurnText
@@ -42,7 +42,7 @@ from forge_tui.store.codec import turn_from_doc
 
 log = logging.getLogger(__name__)
 
-FALLBACK_TIER = 0.3  # a rule-based draft is a guess: low confidence until someone confirms it
+FALLBACK_TIER = DRAFT_TIER  # the pipeline's draft is a guess: low confidence until someone confirms it
 MAX_CANDIDATES = 4  # per turn and kind: a long pasted document must not queue dozens of model calls
 MAX_ATTEMPTS = 3
 
@@ -159,7 +159,11 @@ class Extractor:
             if self.engine is not None:
                 def reword(kind: str, sentence: str, draft: dict) -> dict:
                     return self._reword(kind, sentence, draft, turn, project, out)
-            folder = RegistryFolder(self.registry, project, turn.conversation_id, reword)
+            embed = None
+            if self.embedder is not None:
+                def embed(text: str) -> list[float]:
+                    return [float(x) for x in self.embedder.embed([text])[0]]
+            folder = RegistryFolder(self.registry, project, turn.conversation_id, reword, embed)
             folded = folder.fold(labelled, here, turn.seq, prev)
             out.decisions, out.threads_opened, out.threads_closed = folded.decisions, folded.opened, folded.closed
         self._messages.update_one({"_id": turn.id}, {"$set": {"extracted_at": self.registry.clock()}})

@@ -21,6 +21,7 @@ from forge_tui.knowledge.pipeline.state import proposal_in
 from forge_tui.knowledge.records import Decision, RecordOutcome, Thread
 from forge_tui.knowledge.registry import Registry
 
+DRAFT_TIER = 0.3  # the pipeline's draft is a guess: low confidence until a model or a person confirms it
 MAX_PER_KIND = 6  # per turn: a pasted document must not flood the registry
 RECENT_TURNS = 4  # a bare "actually, switch it" revises a decision at most this many turns back
 
@@ -36,8 +37,13 @@ class Folded:
 
 
 class RegistryFolder:
-    def __init__(self, registry: Registry, project: str, conversation_id: str | None, reword: Reword | None = None):
+    def __init__(
+        self, registry: Registry, project: str, conversation_id: str | None, reword: Reword | None = None,
+        embed: Callable[[str], list[float]] | None = None,
+    ):
+        """``reword``: a model's wording on top of the drafts; ``embed``: vectors for the conflict policy."""
         self.registry = registry
+        self.embed = embed
         self.project = project
         self.conv_id = conversation_id
         self.reword = reword
@@ -84,15 +90,18 @@ class RegistryFolder:
         statement = value if accepts else item.text
         known, by_id = self._active(seq)
         free = [k for k in known if not by_id[k.id].pinned]
-        same = link.restated(statement, value, known)
+        follows = [k.id for k in known if k.turn is not None and by_id[k.id].sources
+                   and prev is not None and by_id[k.id].sources[-1] == prev.source]
+        same = link.restated(statement, value, known, follows)
         old = None if same else link.revised(statement, value, free, seq)
         draft = {"text": (f"{value} (agreed: {item.text})" if accepts else item.text)[:400], "rationale": "",
-                 "tier": round(0.3 + 0.4 * item.confidence, 2), "priority": cues.guess_priority(item.text)}
+                 "tier": DRAFT_TIER, "priority": cues.guess_priority(item.text)}
         fields = self.reword("decision", statement, draft) if self.reword and not same else draft
         outcome = self.registry.record_decision(
             self.project, fields["text"], statement=statement, rationale=fields.get("rationale") or "",
             tier=float(fields["tier"]), priority=fields["priority"], sources=[turn.source],
             conversation_id=self.conv_id, who="extractor", value=value, restates=same, revises=old,
+            embedding=self.embed(fields["text"]) if self.embed and not same else None,
             why=f"stated in turn {seq}" + (" (agreeing to the proposal before it)" if accepts else ""),
         )  # fmt: skip
         answered = link.answers(statement, self._open_threads())
@@ -104,7 +113,7 @@ class RegistryFolder:
 
     def _constraint(self, item: Labelled, turn: TurnText) -> RecordOutcome:
         return self.registry.record_decision(
-            self.project, item.text[:1000], statement=item.text, tier=round(0.4 + 0.5 * item.confidence, 2),
+            self.project, item.text[:1000], statement=item.text, tier=DRAFT_TIER,
             priority=cues.guess_priority(item.text), sources=[turn.source], conversation_id=self.conv_id,
             who="extractor", kind="constraint", why="a rule stated in the conversation",
         )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The rule-based classifier on clear cases, plus a floor on the labelled set."""
+"""Message topics (rules) and the pipeline's decision label on clear cases, plus floors on the labelled set."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forge_tui.knowledge.classifier import LABELS, classify, code_blocks, decision_sentences
+from forge_tui.knowledge.pipeline.topics import LABELS, classify, code_blocks
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "classifier_set.jsonl"
 
@@ -54,11 +54,6 @@ def test_traceback_alone_is_not_a_code_pattern():
     assert classify(text, "user") == ["error_recovery"]
 
 
-def test_decision_sentences_skip_questions_and_code():
-    text = "Hello. Let's go with PostgreSQL for the database. Should we use Redis?\n```\nlet's use x\n```"
-    assert decision_sentences(text) == ["Let's go with PostgreSQL for the database."]
-
-
 def test_code_blocks_extracts_fenced_code():
     assert code_blocks("Use:\n```python\nx = 1\n```\nand\n```\ny = 2\n```") == ["x = 1\n", "y = 2\n"]
     assert code_blocks("no code here") == []
@@ -69,6 +64,13 @@ def test_labelled_set_is_large_enough_and_scores_hold():
     assert len(rows) >= 60
     assert all(set(r["labels"]) <= set(LABELS) for r in rows)
     dev = [r for r in rows if r.get("split", "dev") == "dev"]
-    # pins today's behaviour on the tuning split: a regression in any rule shows up here
-    exact = sum(sorted(classify(r["text"], r["role"])) == sorted(r["labels"]) for r in dev)
-    assert exact >= len(dev) - 2
+    got = [classify(r["text"], r["role"]) for r in dev]
+    # topics are rules: pin today's behaviour on the tuning split
+    topics = sum(sorted(set(g) - {"decision"}) == sorted(set(r["labels"]) - {"decision"}) for g, r in zip(got, dev))
+    assert topics >= len(dev) - 2
+    # "decision" is the learned sentence classifier's call (trained on the memory corpus, not on this set):
+    # floors well below what it scores here, so retraining does not flip the test
+    tp = sum("decision" in g and "decision" in r["labels"] for g, r in zip(got, dev))
+    predicted = sum("decision" in g for g in got)
+    wanted = sum("decision" in r["labels"] for r in dev)
+    assert tp / wanted >= 0.6 and tp / predicted >= 0.35

@@ -20,7 +20,7 @@ from forge_tui.compression import (
 )
 from forge_tui.compression.assemble import fit_to_budget, merge_decisions, merge_threads
 from forge_tui.protocol.example import example_archive
-from forge_tui.knowledge.pipeline import extract
+from forge_tui.knowledge.pipeline import Candidate, extract
 from forge_tui.protocol.render import dump_archive
 from forge_tui.protocol.validate import validate_archive
 
@@ -65,9 +65,10 @@ def test_ungrounded_wording_falls_back_to_verbatim_evidence():
     decisions = merge_decisions(ex.decisions, model, lossless=False, ground_truth=[], inherited=[])
     assert decisions[0]["text"] == ex.decisions[0].text
     assert (decisions[0]["priority"], decisions[0]["tier"]) == (ex.decisions[0].priority, ex.decisions[0].tier)
-    threads = merge_threads(ex.threads, [{"from": 1, "title": "How to migrate the schema", "status": "OPEN",
-                                          "priority": "low"}], lossless=False, ground_truth=[], inherited=[])
-    assert threads[0]["title"] == ex.threads[0].text and threads[0]["id"] == "T001"
+    asked = Candidate(1, "Should we share the cache between workers?", "m2", "user", "thread")
+    threads = merge_threads([asked], [{"from": 1, "title": "How to migrate the schema", "status": "OPEN",
+                                       "priority": "low"}], lossless=False, ground_truth=[], inherited=[])
+    assert threads[0]["title"] == asked.text and threads[0]["id"] == "T001"
 
 
 def test_registry_is_ground_truth():

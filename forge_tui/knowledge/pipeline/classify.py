@@ -9,6 +9,7 @@ weights (same features minus the embedding), so the result is always defined.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -22,6 +23,12 @@ log = logging.getLogger(__name__)
 
 MAX_UNITS_PER_TURN = 400  # a 1 MB paste: the rest of it is kept as text, never classified
 MAX_EMBED_CHARS = 512
+#: lines that are logs, tracebacks, tables or shell, not something a person decided or asked
+NOT_PROSE_RE = re.compile(
+    r"^(Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\w+(Error|Exception|Warning):\s|\$ |>>> |"
+    r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\[\d|\|.*\|$|at [\w.$]+\(|#include|import |from \S+ import|def |class )"
+)
+SECOND_LABEL = 0.25  # probability at which a sentence's runner-up label is acted on too
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,14 @@ class Labelled:
     @property
     def text(self) -> str:
         return self.sentence.text
+
+    @property
+    def second(self) -> str:
+        """The runner-up label when it is nearly as likely (a clause carrying a second role), else ""."""
+        if len(self.proba) != len(LABELS):
+            return ""
+        order = sorted(range(len(LABELS)), key=lambda k: -self.proba[k])
+        return LABELS[order[1]] if self.proba[order[1]] >= SECOND_LABEL else ""
 
 
 def as_turn(turn: Any) -> TurnText:
@@ -112,6 +127,9 @@ class SentenceClassifier:
         out = []
         for (i, s, ctx), p in zip(rows, proba):
             label = LABELS[int(np.argmax(p))]
+            if NOT_PROSE_RE.match(s.text):
+                p = np.eye(len(LABELS))[0]
+                label = LABELS[0]
             if label == "request" and ctx.role != "user":
                 p = p.copy()
                 p[LABELS.index("request")] = 0.0

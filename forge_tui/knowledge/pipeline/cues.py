@@ -23,6 +23,12 @@ CUES: dict[str, re.Pattern[str]] = {
         r"stick with|sticking with|keep|adopt|standardi[sz]e on|move to|moving to|switch(ing)? to|settled on|"
         r"i'?ve settled|decided|decision|chose|chosen|opt(ing)? for|we go|plan is|final answer|final pick|"
         r"from now on|going forward|rename|renaming|bump|set .{1,30} to)\b", _I),
+    "commit_strong": re.compile(
+        r"\b(let'?s (go with|use|do|switch to|move to|stick with|keep|pick)|we'?ll (go with|use|keep|switch|move|"
+        r"stick)|we will (go with|use|keep)|we'?re going with|going with|settled on|i'?ve settled|(we|i) (have )?"
+        r"(decided|chose|agreed|picked)|decided (to|on)|final answer|lock (it|that)|locked in|that'?s settled|"
+        r"from now on|going forward|we go with|go with|switch(ing)? to|scrap|renam(e|ing) (it )?to|bump\w* .{1,30}"
+        r" to|make it|it is then|it'?s decided)\b", _I),
     "it_is": re.compile(r"\b(it is|it's|that is|that's) (then|it|final|settled|decided)\b|\bit is[.!]?$|\bit'?s[.!]?$|"
                         r"\b(lock (it|that) in|lock it|locked|confirmed|final|done deal|then\.?$)", _I),
     "agree": re.compile(r"^(ok(ay)?|yes|yep|yeah|sure|great|perfect|agreed|sounds (good|great|right|fine)|"
@@ -63,15 +69,33 @@ CUES: dict[str, re.Pattern[str]] = {
     "you": re.compile(r"\b(you|your)\b", _I),
     "number": re.compile(r"\d"),
     "code": re.compile(r"`|[\w-]+/[\w.-]+|\w\.\w{1,5}\b|https?://|[A-Z][A-Z0-9]*_[A-Z0-9_]+|--\w"),
+    "restate": re.compile(r"^(locked( in)?|renamed|changed|set|updated|noted|switched|done|agreed|confirmed|fixed|"
+                          r"pinned|decided|recorded|got it|understood|perfect|great|ok(ay)?|good( call| choice)?)\b"
+                          r"[^.?!]{0,12}?(:|—|–| - |,)", _I),
+    "then_end": re.compile(r"\b(then|it is|it's|for now|from now on|going forward|instead)[.!]?$", _I),
+    "key_value": re.compile(r"^[\w /.-]{2,30}:\s*\S|^[\w .-]{2,30}\s(=|->|→)\s*\S"),
+    "yes_no": re.compile(r"\b(yes|no|yep|nope|definitely|sure)\b", _I),
+    "take": re.compile(r"\b(i|we) (take|do|keep|stay|pick|want|prefer|need)\b|\bso (i|we)\b|\bstays?\b|"
+                       r"\bbecomes?\b|\bnow (is|are|starts?|ends?)\b", _I),
+    "report": re.compile(r"\b(ran|tried|tested|checked|measured|measure|found|saw|noticed|looks like|seems|"
+                         r"turns out|was|were|did|got|say|says|said|think|thought|wondering)\b", _I),
+    "ack_only": re.compile(r"^(ok(ay)?|good|great|fine|nice|cool|thanks|thank you|hmm+|ah|oh|wow|right|hi|hello|hey|"
+                           r"fair enough|good point|makes sense|got it|i see|interesting|lol|perfect|yes|yep|"
+                           r"sure)[\s,.!]*(thanks|then|this is clear|that helps)?[\s.!]*$", _I),
     "wh": re.compile(r"^(what|which|how|why|when|where|who|should|shall|do|does|is|are|can|could|would|will)\b", _I),
 }
 
+CUE_CHARS = 600  # cues are read from a sentence's first 600 characters (a pasted wall stays linear-time)
+
 FEATURE_NAMES: tuple[str, ...] = (
-    "bias", "user", "assistant", "first_turn", "early_turn", "turn_log", "first_sentence", "last_sentence",
+    "bias", "user", "assistant", "data_like", "turn_log", "first_sentence", "last_sentence",
     "list_item", "question_mark", "question_mark_end", "short", "long", "log_len",
     *(f"cue_{name}" for name in CUES),
     "prev_assistant_proposes", "prev_asks", "prev_user", "agree_after_proposal", "open_then_question",
+    *(f"assistant_x_{name}" for name in ("commit", "commit_strong", "it_is", "revise", "open", "resolve", "must", "restate",
+                                         "take", "key_value", "then_end")),
 )
+_CROSSED = ("commit", "commit_strong", "it_is", "revise", "open", "resolve", "must", "restate", "take", "key_value", "then_end")
 
 
 @dataclass(frozen=True)
@@ -95,14 +119,13 @@ def hits(text: str) -> dict[str, bool]:
 def features(text: str, ctx: Context) -> np.ndarray:
     """The cue feature vector of one sentence (``len(FEATURE_NAMES)`` floats)."""
     stripped = text.strip()
-    h = hits(stripped)
+    h = hits(stripped[:CUE_CHARS])
     n_words = len(stripped.split())
     values = [
         1.0,
         float(ctx.role == "user"),
         float(ctx.role == "assistant"),
-        float(ctx.turn_index == 0),
-        float(ctx.turn_index <= 2),
+        float(sum(c.isalpha() for c in stripped) < 0.5 * max(1, len(stripped.replace(" ", "")))),
         math.log1p(ctx.turn_index) / 3.0,
         float(ctx.sentence_index == 0),
         float(ctx.sentence_index == ctx.n_sentences - 1),
@@ -118,6 +141,7 @@ def features(text: str, ctx: Context) -> np.ndarray:
         float(ctx.prev_role == "user"),
         float(h["agree"] and ctx.prev_proposes and ctx.role == "user"),
         float(h["open"] and "?" in stripped),
+        *(float(ctx.role == "assistant" and h[name]) for name in _CROSSED),
     ]
     return np.asarray(values, dtype=np.float32)
 

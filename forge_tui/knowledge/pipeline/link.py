@@ -47,7 +47,8 @@ _QUESTION_LEAD = re.compile(
     re.I,
 )
 TITLE_CHARS = 80
-SAME_SUBJECT = 0.34  # share of content words two statements must share to be about one thing
+SAME_TOPIC = 0.6  # share of content words that makes two statements about one thing without a revision cue
+FOLLOW_UP = 0.2  # share that makes an assistant's decision right after the user's a restatement of it
 SAME_VALUE = 0.6
 
 
@@ -64,8 +65,12 @@ def decision_value(text: str) -> str:
 
 def question_title(text: str, before: str = "") -> str:
     """A short, meaningful title: cue words and filler removed, one line, at most ~80 chars."""
-    title = _QUESTION_LEAD.sub("", " ".join(text.split())).strip(" ,.;:!?-—")
-    title = re.sub(r"\b(?:tbd|to be decided|leave (?:it|this) open|yet)\b", "", title, flags=re.I).strip(" ,.;:!?-—")
+    title = _LEAD.sub("", " ".join(text.split()).strip(" ,.;:!?-—"))
+    title = _QUESTION_LEAD.sub("", title)
+    title = re.sub(r"\b(?:tbd|to be decided|to be determined|(?:is )?(?:still )?(?:an )?open question(?: for now)?|"
+                   r"still open|for now|yet)\b", "", title, flags=re.I)
+    title = re.sub(r"\s+([,:;.])", r"\1", re.sub(r"\s{2,}", " ", title)).strip(" ,.;:!?-—")
+    title = _LEAD.sub("", title)
     if len(content_words(title)) < 2 and before:
         title = " ".join(before.split()).strip(" ,.;:!?-—")  # "TBD." alone: the sentence before names it
     if not title:
@@ -108,16 +113,27 @@ def is_revision_cue(text: str) -> bool:
     return bool(CUES["revise"].search(text))
 
 
-def restated(text: str, value: str, active: list[Known]) -> str | None:
-    """The active decision this one says again, or None."""
+def restated(text: str, value: str, active: list[Known], follows: list[str] = ()) -> str | None:
+    """The active decision this one says again, or None.
+
+    ``follows``: ids of decisions made in the turn just before by the other
+    speaker; an assistant confirming the user's decision ("Locked: AdamW…")
+    shares only a few words with it and is still a restatement.
+    """
     mine_v, mine_t = content_words(value), content_words(text)
+    if follows and not is_revision_cue(text):
+        scored = [(_share(mine_t, content_words(k.text) | content_words(k.value)), k.id) for k in active
+                  if k.id in follows]
+        if scored and max(scored)[0] >= FOLLOW_UP:
+            return max(scored)[1]
     best, best_score = None, 0.0
     for k in active:
         theirs_v = content_words(k.value or k.text)
         score = _share(mine_v, theirs_v)
         if score >= SAME_VALUE and score > best_score and not (is_revision_cue(text) and score < 1.0):
             best, best_score = k.id, score
-        elif _share(mine_t, content_words(k.text)) >= 0.8 and best is None:
+        elif (best is None and not is_revision_cue(text) and min(len(mine_t), len(content_words(k.text))) >= 3
+              and _share(mine_t, content_words(k.text)) >= 0.8):
             best, best_score = k.id, 0.8
     return best
 
@@ -125,22 +141,25 @@ def restated(text: str, value: str, active: list[Known]) -> str | None:
 def revised(text: str, value: str, active: list[Known], turn: int | None = None) -> str | None:
     """The active decision this one replaces, or None.
 
-    Same subject (shared words, including the old value named in "scrap redis")
-    with a different value; with a revision cue and no shared words, the most
-    recent decision within the last few turns.
+    A revision says so ("actually", "instead", "scrap", "switch", "bump", "now"…)
+    and is about the same thing (shared words, including the old value named in
+    "scrap redis"); with the cue and no shared words, the most recent decision
+    within the last few turns. Without a cue, only a near-identical subject with
+    a different value counts.
     """
     mine = content_words(text)
     mine_v = content_words(value)
+    cue = is_revision_cue(text)
     best, best_score = None, 0.0
     for k in active:
         theirs = content_words(k.text) | content_words(k.value)
         score = _share(mine, theirs)
         if score > best_score and _share(mine_v, content_words(k.value or k.text)) < SAME_VALUE:
             best, best_score = k.id, score
-    if best is not None and (best_score >= SAME_SUBJECT or (is_revision_cue(text) and best_score > 0)):
+    if best is not None and ((cue and best_score > 0) or best_score >= SAME_TOPIC):
         return best
     last = active[-1] if active else None
-    if is_revision_cue(text) and last and last.turn is not None and turn is not None and turn - last.turn <= 4:
+    if cue and last and last.turn is not None and turn is not None and turn - last.turn <= 4:
         return last.id
     return None
 

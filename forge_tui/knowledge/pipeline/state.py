@@ -31,6 +31,7 @@ class DecisionItem:
     accepts: str | None = None  # message id of the accepted proposal
     tentative: bool = False
     statements: list[str] = field(default_factory=list)  # every sentence that stated it
+    evidence: list[tuple[int, int, int]] = field(default_factory=list)  # (turn, start, end) of each statement
 
 
 @dataclass
@@ -46,6 +47,7 @@ class QuestionItem:
     resolution: str = ""
     resolved_by: str | None = None  # message id of the answering turn
     resolved_turn: int | None = None
+    evidence: list[tuple[int, int, int]] = field(default_factory=list)  # (turn, start, end) of each asking
 
 
 @dataclass
@@ -123,6 +125,8 @@ class Tracker:
     def _apply(self, item: Labelled, before: str) -> None:
         if item.label == "decision":
             self._decision(item)
+            if item.second == "resolution":  # "so that answers the bf16 question, bf16 it is"
+                self._resolution(item)
         elif item.label == "question":
             self._question(item, before)
         elif item.label == "resolution":
@@ -144,18 +148,21 @@ class Tracker:
         value = value or link.decision_value(item.text)
         statement = value if accepts else item.text
         active = self._known_decisions()
-        same = link.restated(statement, value, active)
+        follows = [d.id for d in self.state.decisions
+                   if d.status == "active" and d.turns[-1] == item.turn - 1 and d.role != item.role]
+        same = link.restated(statement, value, active, follows)
         if same is not None:
             d = next(d for d in self.state.decisions if d.id == same)
             if item.source not in d.sources:
                 d.sources.append(item.source)
                 d.turns.append(item.turn)
             d.statements.append(item.text)
+            d.evidence.append(_span(item))
             return
         new = DecisionItem(
             id=f"D{len(self.state.decisions) + 1}", text=item.text, value=value, role=item.role,
             sources=[item.source], turns=[item.turn], confidence=item.confidence, accepts=accepts,
-            tentative=bool(cues.CUES["tentative"].search(item.text)), statements=[item.text],
+            tentative=bool(cues.CUES["tentative"].search(item.text)), statements=[item.text], evidence=[_span(item)],
         )  # fmt: skip
         old_id = link.revised(statement, value, active, item.turn)
         if old_id is not None:
@@ -186,10 +193,12 @@ class Tracker:
             if item.source not in q.sources:
                 q.sources.append(item.source)
                 q.turns.append(item.turn)
+            q.evidence.append(_span(item))
             return
         self.state.questions.append(QuestionItem(
             id=f"Q{len(self.state.questions) + 1}", title=link.question_title(item.text, before), text=item.text,
             role=item.role, sources=[item.source], turns=[item.turn], confidence=item.confidence,
+            evidence=[_span(item)],
         ))  # fmt: skip
 
     def _resolution(self, item: Labelled) -> None:
@@ -200,6 +209,10 @@ class Tracker:
     def _close(self, qid: str, item: Labelled) -> None:
         q = next(q for q in self.state.questions if q.id == qid)
         q.status, q.resolution, q.resolved_by, q.resolved_turn = "RESOLVED", item.text, item.source, item.turn
+
+
+def _span(item: Labelled) -> tuple[int, int, int]:
+    return (item.turn, item.sentence.start, item.sentence.end)
 
 
 def proposal_in(text: str) -> str:

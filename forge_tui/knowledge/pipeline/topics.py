@@ -96,8 +96,9 @@ def classify(text: str, role: str = "user", labelled: Sequence[Labelled] | None 
     if "code_pattern" in labels and "```" not in text and _TRACEBACK.search(text):
         labels.remove("code_pattern")  # an indented traceback is not code worth keeping
     if role_value != "system":  # system prompts carry instructions, not decisions made in the conversation
-        if labelled is None:
-            labelled = default_classifier().label([{"role": role_value, "content": text}])
+        if labelled is None:  # alone: read it as a turn in the middle of a conversation, after the other speaker
+            other = {"role": "assistant" if role_value == "user" else "user", "content": ""}
+            labelled = default_classifier().label([other, {"role": role_value, "content": text}], only=[1], offset=3)
         if any(item.label == "decision" for item in labelled):
             labels.append("decision")
     return [name for name in LABELS if name in labels]

@@ -134,6 +134,10 @@ def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> S
     if use_embeddings:
         score_f, l2f, power_f = choose(design(tr.cue, emb_tr), tr.y, design(dv.cue, emb_dv), dv.y)
         log(f"full model: dev macro-F1 {score_f:.3f} (l2 {l2f}, class-weight power {power_f})")
+        if score_f <= score:
+            log("the embeddings do not beat the cues on dev: shipping the cue-only weights for both paths")
+            use_embeddings = False
+    if use_embeddings:
         full_model = fit(design(both.cue, np.vstack([emb_tr, emb_dv])), both.y, len(LABELS), l2=l2f,
                          class_weight=class_weights(both.y, power_f), seed=SEED)
     digest = hashlib.sha256("\n".join(sorted(c.id for c in train_convs + dev_convs)).encode()).hexdigest()[:12]

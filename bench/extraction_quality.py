@@ -1,0 +1,96 @@
+"""Extraction quality on the memory corpus: sentence labels and the state they build.
+
+    python bench/extraction_quality.py [--corpus DIR] [--no-embeddings] [--misses N] [--split test|insample|dev]
+
+Prints, for the TEST split (never tuned on) and in-sample (train+dev, what the
+weights were fitted on), precision / recall / F1 per label, then the state
+measures: decisions found (recall and precision), questions with the right
+OPEN / RESOLVED status, superseded values presented as current, artifacts found.
+Each block runs on both classifier paths: ``full`` (sentence embeddings + cues,
+once the embedder is loaded) and ``cues`` (cue features alone: what runs while
+the embedder loads or when it cannot). No LLM is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from forge_tui.knowledge.pipeline import SentenceClassifier, extract_state, shipped_model  # noqa: E402
+from forge_tui.knowledge.pipeline.corpus import load  # noqa: E402
+from forge_tui.knowledge.pipeline.scoring import SCORED, Scores, score  # noqa: E402
+
+SPLITS = {"test": ("test",), "insample": ("train", "dev"), "dev": ("dev",), "train": ("train",)}
+
+
+def run(convs, classifier) -> Scores:
+    scores = Scores()
+    for conv in convs:
+        score(conv, extract_state(conv.dict_turns(), classifier), scores)
+    return scores
+
+
+def report(name: str, s: Scores) -> None:
+    print(f"\n== {name}: {s.conversations} conversations")
+    print(f"{'label':<12}{'precision':>10}{'recall':>8}{'F1':>7}{'support':>9}")
+    for label in SCORED:
+        p, r, f = s.prf(label)
+        support = s.sentence[(label, "tp")] + s.sentence[(label, "fn")]
+        print(f"{label:<12}{p:>10.2f}{r:>8.2f}{f:>7.2f}{support:>9}")
+    print(f"decisions found: recall {s.decision_recall:.2f} ({s.decisions_found}/{s.decisions_expected}), "
+          f"precision {s.decision_precision:.2f} ({s.decisions_correct}/{s.decisions_predicted})")
+    print(f"questions with the right OPEN/RESOLVED status: {s.question_status:.2f} "
+          f"({s.questions_status_right}/{s.questions_expected}); question precision {s.question_precision:.2f} "
+          f"({s.questions_correct}/{s.questions_predicted})")
+    print(f"superseded values presented as current: {s.stale_current} (of {s.stale_total})")
+    if s.artifacts_expected:
+        print(f"artifacts found: {s.artifacts_found}/{s.artifacts_expected}")
+
+
+class _Embedder:
+    """The real embedder, loaded once and waited for (the bench measures the ready path)."""
+
+    def __init__(self):
+        from forge_tui.config import EmbeddingSpec
+        from forge_tui.search.embedder import Embedder
+
+        self.inner = Embedder(EmbeddingSpec()).start_loading()
+        if not self.inner.wait(300):
+            raise SystemExit(f"the embedder did not load: {self.inner.error}")
+        self.is_ready = True
+
+    def embed(self, texts):
+        return self.inner.embed(texts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", type=Path, default=ROOT / "tests" / "fixtures" / "memory_corpus")
+    parser.add_argument("--no-embeddings", action="store_true", help="only the cue-only path")
+    parser.add_argument("--split", action="append", choices=sorted(SPLITS), help="default: test and insample")
+    parser.add_argument("--misses", type=int, default=0, help="print N mislabelled sentences (not for test!)")
+    args = parser.parse_args()
+    model = shipped_model()
+    print(f"model: {model.info}")
+    paths = [("cues", SentenceClassifier(model, None))]
+    if not args.no_embeddings and model.full is not None:
+        paths.insert(0, ("full", SentenceClassifier(model, _Embedder())))
+    for split in args.split or ["test", "insample"]:
+        convs = load(args.corpus, SPLITS[split])
+        for path, classifier in paths:
+            started = time.perf_counter()
+            s = run(convs, classifier)
+            label = f"{split.upper() if split == 'test' else split} split, path {path}"
+            report(f"{label} ({time.perf_counter() - started:.1f}s)", s)
+            if args.misses and split != "test":
+                print("\n".join(s.misses[: args.misses]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
