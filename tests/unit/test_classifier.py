@@ -16,7 +16,7 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "classifier_set.
     ("text", "role", "label"),
     [
         ("Let's go with PostgreSQL for the main database.", "user", "decision"),
-        ("We decided to keep the API versioned under /v1.", "assistant", "decision"),
+        ("We decided to keep the API versioned under /v1.", "user", "decision"),  # an assistant alone only proposes
         ("From now on, every commit message starts with the issue number.", "user", "decision"),
         ("```python\ndef f(x):\n    return x\n```", "assistant", "code_pattern"),
         ("The fix is to pin numpy below 2.0.", "assistant", "solution"),
