@@ -16,6 +16,8 @@ from typing import Any
 
 import platformdirs
 
+from forge_tui.domain.models import Task
+
 APP_NAME = "forge"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +74,7 @@ class ModelSpec:
     n_threads: int = 0  # 0 = all physical cores
     chat_format: str | None = None
     description: str = ""
-    lora: LoraSpec | None = None
+    lora: LoraSpec | None = None  # one adapter for every task (kept for older models.toml files)
     kind: str = "llama"
     base_url: str = ""
     model: str = ""  # the server's name for the model (default: the entry's name)
@@ -82,6 +84,11 @@ class ModelSpec:
     max_retries: int = 2  # only requests that never reached the model (connect errors, 429/503/529)
     structured: str = ""
     cloud: bool | None = None  # None: anthropic, and openai off loopback/private hosts, count as cloud
+    #: task -> adapter trained for it (``adapters.compression = {path, scale}``); wins over ``lora``
+    adapters: dict[Task, LoraSpec] = field(default_factory=dict, hash=False)
+
+    def adapter_for(self, task: Task) -> LoraSpec | None:
+        return self.adapters.get(task, self.lora)
 
     @property
     def threads(self) -> int:
@@ -161,6 +168,25 @@ def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> ConfigError:
     return ConfigError(f"{where}: {exc.msg if hasattr(exc, 'msg') else exc}. Fix the TOML syntax and save again.")
 
 
+def _lora_spec(raw: Any, where: str) -> LoraSpec:
+    if not isinstance(raw, dict) or not isinstance(raw.get("path"), str):
+        raise ConfigError(f"{where} needs `path` (and optional `scale`), e.g. {{ path = \"a.gguf\", scale = 1.0 }}.")
+    scale = raw.get("scale", 1.0)
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+        raise ConfigError(f"{where}.scale must be a number, got {scale!r}.")
+    return LoraSpec(path=raw["path"], scale=float(scale))
+
+
+def _adapter_specs(raw: Any, where: str) -> dict[Task, LoraSpec]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table of task = {{ path, scale }}.")
+    known = {t.value for t in Task}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown task(s) {', '.join(sorted(unknown))}; tasks: {', '.join(sorted(known))}.")
+    return {Task(task): _lora_spec(spec, f"{where}.{task}") for task, spec in raw.items()}
+
+
 def parse_models(text: str, source: Path | None = None) -> ModelsConfig:
     where = str(source or "models.toml")
     try:
@@ -188,14 +214,10 @@ def parse_models(text: str, source: Path | None = None) -> ModelsConfig:
             raw = {**raw, "n_ctx": 0}  # ask the server
         elif raw.get("n_ctx", 4096) < 256:
             raise ConfigError(f"{where}: [models.{name}].n_ctx must be at least 256.")
-        lora = None
-        if "lora" in raw:
-            lr = raw["lora"]
-            if not isinstance(lr, dict) or "path" not in lr:
-                raise ConfigError(f"{where}: [models.{name}.lora] needs `path` (and optional `scale`).")
-            lora = LoraSpec(path=str(lr["path"]), scale=float(lr.get("scale", 1.0)))
-        kwargs = {k: v for k, v in raw.items() if k != "lora"}
-        models[name] = ModelSpec(name=name, lora=lora, **kwargs)
+        lora = _lora_spec(raw["lora"], f"{where}: [models.{name}.lora]") if "lora" in raw else None
+        adapters = _adapter_specs(raw.get("adapters", {}), f"{where}: [models.{name}.adapters]")
+        kwargs = {k: v for k, v in raw.items() if k not in ("lora", "adapters")}
+        models[name] = ModelSpec(name=name, lora=lora, adapters=adapters, **kwargs)
     default = data.get("default", next(iter(models)))
     if default not in models:
         raise ConfigError(f"{where}: default = '{default}' is not one of [models.*]: {', '.join(models)}.")
@@ -211,6 +233,9 @@ def _check_engine_keys(where: str, name: str, raw: dict) -> None:
     kind = raw.get("kind", "llama")
     if kind not in ENGINE_KINDS:
         raise ConfigError(f"{where}: [models.{name}].kind = {kind!r}; use one of {', '.join(ENGINE_KINDS)}.")
+    if kind != "llama" and ("lora" in raw or "adapters" in raw):
+        raise ConfigError(f"{where}: [models.{name}] is a {kind} model; LoRA adapters (`lora`, `adapters`) "
+                          "only apply to llama.cpp models (kind = \"llama\"). Remove them.")
     if kind == "llama" and not isinstance(raw.get("path"), str):
         raise ConfigError(f"{where}: [models.{name}] needs `path = \"/path/to/model.gguf\"`.")
     if kind == "openai" and not isinstance(raw.get("base_url"), str):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from forge_tui.config import (
     ModelsConfig,
+    ModelSpec,
     Paths,
     Settings,
     load_models,
@@ -90,7 +91,11 @@ class Services:
     # -- inference -----------------------------------------------------------
     def engine(self, model: str | None = None, models: ModelsConfig | None = None) -> "KnowledgeEngine":
         """The engine for ``model`` (default: models.toml's default), by its ``kind``."""
-        spec = (models or self.models()).get(model)
+        return self.engine_for((models or self.models()).get(model))
+
+    def engine_for(self, spec: ModelSpec) -> "KnowledgeEngine":
+        """The engine for one spec (``kind`` picks the backend); also for a spec not exactly in
+        models.toml, e.g. one adapter to evaluate."""
         if spec.kind == "openai":
             from forge_tui.engine.openai_engine import OpenAIEngine
 

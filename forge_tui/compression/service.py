@@ -16,7 +16,7 @@ from forge_tui.compression import assemble
 from forge_tui.compression.prompt import build_messages
 from forge_tui.domain.ids import conversation_id as make_conversation_id
 from forge_tui.domain.ids import entity_id
-from forge_tui.domain.models import Conversation, TurnStatus, utcnow
+from forge_tui.domain.models import Conversation, Task, TurnStatus, utcnow
 from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.knowledge.pipeline import extract
 from forge_tui.knowledge.pipeline.text import words
@@ -154,7 +154,7 @@ def _generate(engine: KnowledgeEngine, messages: list[dict], spec: ObjectSpec, m
     for budget in (max_tokens, retry_tokens):
         attempts += 1
         request = GenerationRequest(messages=messages, grammar=grammar, json_schema=schema, temperature=0.2,
-                                    max_tokens=budget)
+                                    max_tokens=budget, task=Task.COMPRESSION)
         result = engine.generate(request, on_piece, cancel)
         if result.finish != "length":
             break
@@ -225,6 +225,8 @@ def compress(
 
     archive = _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim,
                         upto_message_id if mode == "partial" else None, compressed)
+    if result.adapter:
+        archive["header"]["adapter"] = result.adapter
     lossless = mode == "lossless"
     tokens_source = int(engine.count_tokens([{"role": _role(t), "content": t.content} for t in compressed]))
     archive["header"]["tokens"]["source"] = tokens_source
@@ -331,7 +333,8 @@ def archive_document(archive: dict, yaml_text: str) -> dict:
         "_id": h["archive_id"], "project": h["project"], "created_at": h["created_at"],
         "source_conversations": list(h["source_conversations"]), "mode": h["mode"], "model": h["model"],
         "tokens_source": h["tokens"]["source"], "tokens_archive": h["tokens"]["archive"],
-        "bridged_from": list(h.get("bridged_from", [])), "yaml": yaml_text, "archive": archive,
+        "bridged_from": list(h.get("bridged_from", [])), "adapter": h.get("adapter"), "yaml": yaml_text,
+        "archive": archive,
     }
 
 

@@ -20,7 +20,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 from pymongo import ASCENDING
 
@@ -84,7 +84,7 @@ def _archive_text(doc: dict[str, Any]) -> str | None:
     return None
 
 
-def compression_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[dict]:
+def compression_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[tuple[str, dict]]:
     for edge in store.lineage.find({"kind": "compressed_into"}).sort([("src", ASCENDING), ("dst", ASCENDING)]):
         conv = store.get_conversation(edge["src"])
         if conv is None or (project is not None and conv.project != project):
@@ -98,7 +98,7 @@ def compression_examples(store: Store, project: str | None, summary: DatasetSumm
         transcript = _render_transcript(turns)
         if not transcript:
             continue
-        yield {"messages": [
+        yield conv.id, {"messages": [
             {"role": "system", "content": SYSTEM_COMPRESS},
             {"role": "user", "content": f"Conversation '{conv.title}' (project {conv.project}):\n\n{transcript}"},
             {"role": "assistant", "content": text},
@@ -115,7 +115,7 @@ def _abandoned(store: Store, project: str | None) -> tuple[set[str], set[str]]:
     return ids, sources
 
 
-def decision_examples(store: Store, project: str | None, summary: DatasetSummary, abandoned: set[str]) -> Iterator[dict]:
+def decision_examples(store: Store, project: str | None, summary: DatasetSummary, abandoned: set[str]) -> Iterator[tuple[str, dict]]:
     for doc in store.db["decisions"].find(_q(project)).sort([("project", ASCENDING), ("id", ASCENDING)]):
         tier = float(doc.get("tier", 0.0) or 0.0)
         if tier < MIN_TIER:
@@ -137,14 +137,14 @@ def decision_examples(store: Store, project: str | None, summary: DatasetSummary
             answer += f" · priority: {doc['priority']}"
         if doc.get("status") == "superseded" and doc.get("superseded_by"):
             answer += f"\nStatus: superseded by {doc['superseded_by']}"
-        yield {"messages": [
+        yield _group(doc), {"messages": [
             {"role": "system", "content": SYSTEM_KNOWLEDGE.format(project=doc.get("project"))},
             {"role": "user", "content": f"Record this decision with its rationale: {doc['text']}"},
             {"role": "assistant", "content": answer},
         ]}
 
 
-def thread_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[dict]:
+def thread_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[tuple[str, dict]]:
     for doc in store.db["threads"].find(_q(project)).sort([("project", ASCENDING), ("id", ASCENDING)]):
         status = str(doc.get("status", "")).upper()
         if status == "ABANDONED":
@@ -153,14 +153,14 @@ def thread_examples(store: Store, project: str | None, summary: DatasetSummary) 
         resolution = (doc.get("resolution") or "").strip()
         if status != "RESOLVED" or not resolution:
             continue  # open questions teach nothing yet
-        yield {"messages": [
+        yield _group(doc), {"messages": [
             {"role": "system", "content": SYSTEM_KNOWLEDGE.format(project=doc.get("project"))},
             {"role": "user", "content": f"How was this open question resolved? {doc.get('title')}"},
             {"role": "assistant", "content": f"Thread {doc.get('id')} is resolved: {resolution}"},
         ]}
 
 
-def code_pattern_examples(store: Store, project: str | None, summary: DatasetSummary, cited: set[str]) -> Iterator[dict]:
+def code_pattern_examples(store: Store, project: str | None, summary: DatasetSummary, cited: set[str]) -> Iterator[tuple[str, dict]]:
     query = {**_q(project), "labels": "code_pattern"}
     for doc in store.messages.find(query).sort([("conversation_id", ASCENDING), ("seq", ASCENDING)]):
         turn = turn_from_doc(doc)
@@ -178,21 +178,39 @@ def code_pattern_examples(store: Store, project: str | None, summary: DatasetSum
         if other is None or pair[0].get("role") != "user" or pair[1].get("role") != "assistant":
             summary.excluded["code patterns without a question/answer pair"] += 1
             continue
-        yield {"messages": [
+        yield turn.conversation_id, {"messages": [
             {"role": "system", "content": SYSTEM_KNOWLEDGE.format(project=doc.get("project"))},
             {"role": "user", "content": pair[0]["content"]},
             {"role": "assistant", "content": pair[1]["content"]},
         ]}
 
 
-def iter_lora_examples(store: Store, project: str | None = None, summary: DatasetSummary | None = None) -> Iterator[tuple[str, dict]]:
-    """(kind, example) pairs in a stable order."""
+class LoraRecord(NamedTuple):
+    kind: str
+    group: str  # the conversation it comes from (or the registry entry): held-out splits never cut a group
+    example: dict
+
+
+def _group(doc: dict) -> str:
+    """A registry entry's conversation (or, lacking one, its first source turn, else its own id)."""
+    sources = doc.get("sources") or []
+    return str(doc.get("conversation_id") or (sources[0] if sources else None) or f"{doc.get('project')}/{doc.get('id')}")
+
+
+def iter_lora_records(store: Store, project: str | None = None, summary: DatasetSummary | None = None) -> Iterator[LoraRecord]:
+    """Every example with its kind and group, in a stable order."""
     summary = summary if summary is not None else DatasetSummary()
     abandoned, cited = _abandoned(store, project)
-    yield from (("compression", e) for e in compression_examples(store, project, summary))
-    yield from (("decision", e) for e in decision_examples(store, project, summary, abandoned))
-    yield from (("thread", e) for e in thread_examples(store, project, summary))
-    yield from (("code_pattern", e) for e in code_pattern_examples(store, project, summary, cited))
+    yield from (LoraRecord("compression", g, e) for g, e in compression_examples(store, project, summary))
+    yield from (LoraRecord("decision", g, e) for g, e in decision_examples(store, project, summary, abandoned))
+    yield from (LoraRecord("thread", g, e) for g, e in thread_examples(store, project, summary))
+    yield from (LoraRecord("code_pattern", g, e) for g, e in code_pattern_examples(store, project, summary, cited))
+
+
+def iter_lora_examples(store: Store, project: str | None = None, summary: DatasetSummary | None = None) -> Iterator[tuple[str, dict]]:
+    """(kind, example) pairs in a stable order."""
+    for record in iter_lora_records(store, project, summary):
+        yield record.kind, record.example
 
 
 def build_lora_dataset(

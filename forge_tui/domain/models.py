@@ -14,6 +14,15 @@ def utcnow() -> datetime:
     return now.replace(microsecond=(now.microsecond // 1000) * 1000)
 
 
+class Task(str, Enum):
+    """What a generation is for; each task may have its own LoRA adapter (``adapters.TASK`` in models.toml)."""
+
+    CHAT = "chat"
+    COMPRESSION = "compression"
+    DECISIONS = "decisions"
+    CODE = "code"
+
+
 class Role(str, Enum):
     SYSTEM = "system"
     USER = "user"
@@ -56,6 +65,7 @@ class Turn:
     engine: str | None = None
     #: token usage of an assistant turn: prompt, completion, cache_read, cache_write (server-reported or counted)
     usage: dict[str, int] | None = None
+    adapter: str | None = None  # the LoRA adapter that produced an assistant turn, if any
 
 
 @dataclass

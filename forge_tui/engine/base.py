@@ -30,6 +30,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol, Sequence
 
+from forge_tui.domain.models import Task
+
 #: one chat message: {"role": "user"|"assistant"|"system", "content": str}
 Message = dict[str, str]
 
@@ -54,6 +56,7 @@ class GenerationResult:
     #: prompt-cache use reported by the server (Anthropic): tokens read from / written to the cache
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    adapter: str | None = None  # name of the LoRA adapter that was active, None for the base model
 
 
 @dataclass
@@ -64,6 +67,7 @@ class GenerationRequest:
     grammar: str | None = None  # GBNF text, validated by the engine before use
     json_schema: dict[str, Any] | None = None  # a JSON Schema the answer must satisfy
     stop: list[str] = field(default_factory=list)
+    task: Task = Task.CHAT  # engines with per-task adapters activate the one for this task
 
     def __post_init__(self) -> None:
         if self.grammar is not None and self.json_schema is not None:

@@ -53,3 +53,11 @@ def make_formatter(llm, chat_format: str | None) -> Formatter:
         return r.prompt, stop
 
     return fmt
+
+
+def tokenize_prompt(llm, prompt: str) -> list[int]:
+    """Tokens of a rendered prompt; BOS is added unless the template already wrote it."""
+    bos = llm.token_bos()
+    bos_text = llm._model.token_get_text(bos) if bos >= 0 else ""
+    add_bos = not (bos_text and prompt.startswith(bos_text))
+    return llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from forge_tui.config import ModelSpec
+from forge_tui.engine.adapters import AdapterError, AdapterSet
 from forge_tui.engine.base import (
     EngineError,
     GenerationRequest,
@@ -57,6 +58,7 @@ class LlamaEngine:
         self._decoder: Any = None
         self._format: Callable[[Sequence[Message]], tuple[str, list[str]]] | None = None
         self._load_seconds: float | None = None
+        self.adapters: AdapterSet | None = None
 
     @property
     def model_name(self) -> str:
@@ -113,11 +115,6 @@ class LlamaEngine:
             n_threads_batch=self.spec.threads,
             verbose=False,
         )
-        if self.spec.lora:
-            lora = Path(self.spec.lora.path).expanduser()
-            if not lora.exists():
-                raise EngineError(f"LoRA adapter not found: {lora}. Fix [models.{self.spec.name}.lora].path.")
-            kwargs.update(lora_path=str(lora), lora_scale=self.spec.lora.scale)
         install_llama_log()
         try:
             llm = llama_cpp.Llama(**kwargs)
@@ -130,7 +127,13 @@ class LlamaEngine:
         try:
             self._format = make_formatter(llm, self.spec.chat_format)
         except ChatTemplateError as exc:
+            llm.close()
             raise EngineError(f"[models.{self.spec.name}]: {exc}") from None
+        try:
+            self.adapters = AdapterSet(llm, self.spec, path, self._cache_dir, self._base_dir)
+        except AdapterError as exc:
+            llm.close()
+            raise EngineError(str(exc)) from None
         self.llm = llm
         self._decoder = Decoder(llm)
         self._load_seconds = time.perf_counter() - started
@@ -138,12 +141,10 @@ class LlamaEngine:
     # -- prompts -------------------------------------------------------------
     def _prompt_tokens(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
         assert self._format is not None, "called before the model loaded"
+        from forge_tui.engine.chat_template import tokenize_prompt
+
         prompt, stops = self._format(messages)
-        bos = self.llm.token_bos()
-        bos_text = self.llm._model.token_get_text(bos) if bos >= 0 else ""
-        add_bos = not (bos_text and prompt.startswith(bos_text))
-        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
-        return tokens, stops
+        return tokenize_prompt(self.llm, prompt), stops
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         self.wait_ready()
@@ -163,6 +164,7 @@ class LlamaEngine:
 
     def _generate(self, request: GenerationRequest, on_piece: OnPiece, cancel: threading.Event) -> GenerationResult:
         started = time.perf_counter()
+        adapter = self.adapters.activate(request.task) if self.adapters is not None else None
         tokens, stops = self._prompt_tokens(request.messages)
         room = self.n_ctx - len(tokens)
         if room < MIN_REPLY_ROOM:
@@ -190,7 +192,7 @@ class LlamaEngine:
         except GrammarError as exc:  # invalid grammar (refused before use) or a dead end mid-stream
             return GenerationResult(
                 text="".join(pieces), tokens=len(pieces), prompt_tokens=len(tokens), finish="error",
-                elapsed_s=time.perf_counter() - started, error=f"Grammar problem: {exc}",
+                elapsed_s=time.perf_counter() - started, error=f"Grammar problem: {exc}", adapter=adapter,
             )
         stats = self._decoder.last
         error = None
@@ -201,7 +203,7 @@ class LlamaEngine:
             )
         return GenerationResult(
             text="".join(pieces), tokens=stats.tokens, prompt_tokens=len(tokens), finish=stats.finish,
-            elapsed_s=time.perf_counter() - started, error=error,
+            elapsed_s=time.perf_counter() - started, error=error, adapter=adapter,
         )
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -211,6 +213,9 @@ class LlamaEngine:
 
     def close(self) -> None:
         def _free() -> None:
+            if self.adapters is not None:
+                self.adapters.close()
+                self.adapters = None
             if self.llm is not None:
                 self.llm.close()
                 self.llm = None

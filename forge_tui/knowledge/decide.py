@@ -16,6 +16,7 @@ import re
 import threading
 from dataclasses import dataclass, replace
 
+from forge_tui.domain.models import Task
 from forge_tui.engine.base import GenerationRequest, KnowledgeEngine
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.protocol.json_schema import constraint
@@ -107,6 +108,7 @@ def decide(
         temperature=options.temperature,
         grammar=grammar,
         json_schema=schema,
+        task=Task.DECISIONS,
     )
     result = engine.generate(request, lambda _piece: None, cancel or threading.Event())
     if result.error or result.finish != "stop":

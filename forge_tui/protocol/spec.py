@@ -145,6 +145,8 @@ HEADER_SPEC = ObjectSpec(
         Field("bridged_from", "list_str", required=False, max_items=20, pattern=UUID_RE, program=True),
         Field("partial_upto", "str", required=False, max_len=80, program=True,
               doc="partial mode: last compressed message id"),
+        Field("adapter", "str", required=False, max_len=200, program=True,
+              doc="the LoRA adapter that wrote the archive (none: the base model)"),
     ),
 )
 

@@ -340,6 +340,7 @@ class SessionController:
         reply.tokens = result.tokens
         reply.engine = engine.kind
         reply.usage = usage_of(result)
+        reply.adapter = result.adapter
         self._close_reply(store, reply, result.text, status, result.error, result.finish)
         self.tokens_used = result.prompt_tokens + result.tokens
         self.emit(ev.TokensCounted(self.tokens_used, engine.n_ctx))
@@ -350,7 +351,7 @@ class SessionController:
                      error: str | None, finish: str = "error") -> None:
         reply.content, reply.status, reply.error, reply.updated_at = text, status, error, utcnow()
         store.update_turn(reply.id, content=text, status=status, error=error, tokens=reply.tokens,
-                          engine=reply.engine, usage=reply.usage)
+                          engine=reply.engine, usage=reply.usage, adapter=reply.adapter)
         self._busy.clear()  # before announcing: the user may send again as soon as they see it
         self.emit(ev.ReplyFinished(reply, finish, error))
         if self.conversation is not None and status is not TurnStatus.ERROR:

@@ -65,6 +65,8 @@ def turn_to_doc(turn: Turn, project: str | None = None) -> dict[str, Any]:
         doc["engine"] = turn.engine
     if turn.usage is not None:
         doc["usage"] = dict(turn.usage)
+    if turn.adapter:
+        doc["adapter"] = turn.adapter
     if project is not None:
         doc["project"] = project
     return doc
@@ -87,4 +89,5 @@ def turn_from_doc(doc: dict[str, Any]) -> Turn:
         source=doc.get("source"),
         engine=doc.get("engine"),
         usage=doc.get("usage"),
+        adapter=doc.get("adapter"),
     )
