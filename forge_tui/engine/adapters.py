@@ -16,6 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from forge_tui.config import LoraSpec, ModelSpec
 from forge_tui.domain.models import Task
@@ -64,7 +65,7 @@ class LoadedAdapter:
     name: str
     path: Path
     scale: float
-    handle: object  # llama_adapter_lora_p
+    handle: Any  # llama_adapter_lora_p (a ctypes pointer)
 
 
 def adapter_name(spec: LoraSpec) -> str:
