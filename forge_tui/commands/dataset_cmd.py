@@ -1,4 +1,9 @@
-"""`forge dataset lora -o FILE.jsonl [--project P]`: a fine-tuning set from your own history."""
+"""`forge dataset lora|extraction -o FILE.jsonl [--project P]`: training sets from your own history.
+
+``extraction`` writes the hand corrections (pins and dismissals) as labelled
+sentences, the format ``python -m forge_tui.knowledge.pipeline.train --extra``
+reads, so the sentence classifier can be retrained on the user's own labels.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,12 @@ def add_parser(subparsers) -> None:
     lora.add_argument("-o", "--output", required=True, help="the .jsonl file to write")
     lora.add_argument("--project", default=argparse.SUPPRESS, help="only this project (default: all)")
     lora.set_defaults(func=cmd_dataset_lora)
+    ext = kinds.add_parser(
+        "extraction", help="your hand corrections as labelled sentences (JSONL) for retraining the extractor"
+    )
+    ext.add_argument("-o", "--output", required=True, help="the .jsonl file to write")
+    ext.add_argument("--project", default=argparse.SUPPRESS, help="only this project (default: all)")
+    ext.set_defaults(func=cmd_dataset_extraction)
 
 
 def cmd_dataset_lora(args, ctx) -> int:
@@ -28,4 +39,27 @@ def cmd_dataset_lora(args, ctx) -> int:
         print(line)
     if summary.total == 0:
         print("No examples yet: compress conversations, record decisions, or import history first.", file=sys.stderr)
+    return 0
+
+
+def cmd_dataset_extraction(args, ctx) -> int:
+    import json
+    from pathlib import Path
+
+    from forge_tui.knowledge.registry import Registry
+
+    registry = Registry(ctx.store().db)
+    rows = [{"text": c["text"], "label": c["label"], "role": c.get("role", "user"), "project": c["project"],
+             "action": c.get("action", "")} for c in registry.corrections(getattr(args, "project", None))]
+    path = Path(args.output)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        print(f"forge: cannot write {args.output}: {exc.strerror or exc}.", file=sys.stderr)
+        return 2
+    print(f"{len(rows)} labelled sentence(s) written to {path}")
+    if not rows:
+        print("No corrections yet: pin or dismiss items with `forge decisions add/dismiss` first.", file=sys.stderr)
     return 0

@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import utcnow
 from forge_tui.knowledge import conflicts as policy
+from forge_tui.knowledge.corrections import Corrections
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.events import EventLog
 from forge_tui.knowledge.records import CHOICES, PRIORITIES, Conflict, Decision, RecordOutcome
@@ -46,11 +47,11 @@ register_indexes(
 )
 
 Clock = Callable[[], datetime]
-KNOWLEDGE_COLLECTIONS = ("decisions", "threads", "conflicts", "events", "patterns", "scratchpad")
+KNOWLEDGE_COLLECTIONS = ("decisions", "threads", "conflicts", "events", "patterns", "scratchpad", "corrections")
 OPEN_CONFLICT = ("pending", "blocked")
 
 
-class Registry(ThreadRegistry):
+class Registry(ThreadRegistry, Corrections):
     """Decisions, threads and conflicts for every project in one database. Thread-safe."""
 
     def __init__(self, db: Database, clock: Clock = utcnow):
@@ -116,7 +117,11 @@ class Registry(ThreadRegistry):
         return [Decision.from_doc(d) for d in docs]
 
     def active_decisions(self, project: str) -> list[Decision]:
-        return self.decisions(project)
+        """Current decisions (constraints are listed by ``constraints``)."""
+        return [d for d in self.decisions(project) if d.kind == "decision"]
+
+    def constraints(self, project: str) -> list[Decision]:
+        return [d for d in self.decisions(project) if d.kind == "constraint"]
 
     # -- writes ----------------------------------------------------------------
     def record_decision(

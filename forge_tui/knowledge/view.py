@@ -40,6 +40,9 @@ def decision_row(d: Decision, now: datetime, settings: Settings) -> dict[str, An
         "supersedes": list(d.supersedes),
         "superseded_by": d.superseded_by,
         "conflicts_with": list(d.conflicts_with),
+        "kind": d.kind,
+        "value": d.value,
+        "pinned": d.pinned,
     }
 
 
@@ -51,8 +54,10 @@ def thread_row(t: Thread) -> dict[str, Any]:
         "status": t.status,
         "priority": t.priority,
         "resolution": t.resolution,
+        "resolution_source": t.resolution_sources[0] if t.resolution_sources else None,
         "source_message_id": t.source_message_id,
         "conversation_id": t.conversation_id,
+        "pinned": t.pinned,
     }
 
 
@@ -72,7 +77,8 @@ def conflict_row(registry: "Registry", c: Conflict) -> dict[str, Any]:
 
 def knowledge_view(registry: "Registry", project: str, settings: Settings, now: datetime) -> dict[str, Any]:
     """Snapshot of ``project``'s knowledge; decisions by priority, then id."""
-    decisions = sorted(registry.active_decisions(project), key=lambda d: (_RANK.get(d.priority, 9), d.id))
+    # current decisions and the rules that must keep holding (``kind`` tells them apart)
+    decisions = sorted(registry.decisions(project), key=lambda d: (_RANK.get(d.priority, 9), d.id))
     rows = [decision_row(d, now, settings) for d in decisions]
     threads = registry.threads(project)
     conflicts = [conflict_row(registry, c) for c in registry.pending_conflicts(project)]

@@ -17,7 +17,7 @@ import numpy as np
 
 from forge_tui.knowledge.pipeline import cues
 from forge_tui.knowledge.pipeline.model import LABELS, SentenceModel, design
-from forge_tui.knowledge.pipeline.text import Sentence, split_sentences
+from forge_tui.knowledge.pipeline.text import Sentence, content_words, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -77,23 +77,52 @@ def as_turns(turns: Iterable[Any]) -> list[TurnText]:
     return [as_turn(t) for t in turns]
 
 
-def turn_units(turns: Sequence[TurnText], index: int, offset: int = 0) -> list[tuple[Sentence, cues.Context]]:
+def turn_units(
+    turns: Sequence[TurnText], index: int, offset: int = 0, with_next: bool = True
+) -> list[tuple[Sentence, cues.Context]]:
     """The prose units of turn ``index`` with their contexts (what the classifier reads).
 
     ``offset`` is the position of ``turns[0]`` in the whole conversation (live
-    extraction passes just the previous turn and the new one).
+    extraction passes just the previous turn and the new one). The reply
+    (``turns[index + 1]``) is read when present and ``with_next``.
     """
     turn = turns[index]
     prev = turns[index - 1] if index > 0 else None
+    nxt = turns[index + 1] if with_next and index + 1 < len(turns) else None
     units = [s for s in split_sentences(turn.content) if s.kind != "code"][:MAX_UNITS_PER_TURN]
     prev_proposes = bool(prev and prev.role == "assistant" and cues.proposes(prev.content[:4000]))
     prev_asks = bool(prev and cues.asks(prev.content[:4000]))
-    return [
-        (s, cues.Context(role=turn.role, turn_index=index + offset, sentence_index=i,
-                         n_sentences=len(units), kind=s.kind, prev_role=prev.role if prev else "",
-                         prev_proposes=prev_proposes, prev_asks=prev_asks))
-        for i, s in enumerate(units)
-    ]
+    reply = _Reply.of(nxt)
+    out = []
+    for i, s in enumerate(units):
+        overlap = reply.overlap(s.text)
+        out.append((s, cues.Context(
+            role=turn.role, turn_index=index + offset, sentence_index=i, n_sentences=len(units), kind=s.kind,
+            prev_role=prev.role if prev else "", prev_proposes=prev_proposes, prev_asks=prev_asks,
+            has_next=nxt is not None, next_confirms=reply.head and overlap >= 0.3, next_overlap=overlap,
+            next_head=reply.head, next_asks_back=reply.asks,
+        )))  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class _Reply:
+    words: frozenset[str] = frozenset()
+    head: bool = False
+    asks: bool = False
+
+    @classmethod
+    def of(cls, turn: TurnText | None) -> "_Reply":
+        if turn is None:
+            return cls()
+        units = [s.text for s in split_sentences(turn.content[:4000]) if s.kind != "code"]
+        first = units[0] if units else ""
+        return cls(frozenset(content_words(turn.content[:4000])), bool(cues.CUES["restate"].search(first)),
+                   first.rstrip().endswith("?"))
+
+    def overlap(self, text: str) -> float:
+        mine = content_words(text)
+        return len(mine & self.words) / len(mine) if mine and self.words else 0.0
 
 
 class SentenceClassifier:
@@ -126,16 +155,20 @@ class SentenceClassifier:
         proba = self.proba([s.text for _, s, _ in rows], [ctx for _, _, ctx in rows])
         out = []
         for (i, s, ctx), p in zip(rows, proba):
-            label = LABELS[int(np.argmax(p))]
+            p = p.copy()
             if NOT_PROSE_RE.match(s.text):
                 p = np.eye(len(LABELS))[0]
-                label = LABELS[0]
-            if label == "request" and ctx.role != "user":
-                p = p.copy()
+            if ctx.role != "user":
                 p[LABELS.index("request")] = 0.0
-                label = LABELS[int(np.argmax(p))]
+            p[self.margin_mask(p)] = 0.0
+            label = LABELS[int(np.argmax(p))]
             out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, float(p.max()), tuple(float(x) for x in p)))
         return out
+
+    def margin_mask(self, p: np.ndarray) -> np.ndarray:
+        """Labels whose probability is under their shipped threshold (tuned on dev; "other" never is)."""
+        limits = np.asarray(self.model.thresholds, dtype=np.float32)
+        return (p < limits) & (np.arange(len(LABELS)) > 0)
 
     def proba(self, texts: Sequence[str], contexts: Sequence[cues.Context]) -> np.ndarray:
         cue_rows = np.vstack([cues.features(t, c) for t, c in zip(texts, contexts)])

@@ -92,6 +92,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "list_item", "question_mark", "question_mark_end", "short", "long", "log_len",
     *(f"cue_{name}" for name in CUES),
     "prev_assistant_proposes", "prev_asks", "prev_user", "agree_after_proposal", "open_then_question",
+    "has_next", "next_confirms", "next_overlap", "next_head", "next_asks_back",
     *(f"assistant_x_{name}" for name in ("commit", "commit_strong", "it_is", "revise", "open", "resolve", "must", "restate",
                                          "take", "key_value", "then_end")),
 )
@@ -110,6 +111,12 @@ class Context:
     prev_role: str = ""
     prev_proposes: bool = False
     prev_asks: bool = False
+    # the reply, when it is known (batch, or a turn re-read once answered); all zero live
+    has_next: bool = False
+    next_confirms: bool = False  # the reply opens with "Locked:", "Noted —", "Updated:"… about this sentence
+    next_overlap: float = 0.0  # share of this sentence's words the reply repeats
+    next_head: bool = False  # the reply opens with a confirmation at all
+    next_asks_back: bool = False  # the reply's first sentence is a question
 
 
 def hits(text: str) -> dict[str, bool]:
@@ -141,6 +148,11 @@ def features(text: str, ctx: Context) -> np.ndarray:
         float(ctx.prev_role == "user"),
         float(h["agree"] and ctx.prev_proposes and ctx.role == "user"),
         float(h["open"] and "?" in stripped),
+        float(ctx.has_next),
+        float(ctx.next_confirms),
+        ctx.next_overlap,
+        float(ctx.next_head),
+        float(ctx.next_asks_back),
         *(float(ctx.role == "assistant" and h[name]) for name in _CROSSED),
     ]
     return np.asarray(values, dtype=np.float32)

@@ -68,11 +68,12 @@ class SentenceModel:
     feature_names: tuple[str, ...]
     embed_dim: int
     info: str = ""
+    thresholds: tuple[float, ...] = (0.0,) * len(LABELS)  # per label: below it, the label is not given
 
     def save(self, path: Path) -> None:
         arrays = {"cues": self.cues.weights, "labels": np.array(self.cues.labels),
                   "feature_names": np.array(self.feature_names), "embed_dim": np.array(self.embed_dim),
-                  "info": np.array(self.info)}
+                  "info": np.array(self.info), "thresholds": np.array(self.thresholds, dtype=np.float32)}
         if self.full is not None:
             arrays["full"] = self.full.weights
         np.savez_compressed(path, **arrays)
@@ -91,11 +92,18 @@ class SentenceModel:
                 "retrain it with `python -m forge_tui.knowledge.pipeline.train`"
             ) from None
         labels = tuple(str(s) for s in data["labels"])
+        names = tuple(str(s) for s in data["feature_names"])
+        from forge_tui.knowledge.pipeline.cues import FEATURE_NAMES
+
+        if names != FEATURE_NAMES:
+            raise ModelFileError("the extraction model was trained on other cue features; retrain it "
+                                 "with `python -m forge_tui.knowledge.pipeline.train`")
         if labels != LABELS:
             raise ModelFileError(f"the extraction model has labels {labels}, expected {LABELS}; retrain it")
         full = LinearModel(data["full"], labels) if "full" in data else None
+        thresholds = tuple(float(x) for x in data["thresholds"]) if "thresholds" in data else (0.0,) * len(LABELS)
         return cls(full, LinearModel(data["cues"], labels), tuple(str(s) for s in data["feature_names"]),
-                   int(data["embed_dim"]), str(data.get("info", "")))
+                   int(data["embed_dim"]), str(data.get("info", "")), thresholds)
 
 
 def design(cue_rows: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:

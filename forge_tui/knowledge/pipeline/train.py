@@ -39,18 +39,20 @@ class Rows:
     groups: list[str]  # conversation id per row
 
 
-def rows_for(convs: list[Conversation]) -> Rows:
+def rows_for(convs: list[Conversation], live_copies: bool = False) -> Rows:
+    """One row per prose unit; ``live_copies`` adds each unit again as live extraction sees it (no reply yet)."""
     texts, feats, ys, groups = [], [], [], []
     for conv in convs:
         turns = [TurnText(t["role"], t["content"], f"{conv.id}:{i}") for i, t in enumerate(conv.turns)]
         for i in range(len(turns)):
-            units = turn_units(turns, i)
-            targets = conv.sentence_targets(i, [s for s, _ in units])
-            for (s, ctx), target in zip(units, targets):
-                texts.append(s.text)
-                feats.append(cues.features(s.text, ctx))
-                ys.append(LABELS.index(target))
-                groups.append(conv.id)
+            views = [turn_units(turns, i)] + ([turn_units(turns, i, with_next=False)] if live_copies else [])
+            targets = conv.sentence_targets(i, [s for s, _ in views[0]])
+            for units in views:
+                for (s, ctx), target in zip(units, targets):
+                    texts.append(s.text)
+                    feats.append(cues.features(s.text, ctx))
+                    ys.append(LABELS.index(target))
+                    groups.append(conv.id)
     cue = np.vstack(feats) if feats else np.zeros((0, len(cues.FEATURE_NAMES)), np.float32)
     return Rows(texts, cue, np.asarray(ys, dtype=np.int64), groups)
 
@@ -118,7 +120,7 @@ def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> S
     train_convs, dev_convs = load(corpus, ("train",)), load(corpus, ("dev",))
     if not train_convs:
         raise SystemExit(f"no training conversations in {corpus}")
-    tr, dv = rows_for(train_convs), rows_for(dev_convs)
+    tr, dv = rows_for(train_convs, live_copies=True), rows_for(dev_convs, live_copies=True)
     for path in extra:
         tr = concat(tr, extra_rows(path))
     log(f"train: {len(train_convs)} conversations, {len(tr.y)} sentences; dev: {len(dev_convs)}, {len(dv.y)}")
@@ -129,6 +131,8 @@ def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> S
         emb_tr, emb_dv = emb_all[: len(tr.y)], emb_all[len(tr.y):]
     score, l2, power = choose(tr.cue, tr.y, dv.cue, dv.y)
     log(f"cues model: dev macro-F1 {score:.3f} (l2 {l2}, class-weight power {power})")
+    thresholds = tune_thresholds(
+        fit(tr.cue, tr.y, len(LABELS), l2=l2, class_weight=class_weights(tr.y, power), seed=SEED), dev_convs, log)
     cue_model = fit(both.cue, both.y, len(LABELS), l2=l2, class_weight=class_weights(both.y, power), seed=SEED)
     full_model: LinearModel | None = None
     if use_embeddings:
@@ -144,7 +148,40 @@ def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> S
     info = (f"seed {SEED}; {len(train_convs)} train + {len(dev_convs)} dev conversations ({digest}); "
             f"{len(both.y)} sentences; extra {len(extra)} file(s)")
     return SentenceModel(full_model, cue_model, cues.FEATURE_NAMES, int(emb_tr.shape[1]) if use_embeddings else 0,
-                         info)
+                         info, thresholds)
+
+
+def tune_thresholds(model: LinearModel, dev_convs: list[Conversation], log=print) -> tuple[float, ...]:
+    """Per-label thresholds that maximise the dev split's decision and question state scores."""
+    from forge_tui.knowledge.pipeline.classify import SentenceClassifier
+    from forge_tui.knowledge.pipeline.scoring import Scores, score
+    from forge_tui.knowledge.pipeline.state import extract_state
+
+    def run(thresholds: tuple[float, ...]) -> Scores:
+        clf = SentenceClassifier(SentenceModel(None, model, cues.FEATURE_NAMES, 0, "", thresholds), None)
+        s = Scores()
+        for conv in dev_convs:
+            score(conv, extract_state(conv.dict_turns(), clf), s)
+        return s
+
+    def f1(p: float, r: float) -> float:
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    best = [0.0] * len(LABELS)
+    if not dev_convs:
+        return tuple(best)
+    d, q = LABELS.index("decision"), LABELS.index("question")
+    for label, metric in ((d, lambda s: f1(s.decision_precision, s.decision_recall)),
+                          (q, lambda s: f1(s.question_precision, s.question_status))):
+        scored = []
+        for th in (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
+            trial = list(best)
+            trial[label] = th
+            scored.append((round(metric(run(tuple(trial))), 4), -th))
+        top, neg = max(scored)
+        best[label] = -neg
+        log(f"{LABELS[label]} threshold {best[label]} (dev F1 {top})")
+    return tuple(best)
 
 
 def main(argv: list[str] | None = None) -> int:
