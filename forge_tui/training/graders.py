@@ -14,7 +14,7 @@ import re
 from collections import Counter
 
 from forge_tui.domain.models import Task
-from forge_tui.protocol.extract import words
+from forge_tui.knowledge.pipeline.text import words
 from forge_tui.protocol.validate import ArchiveError, load_archive_text, safe_yaml
 
 FACT_COVERAGE = 0.6
