@@ -9,9 +9,8 @@ branch in order. System, hidden and empty nodes are skipped.
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from forge_tui.importers.model import (
     ImportInputError,
@@ -19,16 +18,21 @@ from forge_tui.importers.model import (
     ParsedMessage,
     ParseStream,
     Skip,
+    as_dict,
+    as_list,
+    as_text,
     parse_timestamp,
 )
-from forge_tui.importers.readers import loads_json, read_bytes, drain
+from forge_tui.importers.readers import drain
+from forge_tui.importers.streaming import JsonExport, open_json_export
 
 SOURCE = "chatgpt"
 #: Content the ChatGPT UI does not show in the conversation (custom instructions, reasoning).
 _HIDDEN_CONTENT = {"user_editable_context", "thoughts", "reasoning_recap", "model_editable_context"}
 
 
-def load_chatgpt_export(path: str | Path) -> list[Any]:
+def load_chatgpt_export(path: str | Path) -> Iterable[Any]:
+    """The conversations of a zip, a folder or a conversations.json (streamed, see Claude's)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise ImportInputError(f"{path} does not exist. Give the ChatGPT export .zip, its folder or conversations.json.")
@@ -36,17 +40,9 @@ def load_chatgpt_export(path: str | Path) -> list[Any]:
         path = path / "conversations.json"
         if not path.exists():
             raise ImportInputError(f"{path.parent} has no conversations.json: not an extracted ChatGPT export.")
-    if zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = sorted((n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"), key=len)
-                if not names:
-                    raise ImportInputError(f"{path} is a zip without conversations.json: not a ChatGPT data export.")
-                data = loads_json(zf.read(names[0]), f"{path}:{names[0]}")
-        except zipfile.BadZipFile as exc:
-            raise ImportInputError(f"{path} is a damaged zip ({exc}); download the export again.") from None
-    else:
-        data = loads_json(read_bytes(path), str(path))
+    data = open_json_export(path, not_an_export=f"{path} is a zip without conversations.json: not a ChatGPT data export.")
+    if isinstance(data, JsonExport):
+        return data
     if isinstance(data, dict) and "mapping" in data:
         data = [data]
     if not isinstance(data, list):
@@ -58,45 +54,53 @@ def parse_chatgpt(path: str | Path) -> ParseStream:
     return iter_chatgpt_conversations(load_chatgpt_export(path))
 
 
-def iter_chatgpt_conversations(conversations: list[Any]) -> ParseStream:
+def iter_chatgpt_conversations(conversations: Iterable[Any]) -> ParseStream:
     return drain(conversations, _parse_conversation)
 
 
 def current_branch(mapping: dict[str, Any], current_node: str | None) -> list[dict[str, Any]]:
     """Nodes from the root to ``current_node``. Without ``current_node``, follows the last
     child at each step from the root (the newest regeneration)."""
-    if current_node is None or current_node not in mapping:
-        roots = [k for k, n in mapping.items() if not (n or {}).get("parent") or n["parent"] not in mapping]
+    if not isinstance(current_node, str) or current_node not in mapping:
+        roots = [k for k, n in mapping.items() if _parent(n) not in mapping]
         if not roots:
             return []
         node_id = roots[0]
+        seen_down: set[str] = {node_id}
         while True:
-            children = [c for c in (mapping.get(node_id) or {}).get("children") or [] if c in mapping]
+            children = [c for c in as_list(as_dict(mapping.get(node_id)).get("children"))
+                        if isinstance(c, str) and c in mapping and c not in seen_down]
             if not children:
                 break
             node_id = children[-1]
+            seen_down.add(node_id)
         current_node = node_id
     chain: list[dict[str, Any]] = []
     seen: set[str] = set()
-    node_id: str | None = current_node
-    while node_id is not None and node_id in mapping and node_id not in seen:
-        seen.add(node_id)
-        node = mapping[node_id] or {}
+    walk: str | None = current_node
+    while walk is not None and walk in mapping and walk not in seen:
+        seen.add(walk)
+        node = as_dict(mapping[walk])
         chain.append(node)
-        node_id = node.get("parent")
+        walk = _parent(node)
     chain.reverse()
     return chain
+
+
+def _parent(node: Any) -> str | None:
+    parent = as_dict(node).get("parent")
+    return parent if isinstance(parent, str) and parent else None
 
 
 def _parse_conversation(raw: Any, index: int) -> Iterator[ParsedConversation | Skip]:
     if not isinstance(raw, dict) or not isinstance(raw.get("mapping"), dict):
         yield Skip(f"conversation #{index}", "not a ChatGPT conversation object (no mapping)", whole=True)
         return
-    title = (raw.get("title") or "").strip() or "Untitled"
-    source_id = raw.get("conversation_id") or raw.get("id")
+    title = as_text(raw.get("title")) or "Untitled"
+    source_id = as_text(raw.get("conversation_id")) or as_text(raw.get("id"))
     if not source_id:
         seed = f"{title}|{raw.get('create_time')}"
-        source_id = "sha:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16]
+        source_id = "sha:" + hashlib.sha256(seed.encode("utf-8", "replace")).hexdigest()[:16]
     label = f"conversation '{title}' ({str(source_id)[:8]})"
     messages: list[ParsedMessage] = []
     for node in current_branch(raw["mapping"], raw.get("current_node")):
@@ -124,31 +128,31 @@ def _parse_conversation(raw: Any, index: int) -> Iterator[ParsedConversation | S
 
 
 def _parse_message(msg: dict[str, Any], label: str) -> tuple[ParsedMessage | None, Skip | None]:
-    author = msg.get("author") or {}
+    author = as_dict(msg.get("author"))
     role = author.get("role")
-    meta = msg.get("metadata") or {}
-    mid = str(msg.get("id") or "")
+    meta = as_dict(msg.get("metadata"))
+    mid = as_text(msg.get("id"))
     where = f"{label} message {mid[:8]}"
     if role == "system" or meta.get("is_visually_hidden_from_conversation") or msg.get("weight") == 0:
         return None, None  # hidden scaffolding, not part of what the user saw
-    content = msg.get("content") or {}
-    if content.get("content_type") in _HIDDEN_CONTENT:
+    content = as_dict(msg.get("content"))
+    if as_text(content.get("content_type")) in _HIDDEN_CONTENT:
         return None, None
     text, reason = _content_text(content)
     if not text.strip():
         return None, Skip(where, reason or "message has no text")
     recipient = msg.get("recipient")
     if role == "tool":
-        name = author.get("name") or "tool"
+        name = as_text(author.get("name")) or "tool"
         text = f"**Tool result** `{name}`\n```\n{text}\n```"
         role = "assistant"
-    elif role == "assistant" and recipient and recipient != "all":
+    elif role == "assistant" and isinstance(recipient, str) and recipient and recipient != "all":
         text = f"**Tool call** `{recipient}`\n```\n{text}\n```"
     if role not in ("user", "assistant"):
         return None, Skip(where, f"unknown author role {role!r}")
     extra = {"id": mid} if mid else {}
-    if meta.get("model_slug"):
-        extra["model"] = meta["model_slug"]
+    if as_text(meta.get("model_slug")):
+        extra["model"] = as_text(meta["model_slug"])
     return ParsedMessage(mid or None, role, text, parse_timestamp(msg.get("create_time")), extra), None
 
 

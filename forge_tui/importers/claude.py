@@ -10,9 +10,8 @@ JSON input in a fenced block, tool results fenced; attachments keep their
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from forge_tui.importers.model import (
     ImportInputError,
@@ -20,16 +19,21 @@ from forge_tui.importers.model import (
     ParsedMessage,
     ParseStream,
     Skip,
+    as_dict,
+    as_list,
+    as_text,
     parse_timestamp,
 )
-from forge_tui.importers.readers import loads_json, read_bytes, drain
+from forge_tui.importers.readers import drain
+from forge_tui.importers.streaming import JsonExport, open_json_export
 
 SOURCE = "claude"
 _ROLES = {"human": "user", "user": "user", "assistant": "assistant"}
 
 
-def load_claude_export(path: str | Path) -> list[Any]:
-    """The raw list of conversations from a zip, a folder or a conversations.json."""
+def load_claude_export(path: str | Path) -> Iterable[Any]:
+    """The conversations of a zip, a folder or a conversations.json: streamed (and checked
+    end to end before anything is returned) when the export is the usual JSON array."""
     path = Path(path).expanduser()
     if not path.exists():
         raise ImportInputError(f"{path} does not exist. Give the Claude export .zip, its folder or conversations.json.")
@@ -40,28 +44,12 @@ def load_claude_export(path: str | Path) -> list[Any]:
                 f"{path} has no conversations.json: not an extracted Claude export. "
                 "Export from claude.ai (Settings > Privacy > Export data) and give the .zip or its folder."
             )
-        data = loads_json(read_bytes(candidates[0]), str(candidates[0]))
-    elif zipfile.is_zipfile(path):
-        data = _load_from_zip(path)
-    else:
-        data = loads_json(read_bytes(path), str(path))
-    return _require_list(data, str(path))
-
-
-def _load_from_zip(path: Path) -> Any:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
-            if not names:
-                raise ImportInputError(
-                    f"{path} is a zip without conversations.json: not a Claude data export. "
-                    "Give the .zip downloaded from claude.ai's data export."
-                )
-            names.sort(key=len)
-            raw = zf.read(names[0])
-    except zipfile.BadZipFile as exc:
-        raise ImportInputError(f"{path} is a damaged zip ({exc}); download the export again.") from None
-    return loads_json(raw, f"{path}:{names[0]}")
+        path = candidates[0]
+    data = open_json_export(path, not_an_export=(
+        f"{path} is a zip without conversations.json: not a Claude data export. "
+        "Give the .zip downloaded from claude.ai's data export."
+    ))
+    return data if isinstance(data, JsonExport) else _require_list(data, str(path))
 
 
 def _require_list(data: Any, where: str) -> list[Any]:
@@ -80,20 +68,20 @@ def parse_claude(path: str | Path) -> ParseStream:
     return iter_claude_conversations(load_claude_export(path))
 
 
-def iter_claude_conversations(conversations: list[Any]) -> ParseStream:
+def iter_claude_conversations(conversations: Iterable[Any]) -> ParseStream:
     """Consumes the list as it goes, so the raw JSON is freed conversation by conversation."""
     return drain(conversations, _parse_conversation)
 
 
 def _parse_conversation(raw: Any, index: int) -> Iterator[ParsedConversation | Skip]:
-    if not isinstance(raw, dict) or not raw.get("uuid"):
+    if not isinstance(raw, dict) or not as_text(raw.get("uuid")):
         yield Skip(f"conversation #{index}", "not a Claude conversation object (no uuid)", whole=True)
         return
-    uuid = str(raw["uuid"])
-    title = (raw.get("name") or "").strip() or "Untitled"
+    uuid = as_text(raw["uuid"])
+    title = as_text(raw.get("name")) or "Untitled"
     label = f"conversation '{title}' ({uuid[:8]})"
     messages: list[ParsedMessage] = []
-    for pos, msg in enumerate(raw.get("chat_messages") or []):
+    for pos, msg in enumerate(as_list(raw.get("chat_messages"))):
         parsed, skips = _parse_message(msg, pos, label)
         for skip in skips:
             yield skip
@@ -102,8 +90,7 @@ def _parse_conversation(raw: Any, index: int) -> Iterator[ParsedConversation | S
     if not messages:
         yield Skip(label, "no messages with text", whole=True)
         return
-    project = raw.get("project")
-    project_name = project.get("name") if isinstance(project, dict) else None
+    project_name = as_text(as_dict(raw.get("project")).get("name")) or None
     yield ParsedConversation(
         source_id=uuid,
         title=title,
@@ -136,23 +123,25 @@ def _parse_message(msg: Any, pos: int, label: str) -> tuple[ParsedMessage | None
     else:
         if msg.get("text"):
             parts.append(str(msg["text"]))
-    for att in msg.get("attachments") or []:
+    for att in as_list(msg.get("attachments")):
         rendered = _render_attachment(att)
         if rendered:
             parts.append(rendered)
-    files = [f.get("file_name") for f in (msg.get("files") or []) if isinstance(f, dict) and f.get("file_name")]
+    files = [as_text(f.get("file_name")) for f in as_list(msg.get("files")) if isinstance(f, dict)]
+    files = [f for f in files if f]
     if files:
         parts.append("_Files: " + ", ".join(files) + "_")
     content = "\n\n".join(p for p in parts if p.strip())
     if not content.strip():
         skips.append(Skip(where, "message has no text"))
         return None, skips
-    extra: dict[str, Any] = {"uuid": msg.get("uuid")}
+    message_uuid = as_text(msg.get("uuid")) or None
+    extra: dict[str, Any] = {"uuid": message_uuid}
     if files:
         extra["files"] = files
     return (
         ParsedMessage(
-            source_id=str(msg["uuid"]) if msg.get("uuid") else None,
+            source_id=message_uuid,
             role=role,
             content=content,
             created_at=parse_timestamp(msg.get("created_at")),

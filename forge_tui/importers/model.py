@@ -21,6 +21,48 @@ def clean_text(text: str) -> str:
     return text
 
 
+def as_text(value: Any) -> str:
+    """A title or name from untrusted JSON: strings (and numbers) as text, anything else empty."""
+    if isinstance(value, str):
+        return clean_text(value).strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def as_list(value: Any) -> list[Any]:
+    """A JSON array, or empty for anything else (an export with a string where a list belongs)."""
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A JSON object, or empty for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """Source metadata kept beside a conversation, made storable: BSON has no integers
+    beyond 64 bits, no NaN-safe equality, no ``$``/``.`` keys; deep values are cut."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else str(value)
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    if depth >= 8:
+        return None
+    if isinstance(value, list):
+        return [json_safe(v, depth + 1) for v in value[:200]]
+    if isinstance(value, dict):
+        return {
+            clean_text(str(k)).replace("$", "＄").replace(".", "．") or "_": json_safe(v, depth + 1)
+            for k, v in list(value.items())[:200]
+        }
+    return clean_text(str(value))
+
+
 @dataclass
 class ParsedMessage:
     source_id: str | None
@@ -33,6 +75,7 @@ class ParsedMessage:
         self.content = clean_text(self.content)
         if self.source_id is not None:
             self.source_id = clean_text(self.source_id)
+        self.extra = json_safe(self.extra)
 
 
 @dataclass
@@ -51,6 +94,9 @@ class ParsedConversation:
     def __post_init__(self) -> None:
         self.title = clean_text(self.title)
         self.source_id = clean_text(self.source_id)
+        if self.project is not None:
+            self.project = clean_text(self.project)
+        self.extra = json_safe(self.extra)
 
 
 @dataclass(frozen=True)

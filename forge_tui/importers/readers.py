@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import yaml
 
-from forge_tui.importers.model import ImportInputError
+from forge_tui.importers.model import ImportInputError, Skip
 
 
 def decode_text(data: bytes, where: str) -> str:
@@ -73,12 +73,32 @@ def loads_jsonl(text: str, where: str) -> list[Any]:
     return rows
 
 
-def drain(conversations: list[Any], parse) -> Iterator[Any]:
-    """Yield ``parse(raw, index)`` results, consuming the list as it goes so the raw JSON
-    of a large export is freed conversation by conversation."""
-    conversations.reverse()
-    index = 0
-    while conversations:
-        raw = conversations.pop()
-        index += 1
+#: What a parser may raise on a value of an unexpected shape (a string where a list
+#: belongs, an unhashable id, a number too large for a date, nesting too deep).
+MALFORMED = (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError, RecursionError)
+
+
+def guarded(parse, raw: Any, index: int) -> Iterator[Any]:
+    """``parse(raw, index)``'s items; if the conversation is malformed in a way the parser did
+    not foresee, it becomes one counted skip with the reason, and the import goes on."""
+    try:
         yield from parse(raw, index)
+    except MALFORMED as exc:
+        detail = " ".join(str(exc).split())[:120]
+        yield Skip(f"conversation #{index}", f"malformed ({type(exc).__name__}: {detail})", whole=True)
+
+
+def drain(conversations: Iterable[Any], parse) -> Iterator[Any]:
+    """Yield ``parse(raw, index)`` results one source conversation at a time. A list is
+    consumed as it goes, so the raw JSON is freed conversation by conversation; any
+    other iterable (a streaming parser) is read lazily."""
+    if isinstance(conversations, list):
+        conversations.reverse()
+        index = 0
+        while conversations:
+            raw = conversations.pop()
+            index += 1
+            yield from guarded(parse, raw, index)
+        return
+    for index, raw in enumerate(conversations, 1):
+        yield from guarded(parse, raw, index)

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
+from bson.errors import BSONError
 from pymongo.errors import AutoReconnect, ConnectionFailure, DocumentTooLarge, PyMongoError
 
 from forge_tui.domain.ids import conversation_id, is_uuid8, message_id
 from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Role, Turn, utcnow
 from forge_tui.importers import lineage
+from forge_tui.importers.batch import Batch, NewConversation, Pending, encodable, insert_new, prefetch
 from forge_tui.importers.model import ParsedConversation, ParseItem, Skip
 from forge_tui.store.codec import aware, conversation_to_doc, turn_to_doc
 from forge_tui.store.repository import Store
@@ -73,31 +75,91 @@ def import_conversations(
     progress: ProgressFn | None = None,
 ) -> ImportSummary:
     """Import a parser's stream. ``project`` overrides the source's own project
-    (``None``: the source's, else ``"default"``). Returns counts and skip reasons."""
-    summary = ImportSummary()
-    blocks: dict[str, dict[str, Any]] = {}
-    touched: list[str] = []
+    (``None``: the source's, else ``"default"``). Returns counts and skip reasons.
+
+    Conversations are written in batches (``importers.batch``); memory holds one batch."""
+    run = _Run(store, on_written, progress)
+    batch = Batch()
     for item in parsed_iter:
         if isinstance(item, Skip):
-            summary.skipped.append((item.what, item.reason))
-            if item.whole and progress:
-                progress(1, "")
+            run.summary.skipped.append((item.what, item.reason))
+            if item.whole:
+                run.step("")
             continue
         target = project or item.project or DEFAULT_PROJECT
+        pending = Pending(item, target, target_id(item, target))
+        if pending.cid in batch.ids:  # the same conversation twice in one export: write the first one first
+            run.flush(batch)
+            batch = Batch()
+        batch.add(pending)
+        if batch.full:
+            run.flush(batch)
+            batch = Batch()
+    run.flush(batch)
+    if run.touched:
+        run.summary.lineage_edges = lineage.link(store, run.touched, run.blocks)
+    return run.summary
+
+
+class _Run:
+    """One import's state: the summary, the archive mentions seen, the hooks."""
+
+    def __init__(self, store: Store, on_written: OnWritten | None, progress: ProgressFn | None):
+        self.store = store
+        self.on_written = on_written
+        self.progress = progress
+        self.summary = ImportSummary()
+        self.blocks: dict[str, dict[str, Any]] = {}
+        self.touched: list[str] = []
+
+    def step(self, note: str) -> None:
+        if self.progress:
+            self.progress(1, note)
+
+    def skip(self, pending: Pending, reason: str) -> None:
+        self.summary.skipped.append((f"conversation '{pending.parsed.title}'", reason))
+        self.step("")
+
+    def flush(self, batch: Batch) -> None:
+        if not batch.items:
+            return
+        existing, stored = prefetch(self.store, [p.cid for p in batch.items])
+        new: list[tuple[Pending, NewConversation]] = []
+        one_by_one: list[Pending] = []
+        for pending in batch.items:
+            if pending.cid in existing:
+                one_by_one.append(pending)
+                continue
+            conv, turns = build(pending.parsed, pending.project, None)
+            docs, refused = encodable(conv, turns)
+            if docs is None:
+                self.skip(pending, refused or "database refused it")
+            else:
+                new.append((pending, docs))
+        retry = insert_new(self.store, [docs for _, docs in new])
+        for pending, docs in new:
+            if pending.cid in retry:
+                one_by_one.append(pending)
+            else:
+                self.done(docs.conv, docs.turns, "new", len(docs.turns))
+        for pending in one_by_one:
+            self.write_one(pending, existing.get(pending.cid), stored.get(pending.cid, []))
+
+    def write_one(self, pending: Pending, existing: dict[str, Any] | None, stored: list[dict[str, Any]]) -> None:
         try:
-            conv, turns, state, inserted = _write_one(store, item, target)
+            conv, turns, state, inserted = _write_one(self.store, pending.parsed, pending.project, existing, stored)
         except (AutoReconnect, ConnectionFailure):
             raise
         except ContinuedInForge as exc:
-            summary.skipped.append((f"conversation '{item.title}'", str(exc)))
-            if progress:
-                progress(1, "")
-            continue
-        except (DocumentTooLarge, PyMongoError) as exc:
-            summary.skipped.append((f"conversation '{item.title}'", f"database refused it: {_first_line(exc)}"))
-            if progress:
-                progress(1, "")
-            continue
+            self.skip(pending, str(exc))
+            return
+        except (DocumentTooLarge, PyMongoError, BSONError, OverflowError) as exc:
+            self.skip(pending, f"database refused it: {_first_line(exc)}")
+            return
+        self.done(conv, turns, state, inserted)
+
+    def done(self, conv: Conversation, turns: list[Turn], state: str, inserted: int) -> None:
+        summary = self.summary
         summary.conversation_ids.append(conv.id)
         summary.messages += inserted
         if state == "new":
@@ -106,25 +168,26 @@ def import_conversations(
             summary.updated += 1
         else:
             summary.unchanged += 1
+        if state != "unchanged":
+            self.link_archives(conv, turns)
+            if self.on_written is not None:
+                try:
+                    self.on_written(conv, turns)
+                except (AutoReconnect, ConnectionFailure):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported in the summary, import goes on
+                    summary.pipeline_errors.append((f"conversation '{conv.title}'", f"{type(exc).__name__}: {exc}"))
+        self.step(conv.title[:40])
+
+    def link_archives(self, conv: Conversation, turns: list[Turn]) -> None:
+        """Archive blocks pasted in the turns: lineage is only written when one is found."""
         mentions = lineage.scan(conv, turns)
         if mentions:
-            lineage.record(store, mentions)
+            lineage.record(self.store, mentions)
             for m in mentions:
-                blocks.setdefault(m.key, m.block)
-                if m.key not in touched:
-                    touched.append(m.key)
-        if on_written is not None and state != "unchanged":
-            try:
-                on_written(conv, turns)
-            except (AutoReconnect, ConnectionFailure):
-                raise
-            except Exception as exc:  # noqa: BLE001 - reported in the summary, import goes on
-                summary.pipeline_errors.append((f"conversation '{conv.title}'", f"{type(exc).__name__}: {exc}"))
-        if progress:
-            progress(1, conv.title[:40])
-    if touched:
-        summary.lineage_edges = lineage.link(store, touched, blocks)
-    return summary
+                self.blocks.setdefault(m.key, m.block)
+                if m.key not in self.touched:
+                    self.touched.append(m.key)
 
 
 def _first_line(exc: Exception) -> str:
@@ -189,14 +252,18 @@ def build(parsed: ParsedConversation, project: str, existing: dict[str, Any] | N
     return conv, turns
 
 
-def _write_one(store: Store, parsed: ParsedConversation, project: str) -> tuple[Conversation, list[Turn], str, int]:
-    existing = store.conversations.find_one({"_id": target_id(parsed, project)})
+def _write_one(
+    store: Store, parsed: ParsedConversation, project: str, existing: dict[str, Any] | None,
+    stored_docs: list[dict[str, Any]],
+) -> tuple[Conversation, list[Turn], str, int]:
+    """One conversation the careful way: compare with what is stored, refuse to clobber
+    turns written in Forge, rewrite what changed. ``existing`` and ``stored_docs`` are the
+    stored conversation document and its turns (prefetched by the batch)."""
     conv, turns = build(parsed, project, existing)
     stored: dict[str, dict[str, Any]] = {}
     if existing is not None:
-        stored = {}
         native = 0
-        for d in store.messages.find({"conversation_id": conv.id}):
+        for d in stored_docs:
             if (d.get("source") or {}).get("kind") == parsed.source:
                 stored[d["_id"]] = d
             else:
@@ -209,6 +276,9 @@ def _write_one(store: Store, parsed: ParsedConversation, project: str) -> tuple[
                 f"continued in Forge after it was imported ({native} newer turn(s)) and changed at the source "
                 "since; left as it is so nothing is lost (import it into another --project to compare)"
             )
+    else:
+        # not listed yet: turns under its id are left-overs of a killed import; drop those not rewritten now
+        store.messages.delete_many({"conversation_id": conv.id, "_id": {"$nin": [t.id for t in turns]}})
     moved, gone = _drop_moved_turns(store, turns, stored)
     result = store.write_conversation_whole(conv, turns)
     inserted = result["turns_inserted"] - moved  # moved turns are re-inserted, not new

@@ -22,9 +22,10 @@ from forge_tui.importers.model import (
     ParsedMessage,
     ParseStream,
     Skip,
+    as_text,
     parse_timestamp,
 )
-from forge_tui.importers.readers import decode_text, loads_json, loads_jsonl, loads_yaml, read_bytes
+from forge_tui.importers.readers import decode_text, drain, guarded, loads_json, loads_jsonl, loads_yaml, read_bytes
 
 SOURCE = "transcript"
 _ROLES = {
@@ -72,13 +73,13 @@ def iter_transcript(data: Any, name: str = "transcript") -> ParseStream:
             return
         if "messages" not in data:
             raise ImportInputError(f"{name}: an object transcript needs a `messages` list ({{title?, project?, messages: [...]}}).")
-        yield from _parse_one(data, name)
+        yield from guarded(lambda obj, _: _parse_one(obj, name), data, 1)
         return
     if isinstance(data, list):
         if data and all(isinstance(x, dict) and "messages" in x for x in data):
             yield from _many(data, name)
             return
-        yield from _parse_one({"messages": data}, name)
+        yield from guarded(lambda obj, _: _parse_one(obj, name), {"messages": data}, 1)
         return
     raise ImportInputError(
         f"{name}: expected a list of {{role, content}} messages or an object with `messages`, "
@@ -87,16 +88,18 @@ def iter_transcript(data: Any, name: str = "transcript") -> ParseStream:
 
 
 def _many(items: list[Any], name: str) -> ParseStream:
-    for i, item in enumerate(items, 1):
+    def parse(item: Any, i: int) -> ParseStream:
         if not isinstance(item, dict):
             yield Skip(f"{name} conversation #{i}", "not an object with `messages`", whole=True)
-            continue
+            return
         yield from _parse_one(item, f"{name} #{i}")
+
+    return drain(items, parse)
 
 
 def _parse_one(obj: dict[str, Any], label: str) -> Iterator[ParsedConversation | Skip]:
     raw_messages = obj.get("messages")
-    title = str(obj.get("title") or "").strip()
+    title = as_text(obj.get("title"))
     where = f"{label} '{title}'" if title else label
     if not isinstance(raw_messages, list):
         yield Skip(where, "`messages` is not a list", whole=True)
@@ -112,13 +115,13 @@ def _parse_one(obj: dict[str, Any], label: str) -> Iterator[ParsedConversation |
         yield Skip(where, "no messages with text", whole=True)
         return
     source, source_id = _identity(obj, messages)
-    project = obj.get("project")
+    project = as_text(obj.get("project"))
     yield ParsedConversation(
         source_id=source_id,
         title=title or _title_from(messages),
         created_at=parse_timestamp(obj.get("created_at")) or messages[0].created_at,
         updated_at=parse_timestamp(obj.get("updated_at")) or messages[-1].created_at,
-        project=str(project) if project else None,
+        project=project or None,
         messages=messages,
         source=source,
         extra=_source_extra(obj),
@@ -142,7 +145,7 @@ def _identity(obj: dict[str, Any], messages: list[ParsedMessage]) -> tuple[str, 
         return SOURCE, str(obj["id"])
     first = messages[0]
     seed = f"{first.role}|{first.content}|{first.created_at.isoformat() if first.created_at else ''}"
-    return SOURCE, "sha:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16]
+    return SOURCE, "sha:" + hashlib.sha256(seed.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def _parse_message(raw: Any, i: int, where: str) -> tuple[ParsedMessage | None, Skip | None]:

@@ -1,0 +1,115 @@
+"""Hypothesis strategies for hostile importer input: the real export shapes with any JSON
+value in any place (wrong types, missing keys, huge numbers, lone surrogates, deep nesting).
+
+Shared by the bounded fuzz tests (tests/unit/test_importer_fuzz.py) and the long run in
+bench/fuzz_importers.py.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+_TEXT = st.text(max_size=24) | st.sampled_from(["", " ", "\udc80", "2025-01-01T00:00:00Z", "human", "assistant",
+                                                 "user", "tool", "system", "text", "tool_use", "tool_result"])
+_LEAF = (st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
+         | st.floats(allow_nan=True, allow_infinity=True) | _TEXT)
+
+
+def any_json(keys: list[str]) -> st.SearchStrategy:
+    """Any JSON value; object keys mostly from ``keys`` so the parser's lookups hit."""
+    key = st.sampled_from(keys) | st.text(max_size=6) | st.sampled_from(["$set", "a.b", "_id", ""])
+    return st.recursive(
+        _LEAF,
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(key, children, max_size=5),
+        max_leaves=20,
+    )
+
+
+def shaped(fields: dict[str, st.SearchStrategy], keys: list[str]) -> st.SearchStrategy:
+    """An object with some of ``fields`` (each a plausible value or any JSON), or any JSON at all."""
+    anything = any_json(keys)
+    obj = st.fixed_dictionaries({}, optional={k: v | anything for k, v in fields.items()})
+    return st.one_of(obj, obj, obj, anything)
+
+
+_STAMP = st.sampled_from(["2025-01-01T10:00:00Z", "2025-13-45", "", 1.7e9, 1.7e12, 10**30, -1]) | _LEAF
+
+# -- Claude ------------------------------------------------------------------------------
+CLAUDE_KEYS = ["uuid", "name", "created_at", "updated_at", "chat_messages", "project", "summary", "sender", "text",
+               "content", "attachments", "files", "type", "input", "is_error", "thinking", "file_name",
+               "extracted_content"]
+_claude_block = shaped({
+    "type": st.sampled_from(["text", "tool_use", "tool_result", "thinking", "image", "weird"]),
+    "text": _TEXT, "name": _TEXT, "input": any_json(CLAUDE_KEYS), "content": any_json(CLAUDE_KEYS),
+    "is_error": st.booleans(), "thinking": _TEXT,
+}, CLAUDE_KEYS)
+_claude_message = shaped({
+    "uuid": _TEXT, "sender": st.sampled_from(["human", "assistant", "Human", "bot", ""]), "text": _TEXT,
+    "content": st.lists(_claude_block, max_size=4), "created_at": _STAMP,
+    "attachments": st.lists(shaped({"file_name": _TEXT, "extracted_content": _TEXT}, CLAUDE_KEYS), max_size=2),
+    "files": st.lists(shaped({"file_name": _TEXT}, CLAUDE_KEYS), max_size=2),
+}, CLAUDE_KEYS)
+claude_conversation = shaped({
+    "uuid": _TEXT, "name": _TEXT, "created_at": _STAMP, "updated_at": _STAMP,
+    "chat_messages": st.lists(_claude_message, max_size=5),
+    "project": shaped({"name": _TEXT}, CLAUDE_KEYS), "summary": any_json(CLAUDE_KEYS),
+}, CLAUDE_KEYS)
+claude_export = st.lists(claude_conversation, max_size=4)
+
+# -- ChatGPT -----------------------------------------------------------------------------
+CHATGPT_KEYS = ["title", "conversation_id", "id", "create_time", "update_time", "mapping", "current_node",
+                "default_model_slug", "message", "parent", "children", "author", "role", "name", "metadata",
+                "weight", "content", "content_type", "parts", "text", "recipient", "model_slug",
+                "is_visually_hidden_from_conversation"]
+_NODE_IDS = ["a", "b", "c", "d"]
+_chatgpt_message = shaped({
+    "id": _TEXT,
+    "author": shaped({"role": st.sampled_from(["user", "assistant", "tool", "system", "x"]), "name": _TEXT},
+                     CHATGPT_KEYS),
+    "metadata": shaped({"model_slug": _TEXT, "is_visually_hidden_from_conversation": st.booleans()}, CHATGPT_KEYS),
+    "weight": st.sampled_from([0, 1, 1.0]),
+    "content": shaped({"content_type": st.sampled_from(["text", "code", "thoughts", "multimodal_text"]),
+                       "parts": st.lists(_TEXT | shaped({"text": _TEXT, "content_type": _TEXT}, CHATGPT_KEYS),
+                                         max_size=3),
+                       "text": _TEXT}, CHATGPT_KEYS),
+    "recipient": st.sampled_from(["all", "python", None]), "create_time": _STAMP,
+}, CHATGPT_KEYS)
+_chatgpt_node = shaped({
+    "message": _chatgpt_message, "parent": st.sampled_from(_NODE_IDS + [None, "zz"]),
+    "children": st.lists(st.sampled_from(_NODE_IDS + ["zz"]), max_size=3),
+}, CHATGPT_KEYS)
+chatgpt_conversation = shaped({
+    "title": _TEXT, "conversation_id": _TEXT, "id": _TEXT, "create_time": _STAMP, "update_time": _STAMP,
+    "mapping": st.dictionaries(st.sampled_from(_NODE_IDS), _chatgpt_node, max_size=4),
+    "current_node": st.sampled_from(_NODE_IDS + [None, "zz"]), "default_model_slug": _TEXT,
+}, CHATGPT_KEYS)
+chatgpt_export = st.lists(chatgpt_conversation, max_size=4)
+
+# -- transcripts -------------------------------------------------------------------------
+TRANSCRIPT_KEYS = ["messages", "title", "project", "id", "source", "kind", "created_at", "updated_at", "role",
+                   "sender", "content", "text", "timestamp", "time", "date", "labels", "model", "conversations"]
+_transcript_message = shaped({
+    "role": st.sampled_from(["user", "assistant", "system", "human", "AI", "robot"]), "content": _TEXT,
+    "text": _TEXT, "timestamp": _STAMP, "labels": st.lists(_TEXT, max_size=2), "model": _TEXT, "id": _TEXT,
+    "source": shaped({"kind": _TEXT, "id": _TEXT}, TRANSCRIPT_KEYS),
+}, TRANSCRIPT_KEYS)
+_transcript_object = shaped({
+    "title": _TEXT, "project": _TEXT, "id": _TEXT, "messages": st.lists(_transcript_message, max_size=5),
+    "created_at": _STAMP, "source": shaped({"kind": _TEXT, "id": _TEXT}, TRANSCRIPT_KEYS),
+}, TRANSCRIPT_KEYS)
+transcript_data = st.one_of(
+    st.lists(_transcript_message, max_size=5),
+    _transcript_object,
+    st.lists(_transcript_object, max_size=3),
+    st.fixed_dictionaries({"conversations": st.lists(_transcript_object, max_size=3)}),
+    any_json(TRANSCRIPT_KEYS),
+)
+
+# -- archive YAML ------------------------------------------------------------------------
+_YAML_PIECES = ["schema: forge-archive/1\n", "archive_id: A1\n", "decisions:\n", "  - id: D001\n", "    text: x\n",
+                "threads: []\n", "- ", "  ", "{", "}", "[", "]", ": ", "&a ", "*a ", "!!python/object ", "'", '"',
+                "\n", "---\n", "key: value\n", "```yaml\n", "```\n", "\t", "? ", "|\n", "%YAML 1.1\n", "!!binary "]
+archive_text = st.one_of(
+    st.lists(st.sampled_from(_YAML_PIECES) | st.text(max_size=8), max_size=30).map("".join),
+    st.text(max_size=200),
+)
