@@ -164,17 +164,55 @@ class Extractor:
                 def embed(text: str) -> list[float]:
                     return [float(x) for x in self.embedder.embed([text])[0]]
             folder = RegistryFolder(self.registry, project, turn.conversation_id, reword, embed)
+            if prev is not None:
+                self._reread_previous(turn, here, prev, folder, out)
             folded = folder.fold(labelled, here, turn.seq, prev)
-            out.decisions, out.threads_opened, out.threads_closed = folded.decisions, folded.opened, folded.closed
+            out.decisions += folded.decisions
+            out.threads_opened += folded.opened
+            out.threads_closed += folded.closed
         self._messages.update_one({"_id": turn.id}, {"$set": {"extracted_at": self.registry.clock()}})
 
-    def _previous(self, turn: Turn) -> TurnText | None:
-        """The turn before this one (what "sounds good, do that" agrees to)."""
+    def _previous(self, turn: Turn, before: int | None = None) -> TurnText | None:
+        """The turn before this one (what "sounds good, do that" agrees to); ``before``: a seq to look below."""
         doc = self._messages.find_one(
-            {"conversation_id": turn.conversation_id, "seq": {"$lt": turn.seq}, "role": {"$ne": "system"}},
-            {"role": 1, "content": 1}, sort=[("seq", -1)],
+            {"conversation_id": turn.conversation_id, "seq": {"$lt": turn.seq if before is None else before},
+             "role": {"$ne": "system"}},
+            {"role": 1, "content": 1, "seq": 1}, sort=[("seq", -1)],
         )  # fmt: skip
-        return TurnText(str(doc.get("role") or "user"), str(doc.get("content") or ""), doc["_id"]) if doc else None
+        if doc is None:
+            return None
+        return TurnText(str(doc.get("role") or "user"), str(doc.get("content") or ""), doc["_id"])
+
+    def _reread_previous(self, turn: Turn, here: TurnText, prev: TurnText, folder: RegistryFolder,
+                         out: ExtractionOutcome) -> None:
+        """Read the previous turn again now that its reply is known; record only what it missed.
+
+        The reply says much about the turn before it ("Locked: …", "Noted — …"), so
+        the registry ends up with what a whole-conversation pass (the archive) finds.
+        """
+        doc = self._messages.find_one({"_id": prev.source}, {"seq": 1}) or {}
+        prev_seq = int(doc.get("seq", turn.seq - 1))
+        earlier = self._previous(turn, before=prev_seq)
+        window = [t for t in (earlier, prev, here) if t is not None]
+        at = window.index(prev)
+        labelled = self.classifier.label(window, only=[at], offset=max(0, prev_seq - at))
+        known = self._recorded(out.project, prev.source)
+        missed = [item for item in labelled if " ".join(item.text.split()) not in known]
+        if missed:
+            folded = folder.fold(missed, prev, prev_seq, earlier)
+            out.decisions += folded.decisions
+            out.threads_opened += folded.opened
+            out.threads_closed += folded.closed
+
+    def _recorded(self, project: str, source: str) -> set[str]:
+        """Sentences of turn ``source`` already in the registry (statements and questions)."""
+        said = {d.get("statement", "") for d in self.registry.db["decisions"].find(
+            {"project": project, "sources": source}, {"statement": 1})}
+        said |= {t.get("question", "") for t in self.registry.db["threads"].find(
+            {"project": project, "sources": source}, {"question": 1})}
+        said |= {t.get("resolution", "") for t in self.registry.db["threads"].find(
+            {"project": project, "resolution_sources": source}, {"resolution": 1})}
+        return {" ".join(s.split()) for s in said if s}
 
     def _context(self, turn: Turn, sentence: str) -> str:
         role = getattr(turn.role, "value", turn.role)

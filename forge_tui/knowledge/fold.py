@@ -71,12 +71,13 @@ class RegistryFolder:
     def _active(self, seq: int) -> tuple[list[link.Known], dict[str, Decision]]:
         decisions = [d for d in self.registry.decisions(self.project) if d.kind == "decision"]
         decisions.sort(key=lambda d: (d.created_at is None, d.created_at))
+        here = [d for d in decisions if self.conv_id is not None and d.conversation_id == self.conv_id]
+        last_seq = _last_seqs(self.registry, here)
         known = []
         for d in decisions:
-            here = d.conversation_id == self.conv_id and self.conv_id is not None
-            turn = seq - 1 if here and _recent(d, self.registry, seq) else None
+            recent = seq - last_seq.get(d.id, -(10**6)) <= RECENT_TURNS
             known.append(link.Known(d.id, d.statement or d.text, d.value or link.decision_value(d.statement or d.text),
-                                    turn))
+                                    seq - 1 if recent else None))
         return known, {d.id: d for d in decisions}
 
     def _open_threads(self) -> list[link.Known]:
@@ -139,7 +140,13 @@ class RegistryFolder:
                                             who="extractor", why="answered in the conversation")
 
 
-def _recent(d: Decision, registry: Registry, seq: int) -> bool:
-    """Was ``d`` last stated within ``RECENT_TURNS`` turns of ``seq`` (same conversation)?"""
-    docs = registry.db["messages"].find({"_id": {"$in": d.sources[-3:]}}, {"seq": 1})
-    return any(seq - int(doc.get("seq", -(10**6))) <= RECENT_TURNS for doc in docs)
+def _last_seqs(registry: Registry, decisions: list[Decision]) -> dict[str, int]:
+    """The latest turn (``seq``) that stated each decision, in one query."""
+    sources = {src: d.id for d in decisions for src in d.sources[-3:]}
+    if not sources:
+        return {}
+    out: dict[str, int] = {}
+    for doc in registry.db["messages"].find({"_id": {"$in": list(sources)}}, {"seq": 1}):
+        did = sources[doc["_id"]]
+        out[did] = max(out.get(did, -(10**6)), int(doc.get("seq", -(10**6))))
+    return out
