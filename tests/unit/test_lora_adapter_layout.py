@@ -132,3 +132,19 @@ def test_split_is_by_conversation_and_stable():
     assert held <= {r.group for r in grown.held_out}
     two = split_records(Task.CODE, [LoraRecord("code_pattern", g, {}) for g in ("a", "a", "b")])
     assert two.held_out and two.train  # tiny history: something is still held out
+
+
+def test_graders_score_what_they_claim():
+    from forge_tui.training.graders import grade_compression, grade_decisions, grade_text
+
+    ref = "Decision D001: Use PostgreSQL\nRationale: ACID\nTier: 0.9 · priority: high"
+    assert grade_decisions(ref, "Decision D001: Use PostgreSQL\nRationale: x\nTier: 0.7 · priority: high") == {
+        "label accuracy": 1.0, "tier abs error": pytest.approx(0.2)}
+    assert grade_decisions(ref, "no idea") == {"label accuracy": 0.0, "tier abs error": 1.0}
+    assert grade_decisions("Thread T001 is resolved: queue", "Thread T001 is resolved: cron")["label accuracy"] == 1.0
+    assert grade_text("a  b\nc", "a b c") == {"exact match": 1.0, "token F1": 1.0}
+    assert grade_text("a b c d", "a b")["token F1"] == pytest.approx(2 / 3)
+    scores = grade_compression("decisions:\n- text: Use PostgreSQL for the ledger\n", "not: [valid")
+    assert scores == {"valid archive": 0.0, "key-fact recall": 0.0}
+    assert grade_compression("decisions:\n- text: Use PostgreSQL for the ledger\n",
+                             "we use postgresql for the ledger")["key-fact recall"] == 1.0
