@@ -2,7 +2,8 @@
 
 Accepted shapes (the simplest way to bring any conversation in):
 
-* a list of messages ``[{role, content, timestamp?}, ...]`` -> one conversation;
+* a list of messages ``[{role, content, timestamp?, name?}, ...]`` -> one conversation
+  (``name``: who spoke, kept in the message's ``source``);
 * an object ``{title?, project?, messages: [...]}`` -> one conversation;
 * a list of such objects, or JSONL with one such object per line -> several.
 
@@ -165,6 +166,8 @@ def _parse_message(raw: Any, i: int, where: str) -> tuple[ParsedMessage | None, 
     for key in ("labels", "model"):
         if raw.get(key):
             extra[key] = raw[key]
+    if isinstance(raw.get("name"), str) and raw["name"].strip():
+        extra["name"] = raw["name"].strip()  # the speaker (OpenAI-style ``name``), kept in ``source``
     src = raw.get("source")
     if isinstance(src, dict) and src.get("id"):
         msg_id = str(src["id"])  # a Forge export: keep the original source identity

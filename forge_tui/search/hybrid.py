@@ -1,5 +1,5 @@
 """Hybrid search over every message: semantic (cosine) + keyword (BM25),
-fused with reciprocal-rank fusion, across all projects or one.
+fused from standardised scores (``fusion``), across all projects or one.
 
 Both indexes live in process, are built lazily on the first search (or in a
 worker via ``warm_up()``), and are brought up to date before each search with
@@ -22,15 +22,17 @@ import numpy as np
 from pymongo.errors import OperationFailure, PyMongoError
 
 from forge_tui.search.embedder import Embedder, EmbedderError
-from forge_tui.search.keyword_index import KeywordIndex
-from forge_tui.search.message_feed import MessageFeed
+from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse
+from forge_tui.search.keyword_index import KeywordIndex, terms
+from forge_tui.search.message_feed import MessageFeed, previous_turns
+from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage
 from forge_tui.search.snippets import make_snippet, mark
 from forge_tui.search.vector_index import VectorIndex
 from forge_tui.search.vector_store import VectorStore, vector_to_binary
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60
+MODES = ("hybrid", "keyword", "semantic")
 VECTOR_SEARCH_INDEX = "forge_vectors"
 
 
@@ -74,22 +76,17 @@ class SearchResult:
     semantic: bool = False  # whether the semantic half took part
 
 
-def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
-    """Reciprocal-rank fusion: sum of 1/(k + rank) over the rankings a document appears in."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, doc_id in enumerate(ranking, start=1):
-            fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (k + rank)
-    return fused
-
-
 class SearchService:
     """``search(query, project=None, limit=10)`` over the whole store."""
 
-    def __init__(self, store: Any, embedder: Embedder | None, candidates: int = 50):
+    def __init__(
+        self, store: Any, embedder: Embedder | None, candidates: int = CANDIDATES,
+        semantic_weight: float = SEMANTIC_WEIGHT,
+    ):
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
+        self.semantic_weight = semantic_weight
         self.vectors = VectorStore(store.db)
         self.vectors.ensure_indexes()
         self._keyword = KeywordIndex()
@@ -141,8 +138,11 @@ class SearchService:
             self._sync_vectors()
 
     def _sync_keyword(self, full: bool = False) -> None:
-        for doc in self._keyword_feed.poll(full=full):
-            self._keyword.add(doc["_id"], doc["content"], doc.get("project") or "default")
+        docs = self._keyword_feed.poll(full=full)
+        previous = previous_turns(self.store.messages, docs) if docs else {}
+        for doc in docs:
+            self._keyword.add(doc["_id"], passage(doc), doc.get("project") or "default",
+                              context=keyword_context(previous.get(doc["_id"])))
             self._keyword_feed.mark(doc)
 
     def _sync_vectors(self) -> None:
@@ -175,11 +175,20 @@ class SearchService:
     def search(self, query: str, project: str | None = None, limit: int = 10) -> list[SearchHit]:
         return self.search_with_notes(query, project, limit).hits
 
-    def search_with_notes(self, query: str, project: str | None = None, limit: int = 10) -> SearchResult:
+    def search_with_notes(
+        self, query: str, project: str | None = None, limit: int = 10, mode: str = "hybrid"
+    ) -> SearchResult:
+        """``mode``: ``hybrid`` (both halves fused), ``keyword`` or ``semantic`` (one half alone)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         query = (query or "").strip()
         notes: list[str] = []
         if not query:
             return SearchResult([], ["type something to search for"])
+        if not terms(query):
+            return SearchResult([], [
+                "the query has only common words or punctuation: add a word that says what to look for"
+            ])
         limit = max(1, int(limit))
         with self._lock:
             try:
@@ -189,45 +198,49 @@ class SearchService:
                 return SearchResult([], [f"the message store cannot be read ({exc}); check that the server is running"])
             if len(self._keyword) == 0:
                 return SearchResult([], ["no messages yet: chat or import conversations (`forge import …`) first"])
-            keyword_ids = [h.doc_id for h in self._keyword.search(query, self.candidates, project)]
-            semantic_ids = self._semantic(query, project, notes)
-        rankings = [r for r in (semantic_ids, keyword_ids) if r]
-        fused = rrf(rankings)
+            keyword = None
+            if mode != "semantic":
+                rows = self._keyword.scores(query, project)
+                if rows is not None:
+                    keyword = Ranking.from_rows("keyword", rows, self._keyword.row_of, self.candidates)
+            semantic = self._semantic(query, project, notes) if mode != "keyword" else None
+        fused = fuse([r for r in (semantic, keyword) if r is not None], self.semantic_weight)
         ordered = sorted(fused, key=lambda d: (-fused[d], d))[:limit]
-        matched = {d: tuple(n for n, r in (("semantic", semantic_ids), ("keyword", keyword_ids)) if d in r) for d in ordered}
+        matched = {d: tuple(r.name for r in (semantic, keyword) if r is not None and r.matched(d)) for d in ordered}
         hits = self._hydrate(ordered, fused, matched, query)
         if not hits and not notes:
             notes.append("no matches" + (f" in project '{project}'" if project else ""))
-        return SearchResult(hits, notes, semantic=semantic_ids is not None and bool(semantic_ids))
+        return SearchResult(hits, notes, semantic=semantic is not None and bool(semantic.candidates))
 
-    def _semantic(self, query: str, project: str | None, notes: list[str]) -> list[str]:
+    def _semantic(self, query: str, project: str | None, notes: list[str]) -> Ranking | None:
         emb = self.embedder
         if emb is None:
             notes.append("keyword results only: no embedding model configured")
-            return []
+            return None
         if not emb.is_ready:
             notes.append(
                 f"keyword results only: {emb.error}" if emb.error
                 else "keyword results only: the embedding model is still loading"
             )
-            return []
+            return None
         notes.extend(self.consistency_notes())
         try:
-            qvec = emb.embed([query])[0]
+            qvec = emb.embed([query[:EMBED_CHARS]])[0]
         except EmbedderError as exc:
             notes.append(f"keyword results only: {exc}")
-            return []
+            return None
         if self._use_server_vector_search():
-            ids = self._server_semantic(qvec, project)
-            if ids is not None:
-                return ids
+            scored = self._server_semantic(qvec, project)
+            if scored is not None:
+                return Ranking.from_list("semantic", scored)
         if self._vector is None or len(self._vector) == 0:
             notes.append(
                 f"keyword results only: no message has a '{emb.name}' vector yet (they are embedded in the "
                 f"background; or run `forge embeddings reembed --model {emb.name}`)"
             )
-            return []
-        return [h.doc_id for h in self._vector.search(qvec, self.candidates, project)]
+            return None
+        rows = self._vector.scores(qvec, project)
+        return Ranking.from_rows("semantic", rows, self._vector.row_of, self.candidates) if rows is not None else None
 
     def consistency_notes(self) -> list[str]:
         """Explain vectors that cannot be compared with the configured model, naming the fix."""
@@ -270,7 +283,7 @@ class SearchService:
             return False
         return True
 
-    def _server_semantic(self, qvec: np.ndarray, project: str | None) -> list[str] | None:
+    def _server_semantic(self, qvec: np.ndarray, project: str | None) -> list[tuple[str, float]] | None:
         filt: dict[str, Any] = {"model": self.embedder.name}
         if project is not None:
             filt["project"] = project
@@ -279,10 +292,10 @@ class SearchService:
                 "index": VECTOR_SEARCH_INDEX, "path": "vector", "queryVector": vector_to_binary(qvec),
                 "numCandidates": self.candidates * 10, "limit": self.candidates, "filter": filt,
             }},
-            {"$project": {"message_id": 1}},
+            {"$project": {"message_id": 1, "score": {"$meta": "vectorSearchScore"}}},
         ]
         try:
-            return [d["message_id"] for d in self.vectors.collection.aggregate(pipeline)]
+            return [(d["message_id"], float(d.get("score") or 0.0)) for d in self.vectors.collection.aggregate(pipeline)]
         except PyMongoError as exc:
             log.warning("$vectorSearch failed, using the in-process index: %s", exc)
             self._server_vector_search = False

@@ -25,6 +25,10 @@ STOPWORDS = frozenset(
     its me my no not of on or our so that the their them then there these they this to was we were what
     when where which who why will with would you your""".split()
 )
+#: A pasted page as a query: its first terms are plenty, and the cost stays bounded.
+MAX_QUERY_TERMS = 64
+#: How many times a document's own words count, against once for its context's.
+OWN_WEIGHT = 2
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ed", "es", "ly", "s")
 
 
@@ -90,9 +94,13 @@ class KeywordIndex:
     def __contains__(self, doc_id: str) -> bool:
         return doc_id in self._row
 
-    def add(self, doc_id: str, text: str, project: str = "default") -> None:
-        """Index a document; adding an id again replaces the earlier version."""
-        tokens = terms(text)
+    def add(self, doc_id: str, text: str, project: str = "default", context: str = "") -> None:
+        """Index a document; adding an id again replaces the earlier version.
+
+        ``context`` (e.g. the turn before) is searchable too, but each of its words
+        counts half as much as one of ``text``'s.
+        """
+        tokens = terms(text) * OWN_WEIGHT + terms(context)
         with self._lock:
             old = self._row.get(doc_id)
             if old is not None and self._alive[old]:
@@ -123,18 +131,32 @@ class KeywordIndex:
             code = self._project_codes[project] = len(self._project_codes)
         return code
 
-    def search(self, query: str, limit: int = 50, project: str | None = None) -> list[KeywordHit]:
-        """Best ``limit`` documents for ``query`` (only documents matching a query term)."""
-        qterms = list(dict.fromkeys(terms(query)))
+    def scores(self, query: str, project: str | None = None) -> "ScoredRows | None":
+        """BM25 score of every row for ``query`` (0 where no term matches), with the rows in scope.
+
+        Within a project, document frequencies, the document count and the average
+        length are the project's own: a name that is rare across all projects but
+        said in every turn of one project is no evidence inside it.
+        None when nothing can match (no index terms, empty scope).
+        """
+        qterms = list(dict.fromkeys(terms(query)))[:MAX_QUERY_TERMS]
         with self._lock:
             n_rows = len(self._ids)
             if not qterms or not n_rows or not self._live:
-                return []
+                return None
             if project is not None and project not in self._project_codes:
-                return []
+                return None
             lengths = np.frombuffer(self._lengths, dtype=np.int32, count=n_rows).astype(np.float32)
-            alive = np.frombuffer(bytes(self._alive), dtype=np.uint8).astype(bool)
-            avgdl = max(self._total_length / max(self._live, 1), 1.0)
+            scope = np.frombuffer(bytes(self._alive), dtype=np.uint8).astype(bool)
+            in_project = None
+            if project is not None:
+                codes = np.frombuffer(self._projects, dtype=np.int32, count=n_rows)
+                in_project = codes == self._project_codes[project]
+                scope = scope & in_project
+            n_docs = int(scope.sum())
+            if n_docs == 0:
+                return None
+            avgdl = max(float(lengths[scope].sum()) / n_docs, 1.0)
             scores = np.zeros(n_rows, dtype=np.float32)
             norm = self.k1 * (1 - self.b + self.b * lengths / avgdl)
             for tok in qterms:
@@ -143,21 +165,48 @@ class KeywordIndex:
                     continue
                 rows = np.frombuffer(posting[0], dtype=np.int32, count=len(posting[0]))
                 tfs = np.frombuffer(posting[1], dtype=np.int32, count=len(posting[1])).astype(np.float32)
-                live_rows = alive[rows]
-                df = int(live_rows.sum())
+                df = int(scope[rows].sum())
                 if df == 0:
                     continue
-                idf = np.log(1 + (self._live - df + 0.5) / (df + 0.5))
+                idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
                 scores[rows] += idf * tfs * (self.k1 + 1) / (tfs + norm[rows])
-            mask = alive & (scores > 0)
-            if project is not None:
-                codes = np.frombuffer(self._projects, dtype=np.int32, count=n_rows)
-                mask &= codes == self._project_codes[project]
-            candidates = np.flatnonzero(mask)
-            if candidates.size == 0:
-                return []
-            if candidates.size > limit:
-                part = np.argpartition(-scores[candidates], limit - 1)[:limit]
-                candidates = candidates[part]
-            order = candidates[np.argsort(-scores[candidates], kind="stable")]
-            return [KeywordHit(self._ids[i], float(scores[i])) for i in order]
+            scores[~scope] = 0.0
+            return ScoredRows(self._ids, scores, scope)  # ids: append-only, rows past n_rows unused
+
+    def row_of(self, doc_id: str) -> int | None:
+        return self._row.get(doc_id)
+
+    def search(self, query: str, limit: int = 50, project: str | None = None) -> list[KeywordHit]:
+        """Best ``limit`` documents for ``query`` (only documents matching a query term)."""
+        scored = self.scores(query, project)
+        if scored is None:
+            return []
+        return [KeywordHit(doc_id, score) for doc_id, score in scored.top(limit) if score > 0]
+
+
+@dataclass
+class ScoredRows:
+    """One score per index row, and which rows were in the searched scope."""
+
+    ids: list[str]
+    scores: np.ndarray
+    scope: np.ndarray  # bool per row
+
+    def top(self, limit: int) -> list[tuple[str, float]]:
+        """The ``limit`` best rows in scope, best first (ties: earlier rows first)."""
+        candidates = np.flatnonzero(self.scope)
+        if candidates.size == 0 or limit <= 0:
+            return []
+        if candidates.size > limit:
+            part = np.argpartition(-self.scores[candidates], limit - 1)[:limit]
+            candidates = candidates[part]
+        order = candidates[np.argsort(-self.scores[candidates], kind="stable")]
+        return [(self.ids[i], float(self.scores[i])) for i in order]
+
+    def standardised(self) -> tuple[float, float]:
+        """Mean and standard deviation of the scores in scope (for fusing with another ranking)."""
+        values = self.scores[self.scope]
+        if values.size == 0:
+            return 0.0, 1.0
+        std = float(values.std())
+        return float(values.mean()), std if std > 1e-9 else 1.0

@@ -21,12 +21,12 @@ from typing import Any, Callable
 
 from pymongo.collection import Collection
 
-from forge_tui.search.vector_store import content_hash
+from forge_tui.search.passages import fingerprint
 
 SEARCHABLE_ROLES = ("user", "assistant")
 FIELDS = {
     "_id": 1, "conversation_id": 1, "project": 1, "seq": 1, "role": 1,
-    "content": 1, "status": 1, "created_at": 1, "updated_at": 1,
+    "content": 1, "status": 1, "created_at": 1, "updated_at": 1, "source.name": 1,
 }
 POLL_SLACK = timedelta(seconds=10)
 
@@ -43,8 +43,8 @@ def is_final(doc: dict[str, Any]) -> bool:
 class MessageFeed:
     """Yields final messages a consumer has not seen (or whose content changed).
 
-    ``known`` maps message id -> content hash of what the consumer already
-    holds; seed it with what is persisted (e.g. vectors already stored).
+    ``known`` maps message id -> ``passages.fingerprint`` of what the consumer
+    already holds; seed it with what is persisted (e.g. vectors already stored).
     """
 
     def __init__(
@@ -68,7 +68,7 @@ class MessageFeed:
 
     def mark(self, doc: dict[str, Any]) -> None:
         """Record that the consumer now holds this message's current content."""
-        self.known[doc["_id"]] = content_hash(doc.get("content") or "")
+        self.known[doc["_id"]] = fingerprint(doc)
         backlog = self._backlog.get(doc["_id"])
         if backlog is not None and self.is_current(backlog):
             del self._backlog[doc["_id"]]
@@ -77,7 +77,7 @@ class MessageFeed:
         self.known.pop(message_id, None)
 
     def is_current(self, doc: dict[str, Any]) -> bool:
-        return self.known.get(doc["_id"]) == content_hash(doc.get("content") or "")
+        return self.known.get(doc["_id"]) == fingerprint(doc)
 
     @property
     def caught_up(self) -> bool:
@@ -133,3 +133,39 @@ class MessageFeed:
                 if is_final(d) and not self.is_current(d):
                     out.append(d)
         return out
+
+
+def previous_turns(messages: Collection, docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Message id -> the turn before it in its conversation, for each of ``docs``.
+
+    A full scan holds the previous turns already; the rest are read in one query
+    per thousand conversations (the ``(conversation_id, seq)`` index serves it).
+    """
+    held = {(d.get("conversation_id"), d.get("seq")): d for d in docs}
+    out: dict[str, dict[str, Any]] = {}
+    missing: dict[str, set[int]] = {}
+    for d in docs:
+        seq = d.get("seq")
+        if not isinstance(seq, int) or seq <= 0:
+            continue
+        prev = held.get((d.get("conversation_id"), seq - 1))
+        if prev is not None:
+            out[d["_id"]] = prev
+        else:
+            missing.setdefault(d.get("conversation_id"), set()).add(seq - 1)
+    if missing:
+        cids = list(missing)
+        found: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for start in range(0, len(cids), 1000):
+            chunk = cids[start:start + 1000]
+            seqs = sorted({s for c in chunk for s in missing[c]})
+            query = {"conversation_id": {"$in": chunk}, "seq": {"$in": seqs}}
+            for p in messages.find(query, {"conversation_id": 1, "seq": 1, "role": 1, "content": 1, "source.name": 1}):
+                found[(p.get("conversation_id"), p.get("seq"))] = p
+        for d in docs:
+            seq = d.get("seq")
+            if d["_id"] not in out and isinstance(seq, int):
+                prev = found.get((d.get("conversation_id"), seq - 1))
+                if prev is not None:
+                    out[d["_id"]] = prev
+    return out

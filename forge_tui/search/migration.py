@@ -21,8 +21,9 @@ import numpy as np
 
 from forge_tui.search.embedder import Embedder
 from forge_tui.search.message_feed import FIELDS, is_final
-from forge_tui.search.pipeline import EMBED_CHARS, EmbeddingPipeline
-from forge_tui.search.vector_store import VectorStore, binary_to_vector, content_hash
+from forge_tui.search.passages import fingerprint, passage
+from forge_tui.search.pipeline import EmbeddingPipeline
+from forge_tui.search.vector_store import VectorStore, binary_to_vector
 
 ProgressFn = Callable[[int, int], None]
 
@@ -67,7 +68,7 @@ def _corpus(store: Any) -> list[dict[str, Any]]:
 def _matrix(store: Any, embedder: Embedder, docs: list[dict[str, Any]], on_progress: ProgressFn | None) -> np.ndarray:
     """Vectors for ``docs``: stored ones when current, the rest embedded in memory (nothing written)."""
     stored: dict[str, np.ndarray] = {}
-    wanted = {d["_id"]: content_hash(d["content"]) for d in docs}
+    wanted = {d["_id"]: fingerprint(d) for d in docs}
     for doc in VectorStore(store.db).collection.find({"model": embedder.name}, {"message_id": 1, "vector": 1,
                                                                               "content_hash": 1}):
         vec = binary_to_vector(doc.get("vector"))
@@ -85,7 +86,7 @@ def _matrix(store: Any, embedder: Embedder, docs: list[dict[str, Any]], on_progr
     step = max(embedder.batch_size, 64)
     for start in range(0, len(todo), step):
         chunk = todo[start:start + step]
-        out[chunk] = embedder.embed([docs[i]["content"][:EMBED_CHARS] for i in chunk])
+        out[chunk] = embedder.embed([passage(docs[i]) for i in chunk])
         done += len(chunk)
         if on_progress:
             on_progress(done, len(docs))

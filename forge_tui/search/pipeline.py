@@ -19,10 +19,8 @@ from typing import Any, Callable
 
 from forge_tui.search.embedder import Embedder, EmbedderError
 from forge_tui.search.message_feed import FIELDS, MessageFeed, is_final
+from forge_tui.search.passages import fingerprint, passage
 from forge_tui.search.vector_store import VectorStore, chunked, vector_doc
-
-#: Characters of a message that are embedded (MiniLM reads ~256 tokens ≈ 1,000 chars anyway).
-EMBED_CHARS = 2000
 
 #: Batches encoded per call and written together (an interruption loses at most this much work).
 WRITE_EVERY_BATCHES = 8
@@ -115,11 +113,11 @@ class EmbeddingPipeline:
     # -- internals -----------------------------------------------------------
     def _embed_docs(self, docs: list[dict[str, Any]]) -> int:
         try:
-            vectors = self.embedder.embed([d["content"][:EMBED_CHARS] for d in docs])
+            vectors = self.embedder.embed([passage(d) for d in docs])
         except EmbedderError as exc:
             self.last_error = str(exc)
             return 0
-        self.vectors.write([vector_doc(d, self.model, v) for d, v in zip(docs, vectors)])
+        self.vectors.write([vector_doc(d, self.model, v, fingerprint(d)) for d, v in zip(docs, vectors)])
         for d in docs:
             self.feed.mark(d)
         return len(docs)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forge_tui.search.embedder import normalise
+from forge_tui.search.keyword_index import ScoredRows
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,28 @@ class VectorIndex:
                 self._matrix[row] = vec
                 self._projects[row] = code
             return len(doc_ids)
+
+    def row_of(self, doc_id: str) -> int | None:
+        return self._row.get(doc_id)
+
+    def scores(self, query: np.ndarray, project: str | None = None) -> ScoredRows | None:
+        """Cosine of every row with ``query``, and the rows in scope (None: empty scope)."""
+        query = normalise(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
+        if query.shape[0] != self.dim:
+            raise ValueError(f"query has {query.shape[0]} dimensions, the index {self.dim}")
+        with self._lock:
+            n = len(self._ids)
+            if n == 0:
+                return None
+            scores = self._matrix[:n] @ query
+            if project is None:
+                scope = np.ones(n, dtype=bool)
+            else:
+                code = self._project_codes.get(project)
+                if code is None:
+                    return None
+                scope = self._projects[:n] == code
+            return ScoredRows(self._ids, scores, scope)
 
     def search(self, query: np.ndarray, limit: int = 50, project: str | None = None) -> list[VectorHit]:
         query = normalise(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]

@@ -78,7 +78,8 @@ class StoredVector:
     embedded_at: datetime | None
 
 
-def vector_doc(message: dict[str, Any], model: str, vector: np.ndarray) -> dict[str, Any]:
+def vector_doc(message: dict[str, Any], model: str, vector: np.ndarray, fingerprint: str | None = None) -> dict[str, Any]:
+    """The stored document; ``fingerprint`` identifies the embedded passage (default: a hash of the content)."""
     content = message.get("content") or ""
     return {
         "_id": f"{message['_id']}:{model}",
@@ -90,7 +91,7 @@ def vector_doc(message: dict[str, Any], model: str, vector: np.ndarray) -> dict[
         "model": model,
         "dim": int(vector.shape[-1]),
         "vector": vector_to_binary(vector),
-        "content_hash": content_hash(content),
+        "content_hash": fingerprint or content_hash(content),
         "embedded_at": utcnow(),
     }
 

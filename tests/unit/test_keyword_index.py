@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forge_tui.search.hybrid import rrf
+from forge_tui.search.fusion import Ranking, fuse
 from forge_tui.search.keyword_index import KeywordIndex, stem, term_spans, terms
 from forge_tui.search.snippets import make_snippet, mark
 
@@ -70,7 +70,25 @@ def test_snippet_without_match_is_the_opening():
     assert snippet == "short message" and spans == []
 
 
-def test_rrf_rewards_agreement():
-    fused = rrf([["a", "b", "c"], ["b", "d"]])
+def test_fusion_rewards_agreement_and_standardises_each_half():
+    semantic = Ranking.from_list("semantic", [("a", 0.9), ("b", 0.8), ("c", 0.1)])
+    keyword = Ranking.from_list("keyword", [("b", 12.0), ("d", 3.0)])
+    fused = fuse([semantic, keyword], semantic_weight=0.5)
     assert max(fused, key=fused.get) == "b"
-    assert fused["a"] == pytest.approx(1 / 61)
+    assert set(fused) == {"a", "b", "c", "d"}
+    # one half alone keeps its own order
+    only = fuse([keyword])
+    assert sorted(only, key=only.get, reverse=True) == ["b", "d"]
+    assert fuse([]) == {}
+
+
+def test_bm25_statistics_are_the_projects_own():
+    idx = KeywordIndex()
+    # "caroline" is rare overall but in every turn of project p: inside p it is no evidence
+    for i in range(5):
+        idx.add(f"p{i}", f"caroline said something about topic{i}", "p")
+    for i in range(50):
+        idx.add(f"q{i}", f"unrelated words number{i}", "q")
+    hits = idx.search("caroline topic3", project="p")
+    assert hits[0].doc_id == "p3"
+    assert hits[0].score > 2 * hits[1].score
