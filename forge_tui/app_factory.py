@@ -100,7 +100,12 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
 
     registry = services.registry
     controller.knowledge_actions = KnowledgeActions(controller, registry)
-    controller.archive_actions = ArchiveActions(controller, registry_factory=registry)
+    from forge_tui.session.routing import EnginePool, Router
+
+    pool = EnginePool(lambda name: services.engine(name, models),
+                      current=lambda: (controller.model_name, controller.engine))
+    router = Router(models, pool, settings.cloud_allowed)
+    controller.archive_actions = ArchiveActions(controller, registry_factory=registry, router=router)
     steps, idle, starters = build_steps(services, controller.knowledge_actions, settings)
     from forge_tui.search.hybrid import SearchService
     from forge_tui.session.search_actions import SearchActions

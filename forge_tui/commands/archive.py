@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from forge_tui.protocol.validate import ArchiveError, load_archive_text
@@ -85,23 +86,35 @@ def cmd_compress(args, ctx) -> int:
         context = [_archive_ref(store, ref) for ref in args.context]
     except ArchiveError as exc:
         return _fail(f"--context: {exc}")
-    engine = ctx.engine(args.compress_model or getattr(args, "model", None))
-    print(f"compressing {conv.id[:8]} ({mode}) with {engine.model_name} …", file=sys.stderr)
+    from forge_tui.session.routing import EnginePool, Router, RoutingExhausted
+
+    chosen = args.compress_model or getattr(args, "model", None)
+    models = ctx.models()
+    pool = EnginePool(lambda name: ctx.engine(name, models), current=lambda: ("", None))
+    router = Router(models if chosen is None else replace(models, routing={}), pool, ctx.settings().cloud_allowed)
+    chain = " → ".join(models.chain("compress", chosen) if chosen is None else (chosen,))
+    print(f"compressing {conv.id[:8]} ({mode}) with {chain} …", file=sys.stderr)
     try:
-        result = compress(store, engine, conv.id, mode=mode, upto_message_id=args.partial, budget_tokens=budget,
-                          context_archives=context)
+        routed = router.run("compress", conv.project, lambda engine: compress(
+            store, engine, conv.id, mode=mode, upto_message_id=args.partial, budget_tokens=budget,
+            context_archives=context), escalate_on=(CompressionError,), current=chosen)
     except CompressionError as exc:
         if exc.partial:
             print(exc.partial, file=sys.stderr)
         return _fail(f"compression failed: {exc}")
+    except RoutingExhausted as exc:
+        return _fail(f"compression failed: {exc}")
     finally:
-        engine.close()
+        pool.close()
+    result = routed.value
+    for attempt in routed.attempts[:-1]:
+        print(f"  {attempt.model}: {attempt.outcome} ({attempt.reason})", file=sys.stderr)
     if args.output:
         write_private(Path(args.output).expanduser(), result.yaml_text)
     print(result.yaml_text, end="")
     note = f"; dropped {len(result.dropped)} low-priority items" if result.dropped else ""
-    print(f"archive {result.archive_id}: {result.tokens_source} -> {result.tokens_archive} tokens{note}",
-          file=sys.stderr)
+    print(f"archive {result.archive_id}: {result.tokens_source} -> {result.tokens_archive} tokens{note}"
+          f" (written by {routed.model}, {routed.engine})", file=sys.stderr)
     return 0
 
 

@@ -284,6 +284,7 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
         "project": conv.project,
         "created_at": created,
         "model": engine.model_name,
+        "engine": engine.kind,
         "mode": mode,
         "tokens": {"source": 0, "archive": 0},
     }
@@ -332,6 +333,7 @@ def archive_document(archive: dict, yaml_text: str) -> dict:
     return {
         "_id": h["archive_id"], "project": h["project"], "created_at": h["created_at"],
         "source_conversations": list(h["source_conversations"]), "mode": h["mode"], "model": h["model"],
+        "engine": h.get("engine"),
         "tokens_source": h["tokens"]["source"], "tokens_archive": h["tokens"]["archive"],
         "bridged_from": list(h.get("bridged_from", [])), "adapter": h.get("adapter"), "yaml": yaml_text,
         "archive": archive,

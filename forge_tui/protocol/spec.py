@@ -140,6 +140,8 @@ HEADER_SPEC = ObjectSpec(
         Field("project", "str", max_len=200, program=True),
         Field("created_at", "str", max_len=40, program=True, doc="ISO 8601, UTC"),
         Field("model", "str", max_len=200, program=True),
+        Field("engine", "str", required=False, max_len=40, program=True,
+              doc="the engine kind that wrote it: llama, openai, anthropic, or rules"),
         Field("mode", "enum", choices=MODES, program=True),
         Field("tokens", "object", item=TOKENS_SPEC, program=True),
         Field("bridged_from", "list_str", required=False, max_items=20, pattern=UUID_RE, program=True),

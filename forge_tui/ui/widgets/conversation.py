@@ -38,6 +38,9 @@ def display_text(content: str) -> str:
             f"({len(content):,} in all; the full text is stored).*")
 
 
+_REMOTE_ENGINES = {"openai": "server", "anthropic": "Claude"}
+
+
 class TurnView(Vertical):
     """One turn: a header (who, model, status badge) and its Markdown body."""
 
@@ -60,6 +63,8 @@ class TurnView(Vertical):
             who = "You"
         elif self.turn.role is Role.ASSISTANT:
             who = f"Forge · {self.turn.model}" if self.turn.model else "Forge"
+            if self.turn.engine in _REMOTE_ENGINES:  # the in-process llama engine is the unmarked default
+                who += f" via {_REMOTE_ENGINES[self.turn.engine]}"
         else:
             who = self.turn.role.value
         badge = _BADGES.get(self.turn.status)
