@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from forge_tui.config import ModelSpec, parse_models  # noqa: E402
 from forge_tui.knowledge.decide import DECISION_OPTIONS, THREAD_OPTIONS, DecideError, decide, grounded  # noqa: E402
-from forge_tui.protocol.extract import guess_priority  # noqa: E402
+from forge_tui.knowledge.pipeline.cues import guess_priority  # noqa: E402
 from forge_tui.session.routing import Router, RoutingExhausted  # noqa: E402
 
 TASKS = ROOT / "bench" / "data" / "routing_tasks.json"
