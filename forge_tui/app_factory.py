@@ -80,6 +80,30 @@ def build_steps(services: Services, knowledge, settings: Settings) -> tuple[list
     return steps, idle, starters
 
 
+def train_in_background(services: Services):
+    """The app's LoRA training run: the CLI's service, one core left to chat, a resumable stop."""
+
+    def train(task, on_status, on_step, cancel) -> str:
+        from forge_tui.config import physical_cores
+        from forge_tui.training.errors import TrainingError, TrainingStopped, require_train_stack
+        from forge_tui.training.service import TrainOptions, train_adapter
+
+        require_train_stack()
+        import torch
+
+        torch.set_num_threads(max(1, physical_cores() - 1))
+        try:
+            report = train_adapter(services.store(), services.models(), services.paths, TrainOptions(task=task),
+                                   on_status=on_status, on_step=on_step, cancel=cancel)
+        except TrainingStopped as stop:
+            raise TrainingError(f"stopped at step {stop.step}/{stop.total}; continue with "
+                                f"`forge train lora --task {task.value} --resume`") from None
+        return (f"adapter {report.name} trained ({report.steps} steps, {report.adapter_bytes / 1e6:.1f} MB) and "
+                f"registered for {task.value}; pick the model again (ctrl+m) to load it")
+
+    return train
+
+
 def build_controller(services: Services, emit: Callable[[Event], None], model: str | None = None,
                      project: str | None = None, settings: Settings | None = None,
                      models: ModelsConfig | None = None) -> SessionController:
@@ -119,6 +143,9 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
         return search_holder["s"]
 
     controller.search_actions = SearchActions(controller, search_service, embedder, registry)
+    from forge_tui.session.training import TrainingRunner
+
+    controller.training = TrainingRunner(train_in_background(services), emit)
     # build the keyword and vector indexes in the background, so the first search is quick
     controller.after_start.append(
         lambda: threading.Thread(target=search_service().warm_up, name="search-warm-up", daemon=True).start())

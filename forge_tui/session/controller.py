@@ -23,6 +23,7 @@ from forge_tui.domain.ids import conversation_id, message_id
 from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Role, Turn, TurnStatus, utcnow
 from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.session import events as ev
+from forge_tui.session.training import TrainingRunner
 from forge_tui.session.context import build_messages
 from forge_tui.store.errors import StoreError
 from forge_tui.store.repository import PyMongoError, Store
@@ -78,6 +79,7 @@ class SessionController:
         self.archive_actions = None
         self.knowledge_actions = None
         self.search_actions = None
+        self.training: TrainingRunner | None = None  # LoRA training in the background
         #: work started once the store is connected (after the first paint): e.g. loading torch
         self.after_start: list[Callable[[], None]] = []
         self._closed = False

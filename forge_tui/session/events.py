@@ -97,3 +97,22 @@ class FeatureEvent(Event):
 
     kind: str
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingProgressed(Event):
+    """A background LoRA training run: a status line, or a finished step (``total`` > 0)."""
+
+    task: str
+    text: str
+    step: int = 0
+    total: int = 0
+    loss: float = 0.0
+    eta_s: float = 0.0
+
+
+@dataclass
+class TrainingFinished(Event):
+    task: str
+    message: str
+    ok: bool  # False: failed or stopped (the message says which, and how to go on)

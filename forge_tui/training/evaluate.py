@@ -31,16 +31,19 @@ class EvalResult:
     model: str
     adapter: str
     examples: int
+    in_sample: bool = False  # scored on training examples (not a generalisation number)
     base: dict[str, float] = field(default_factory=dict)
     tuned: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"task": self.task.value, "model": self.model, "adapter": self.adapter, "examples": self.examples,
+                "split": "train (in-sample)" if self.in_sample else "held-out",
                 "base": self.base, "adapter_scores": self.tuned,
                 "delta": {k: self.tuned[k] - self.base[k] for k in self.base}}
 
     def lines(self) -> list[str]:
-        out = [f"{self.task.value}: {self.examples} held-out example(s), model {self.model}, adapter {self.adapter}",
+        split = "training (in-sample)" if self.in_sample else "held-out"
+        out = [f"{self.task.value}: {self.examples} {split} example(s), model {self.model}, adapter {self.adapter}",
                f"  {'metric':<18} {'base':>8} {'adapter':>8} {'delta':>8}"]
         for key in self.base:
             delta = self.tuned[key] - self.base[key]
@@ -75,12 +78,13 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 def evaluate_adapter(
     store: Store, models: ModelsConfig, paths: Paths, task: Task, *, make_engine: EngineFactory,
     adapter: str | None = None, base: str | None = None, project: str | None = None, limit: int = 20,
-    max_tokens: int = 256, on_status: Callable[[str], None] = lambda _t: None,
+    max_tokens: int = 256, on_status: Callable[[str], None] = lambda _t: None, in_sample: bool = False,
 ) -> EvalResult:
+    """Scores on the held-out split (``in_sample``: on the training split instead, labelled so)."""
     spec = models.get(base)
     lora = resolve_adapter(spec, task, adapter, paths)
     examples = task_examples(store, task, project, min_train=0)
-    held_out = examples.held_out[:limit]
+    held_out = (examples.train if in_sample else examples.held_out)[:limit]
     if not held_out:
         raise TrainingError(f"no held-out {task.value} examples yet ({examples.total} in all; about 1 in 5 "
                             "conversations is held out). Add history and evaluate again.")
@@ -105,5 +109,5 @@ def evaluate_adapter(
                 rows[side].append(grade(answer["content"], result.text))
     finally:
         engine.close()
-    return EvalResult(task=task, model=spec.name, adapter=name, examples=len(held_out),
+    return EvalResult(task=task, model=spec.name, adapter=name, examples=len(held_out), in_sample=in_sample,
                       base=_mean(rows["base"]), tuned=_mean(rows["adapter"]))

@@ -4,7 +4,7 @@
   key-fact recall: the share of the reference archive's decisions, thread titles and
   constraints whose significant words mostly (≥ 60 %) appear in the output;
 * decisions — label accuracy (a decision's priority, a thread's "resolved") and tier
-  calibration (absolute error of the stated tier; a missing tier counts as error 1);
+  calibration (absolute error of the stated tier; a missing tier counts as error 1), and token F1;
 * code and chat — exact match of the whitespace-normalised completion, and token F1.
 """
 
@@ -62,6 +62,7 @@ def grade_decisions(reference: str, output: str) -> dict[str, float]:
     if ref_tier:
         got = _TIER.search(output)
         scores["tier abs error"] = abs(float(got.group(1)) - float(ref_tier.group(1))) if got else 1.0
+    scores["token F1"] = token_f1(reference, output)
     return scores
 
 

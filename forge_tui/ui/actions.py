@@ -53,6 +53,8 @@ ACTIONS: tuple[ForgeAction, ...] = (
                 "Mark the thread picked in the sidebar as resolved"),
     ForgeAction("forge.focus_prompt", "focus_prompt", "Prompt", "Move the cursor to the prompt", "ctrl+l",
                 show=False),
+    ForgeAction("forge.train", "train_adapter", "Train adapter",
+                "Fine-tune a LoRA adapter on your history in the background (or stop the running one)"),
     ForgeAction("forge.refresh", "refresh_list", "Refresh list", "Reload the conversation list"),
     ForgeAction("forge.theme", "toggle_theme", "Theme", "Switch to the next Forge theme", "ctrl+t",
                 target="app"),

@@ -36,7 +36,16 @@ _CONVERT: dict[type, Callable[[ev.Event], Message]] = {
     ev.TokensCounted: lambda e: msg.TokensCounted(e.used, e.n_ctx),
     ev.Notice: lambda e: msg.NoticePosted(e.message, e.level),
     ev.FeatureEvent: lambda e: msg.FeatureUpdated(e.kind, dict(e.payload)),
+    ev.TrainingProgressed: lambda e: msg.TrainingProgressed(training_label(e)),
+    ev.TrainingFinished: lambda e: msg.TrainingFinished(f"Training {e.task}: {e.message}", e.ok),
 }
+
+
+def training_label(event: ev.TrainingProgressed) -> str:
+    if not event.total:
+        return f"training {event.task} · {event.text}"[:120]
+    eta = "" if event.eta_s != event.eta_s else f" · ETA {int(event.eta_s) // 60}m{int(event.eta_s) % 60:02d}s"
+    return f"training {event.task} · {event.step}/{event.total} · loss {event.loss:.3f}{eta}"
 
 
 class Bridge:

@@ -157,3 +157,19 @@ class FeatureUpdated(SessionMessage):
             and message.kind == self.kind
             and self.kind in COALESCED_KINDS
         )
+
+
+@dataclass
+class TrainingProgressed(SessionMessage):
+    """A background LoRA training run moved on: ``label`` is the sidebar's status line."""
+
+    label: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TrainingProgressed)  # only the newest step matters
+
+
+@dataclass
+class TrainingFinished(SessionMessage):
+    message: str
+    ok: bool

@@ -138,9 +138,9 @@ def test_graders_score_what_they_claim():
     from forge_tui.training.graders import grade_compression, grade_decisions, grade_text
 
     ref = "Decision D001: Use PostgreSQL\nRationale: ACID\nTier: 0.9 · priority: high"
-    assert grade_decisions(ref, "Decision D001: Use PostgreSQL\nRationale: x\nTier: 0.7 · priority: high") == {
-        "label accuracy": 1.0, "tier abs error": pytest.approx(0.2)}
-    assert grade_decisions(ref, "no idea") == {"label accuracy": 0.0, "tier abs error": 1.0}
+    scores = grade_decisions(ref, "Decision D001: Use PostgreSQL\nRationale: x\nTier: 0.7 · priority: high")
+    assert scores["label accuracy"] == 1.0 and scores["tier abs error"] == pytest.approx(0.2)
+    assert grade_decisions(ref, "no idea") == {"label accuracy": 0.0, "tier abs error": 1.0, "token F1": 0.0}
     assert grade_decisions("Thread T001 is resolved: queue", "Thread T001 is resolved: cron")["label accuracy"] == 1.0
     assert grade_text("a  b\nc", "a b c") == {"exact match": 1.0, "token F1": 1.0}
     assert grade_text("a b c d", "a b")["token F1"] == pytest.approx(2 / 3)

