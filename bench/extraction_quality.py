@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forge_tui.knowledge.pipeline import SentenceClassifier, extract_state, shipped_model  # noqa: E402
+from forge_tui.knowledge.pipeline import SentenceClassifier, Tracker, extract_state, shipped_model  # noqa: E402
 from forge_tui.knowledge.pipeline.corpus import load  # noqa: E402
 from forge_tui.knowledge.pipeline.scoring import SCORED, Scores, score  # noqa: E402
 
@@ -33,6 +33,18 @@ def run(convs, classifier) -> Scores:
     for conv in convs:
         score(conv, extract_state(conv.dict_turns(), classifier), scores)
     return scores
+
+
+def per_turn_ms(convs, classifier) -> list[float]:
+    """Time to fold one more turn into a conversation's state (the live per-turn cost, no store)."""
+    out = []
+    for conv in convs:
+        tracker = Tracker(classifier)
+        for turn in conv.dict_turns():
+            started = time.perf_counter()
+            tracker.add(turn)
+            out.append((time.perf_counter() - started) * 1000)
+    return sorted(out)
 
 
 def report(name: str, s: Scores) -> None:
@@ -87,6 +99,9 @@ def main() -> int:
             s = run(convs, classifier)
             label = f"{split.upper() if split == 'test' else split} split, path {path}"
             report(f"{label} ({time.perf_counter() - started:.1f}s)", s)
+            ms = per_turn_ms(convs, classifier)
+            print(f"per turn ({path}): p50 {ms[len(ms) // 2]:.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms, "
+                  f"max {ms[-1]:.1f} ms over {len(ms)} turns")
             if args.misses and split != "test":
                 print("\n".join(s.misses[: args.misses]))
     return 0

@@ -86,8 +86,9 @@ class RegistryFolder:
     # -- one sentence -------------------------------------------------------------------
     def _decision(self, item: Labelled, turn: TurnText, seq: int, prev: TurnText | None, out: Folded) -> RecordOutcome:
         accepts = (item.role == "user" and prev is not None and prev.role == "assistant"
-                   and bool(cues.CUES["agree"].search(item.text)) and not link.own_words(item.text))
-        value = proposal_in(prev.content) if accepts and prev else link.decision_value(item.text)
+                   and link.accepts_proposal(item.text))
+        value = (link.accepted_value(proposal_in(prev.content), item.text) if accepts and prev
+                 else link.decision_value(item.text))
         statement = value if accepts else item.text
         known, by_id = self._active(seq)
         free = [k for k in known if not by_id[k.id].pinned]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 from forge_tui.knowledge.pipeline.cues import CUES
 from forge_tui.knowledge.pipeline.text import content_words
@@ -84,13 +85,32 @@ def question_title(text: str, before: str = "") -> str:
 _AGREEMENT_WORDS = frozenset(
     "sounds good great fine perfect nice cool works for me do that ship like this let's lets go ahead agreed yes yeah "
     "yep sure deal love right exactly lgtm makes sense sense plan suggestion proposal option approach idea then "
-    "please thanks thank first second third one latter former said suggested proposed way".split()
+    "please thanks thank first second third one latter former said suggested proposed way settled lock locked "
+    "done confirmed decided final deal good".split()
 )
 
 
 def own_words(text: str) -> set[str]:
     """What a sentence says beyond agreeing ("sounds good, do that" -> nothing; "ok redis it is" -> redis)."""
     return {w for w in content_words(decision_value(text)) if w not in _AGREEMENT_WORDS}
+
+
+_STRONG_AGREE = re.compile(
+    r"\b(do that|do it|sounds? (good|great|right|fine)|like that|ship it|go ahead|as (you )?(said|suggested|proposed)|"
+    r"works for me|let'?s do (that|it)|that works|agreed|deal|the (first|second|third|latter|former) (one|option)|"
+    r"option (a|b|c|1|2|3|one|two|three)|your (suggestion|proposal|plan))\b", re.I)
+
+
+def accepts_proposal(text: str) -> bool:
+    """Does this (user) sentence accept the previous turn's proposal rather than state its own choice?"""
+    if not CUES["agree"].search(text):
+        return False
+    return not own_words(text) or bool(_STRONG_AGREE.search(text))
+
+
+def accepted_value(proposal: str, text: str) -> str:
+    """The proposal, with the user's change when they add one ("ok do that — with Y instead")."""
+    return f"{proposal} — {text.strip()}" if is_reversal(text) else proposal
 
 
 @dataclass(frozen=True)
@@ -109,11 +129,21 @@ def _share(a: set[str], b: set[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
+_REVERSAL = re.compile(r"\b(scrap|scratch that|instead|actually|change of plan|changed my mind|no longer|not anymore|"
+                       r"switch(ing|ed)? (to|from|back)|revert|replace|drop|forget|on second thought|rather than)\b",
+                       re.I)
+
+
 def is_revision_cue(text: str) -> bool:
     return bool(CUES["revise"].search(text))
 
 
-def restated(text: str, value: str, active: list[Known], follows: list[str] = ()) -> str | None:
+def is_reversal(text: str) -> bool:
+    """An explicit change of mind (narrower than the revision cue: "now" and "then" are not enough)."""
+    return bool(_REVERSAL.search(text))
+
+
+def restated(text: str, value: str, active: list[Known], follows: Sequence[str] = ()) -> str | None:
     """The active decision this one says again, or None.
 
     ``follows``: ids of decisions made in the turn just before by the other
@@ -121,7 +151,9 @@ def restated(text: str, value: str, active: list[Known], follows: list[str] = ()
     shares only a few words with it and is still a restatement.
     """
     mine_v, mine_t = content_words(value), content_words(text)
-    if follows and not is_revision_cue(text):
+    if follows and not own_words(text) and not is_reversal(text):
+        return follows[-1]  # "That's settled.", "lock it", "done": confirms what was just decided
+    if follows and not is_reversal(text):
         scored = [(_share(mine_t, content_words(k.text) | content_words(k.value)), k.id) for k in active
                   if k.id in follows]
         if scored and max(scored)[0] >= FOLLOW_UP:
@@ -136,6 +168,15 @@ def restated(text: str, value: str, active: list[Known], follows: list[str] = ()
               and _share(mine_t, content_words(k.text)) >= 0.8):
             best, best_score = k.id, 0.8
     return best
+
+
+_QUANTITY = re.compile(r"([$€£¥])\s?\d[\d,.]*|\d[\d,.]*\s?(%|ms|px|gb|mb|kb|tb|ppm|rpm|kg|km|cm|mm|eur|usd|min|"
+                       r"h|s|d|k|x|°c|µa|ma|v|w)(?![\w])", re.I)
+
+
+def units(text: str) -> set[str]:
+    """The units of the quantities in ``text`` ("€45" -> "€", "224px" -> "px", "30%" -> "%")."""
+    return {(m.group(1) or m.group(2) or "").lower() for m in _QUANTITY.finditer(text)} - {""}
 
 
 def revised(text: str, value: str, active: list[Known], turn: int | None = None) -> str | None:
@@ -154,6 +195,8 @@ def revised(text: str, value: str, active: list[Known], turn: int | None = None)
     for k in active:
         theirs = content_words(k.text) | content_words(k.value)
         score = _share(mine, theirs)
+        if cue and units(value) & units(k.value or k.text):
+            score = max(score, 0.5)  # "let's go €50 instead" after "€45": the same quantity, a new amount
         if score > best_score and _share(mine_v, content_words(k.value or k.text)) < SAME_VALUE:
             best, best_score = k.id, score
     if best is not None and ((cue and best_score > 0) or best_score >= SAME_TOPIC):
@@ -189,6 +232,6 @@ def answers(text: str, open_questions: list[Known], threshold: float = 0.6) -> s
 def duplicate_question(text: str, open_questions: list[Known]) -> str | None:
     mine = content_words(text)
     for q in open_questions:
-        if _share(mine, content_words(q.text) | content_words(q.value)) >= 0.6:
+        if _share(mine, content_words(q.text) | content_words(q.value)) >= 0.5:
             return q.id
     return None

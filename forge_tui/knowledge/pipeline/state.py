@@ -150,7 +150,10 @@ class Tracker:
         active = self._known_decisions()
         follows = [d.id for d in self.state.decisions
                    if d.status == "active" and d.turns[-1] == item.turn - 1 and d.role != item.role]
+        here = [d.id for d in self.state.decisions if d.status == "active" and d.turns[-1] == item.turn]
         same = link.restated(statement, value, active, follows)
+        if same is None and here and not accepts and not link.own_words(item.text) and not link.is_reversal(item.text):
+            same = here[-1]  # "That's settled." after the decision it confirms
         if same is not None:
             d = next(d for d in self.state.decisions if d.id == same)
             if item.source not in d.sources:
@@ -176,14 +179,12 @@ class Tracker:
 
     def _accepted_proposal(self, item: Labelled) -> tuple[str | None, str]:
         """For "sounds good, do that": the previous assistant turn's proposal (source, text)."""
-        if item.role != "user" or item.turn == 0 or not cues.CUES["agree"].search(item.text):
+        if item.role != "user" or item.turn == 0 or not link.accepts_proposal(item.text):
             return None, ""
         prev = self.turns[item.turn - 1]
         if prev.role != "assistant":
             return None, ""
-        if link.own_words(item.text):
-            return None, ""  # "ok redis it is": the user's own words are the decision
-        return prev.source, proposal_in(prev.content)
+        return prev.source, link.accepted_value(proposal_in(prev.content), item.text)
 
     def _question(self, item: Labelled, before: str) -> None:
         known = self._known_questions()
