@@ -20,6 +20,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--context", metavar="ARCHIVE", nargs="+", action="extend", default=[],
                    help="archive ids or files to bridge in as inherited context")
     p.add_argument("--model", dest="compress_model", metavar="NAME", help="model from models.toml")
+    p.add_argument("--rules-only", action="store_true",
+                   help="no model: the archive from the extraction pipeline alone (fast, works offline)")
     p.add_argument("--budget", type=int, help="archive token budget (default: settings.archive_token_budget)")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the YAML here")
     p.set_defaults(func=cmd_compress)
@@ -88,34 +90,85 @@ def cmd_compress(args, ctx) -> int:
         return _fail(f"--context: {exc}")
     from forge_tui.session.routing import EnginePool, Router, RoutingExhausted
 
+    progress = _StageProgress()
+    if getattr(args, "rules_only", False):
+        try:
+            result = compress(store, None, conv.id, mode=mode, upto_message_id=args.partial, budget_tokens=budget,
+                              context_archives=context, on_progress=progress)
+        except CompressionError as exc:
+            return _fail(f"compression failed: {exc}")
+        finally:
+            progress.close()
+        return _written(args, result, "rules only")
     chosen = args.compress_model or getattr(args, "model", None)
     models = ctx.models()
     pool = EnginePool(lambda name: ctx.engine(name, models), current=lambda: ("", None))
     router = Router(models if chosen is None else replace(models, routing={}), pool, ctx.settings().cloud_allowed)
     chain = " → ".join(models.chain("compress", chosen) if chosen is None else (chosen,))
     print(f"compressing {conv.id[:8]} ({mode}) with {chain} …", file=sys.stderr)
+    last = (models.chain("compress", chosen) if chosen is None else (chosen,))[-1]
+
+    def run(engine):
+        # a model's unusable answer escalates to the next model; the last one's falls back to the rules
+        return compress(store, engine, conv.id, mode=mode, upto_message_id=args.partial, budget_tokens=budget,
+                        context_archives=context, on_progress=progress,
+                        require_model=engine is not None and engine.model_name != last)
+
     try:
-        routed = router.run("compress", conv.project, lambda engine: compress(
-            store, engine, conv.id, mode=mode, upto_message_id=args.partial, budget_tokens=budget,
-            context_archives=context), escalate_on=(CompressionError,), current=chosen)
+        routed = router.run("compress", conv.project, run, escalate_on=(CompressionError,), current=chosen,
+                            rules=lambda: run(None))
     except CompressionError as exc:
         if exc.partial:
             print(exc.partial, file=sys.stderr)
         return _fail(f"compression failed: {exc}")
     except RoutingExhausted as exc:
-        return _fail(f"compression failed: {exc}")
+        return _fail(f"compression failed: {exc} (`forge compress --rules-only` makes an archive without a model)")
+    except KeyboardInterrupt:
+        return _fail("compression cancelled; nothing was written")
     finally:
+        progress.close()
         pool.close()
-    result = routed.value
     for attempt in routed.attempts[:-1]:
         print(f"  {attempt.model}: {attempt.outcome} ({attempt.reason})", file=sys.stderr)
+    if routed.value.model_note:
+        print(f"note: the model's wording was not used ({routed.value.model_note}); the archive is the "
+              "rule-based one", file=sys.stderr)
+    return _written(args, routed.value, f"{routed.model}, {routed.engine}")
+
+
+def _written(args, result, written_by: str) -> int:
     if args.output:
         write_private(Path(args.output).expanduser(), result.yaml_text)
     print(result.yaml_text, end="")
     note = f"; dropped {len(result.dropped)} low-priority items" if result.dropped else ""
     print(f"archive {result.archive_id}: {result.tokens_source} -> {result.tokens_archive} tokens{note}"
-          f" (written by {routed.model}, {routed.engine})", file=sys.stderr)
+          f" (written by {written_by})", file=sys.stderr)
     return 0
+
+
+class _StageProgress:
+    """One progress bar per compression stage (extraction of a long session, model wording)."""
+
+    LABELS = {"extract": "reading turns", "wording": "model wording"}
+
+    def __init__(self) -> None:
+        from forge_tui.commands.progress import ProgressCallback
+
+        self._factory = ProgressCallback
+        self._stage: str | None = None
+        self._bar = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self.close()
+            self._stage, self._bar = stage, self._factory(self.LABELS.get(stage, stage))
+        assert self._bar is not None
+        self._bar(done, total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def cmd_continue(args, ctx) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, is_dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from forge_tui.knowledge.pipeline.candidates import Candidate, Extraction
 from forge_tui.knowledge.pipeline.text import words
@@ -108,7 +108,7 @@ def merge_decisions(
         number_to_index[c.number] = len(out)
         out.append({
             "id": None, "text": _line(text, 400),
-            "rationale": _line(w.get("rationale"), 400) or f"stated by the {c.role}",
+            "rationale": _line(w.get("rationale"), 400),
             "tier": float(w.get("tier", c.tier)) if w else c.tier,
             "priority": _priority(w.get("priority"), c.priority) if w else c.priority,
             "status": c.status if c.status in ("active", "superseded") else "active",
@@ -180,9 +180,12 @@ def merge_threads(
         w = wording.get(c.number, {})
         title = c.text if lossless or not w else _line(w.get("title"), 300) or c.text
         sources = [c.source] + ([c.closed_by] if c.closed_by else [])
-        out.append({"id": None, "title": _line(title, 300), "status": c.status,
-                    "priority": _priority(w.get("priority"), c.priority) if w else c.priority,
-                    "sources": _sources(sources)})
+        item = {"id": None, "title": _line(title, 300), "status": c.status,
+                "priority": _priority(w.get("priority"), c.priority) if w else c.priority,
+                "sources": _sources(sources)}
+        if c.status == "RESOLVED" and c.value:
+            item["resolution"] = _line(c.value, 400)
+        out.append(item)
     for inh in inherited:
         title = _line(inh.get("title"), 300)
         if norm(title) in seen:
@@ -221,53 +224,122 @@ def merge_simple(own: list[dict], inherited: list[dict], key: str) -> list[dict]
 
 # -- budget ----------------------------------------------------------------------
 
-_KIND_ORDER = {"artifacts": 0, "threads": 1, "decisions": 2, "constraints": 3}
+#: share of a default archive's budget kept for key statements (chosen on the corpus's train+dev split)
+FACTS_SHARE = 0.5
+_PROTECTED_KINDS = ("threads", "decisions", "constraints", "artifacts")
 
 
-def _item_rank(kind: str, item: dict) -> tuple:
-    """Sort key: items that go first when the budget is short sort first."""
+def _is_protected(kind: str, item: dict) -> bool:
+    """What a default archive keeps before anything else: open threads, constraints, current
+    decisions and real artifacts (files, URLs, commands)."""
+    if kind == "threads":
+        return item.get("status") == "OPEN"
+    if kind == "decisions":
+        return item.get("status") == "active"
     if kind == "artifacts":
-        priority = "low" if item.get("kind") in ("snippet", "other") else "medium"
+        return item.get("kind") in ("file", "url", "command")
+    return kind == "constraints"
+
+
+def _holds_state(kind: str, item: dict) -> bool:
+    """Threads and constraints: what a continuation must get right, kept before key statements.
+
+    Measured on the memory corpus (train+dev): keeping every current decision and artifact
+    before key statements kept 0.56 of the key facts; letting them share the budget with the
+    statements (which hold the same values, more compactly) kept 0.79, with the same thread
+    statuses."""
+    return kind in ("threads", "constraints")
+
+
+def _drop_rank(kind: str, item: dict) -> tuple:
+    """Sort key: items dropped first sort first. Snippets and superseded decisions go first,
+    then file/URL/command artifacts (key statements keep paths too), then current decisions,
+    then closed and open threads (their status is what a continuation must get right), and
+    constraints last; within a group, lower priority first."""
+    if kind == "artifacts":
+        group = 1 if _is_protected(kind, item) else 0
+    elif kind == "decisions":
+        group = 2 if item.get("status") == "active" else 0
+    elif kind == "threads":
+        group = 4 if item.get("status") == "OPEN" else 3
     else:
-        priority = item.get("priority", "medium")
-    stale = item.get("status") in ("superseded", "RESOLVED", "ABANDONED")
-    return (-PRIORITY_RANK.get(priority, 2), not stale, _KIND_ORDER[kind])
+        group = 5
+    return (group, -PRIORITY_RANK.get(item.get("priority", "medium"), 2))
 
 
-def fit_to_budget(archive: dict, budget: int, count: Callable[[dict], int]) -> list[str]:
-    """Drop the least important items until ``count(archive) <= budget``.
+def _label(kind: str, item: dict) -> str:
+    return f"{kind}:{item.get('id') or item.get('name') or item.get('quote', '')[:40]}"
 
-    Order: priority (low before medium before high before critical), then
-    superseded/closed before live, then artifacts before threads before
-    decisions before constraints, later-listed first. References to dropped
-    decisions are removed. Returns ``kind:label`` of each dropped item.
+
+def fit_to_budget(archive: dict, budget: int, count: Callable[[dict], int],
+                  facts: Sequence[Any] = (), count_text: Callable[[str], int] | None = None) -> list[str]:
+    """Fit ``archive`` to ``budget`` tokens, then fill what is left with ``facts``.
+
+    Items give way in ``_drop_rank`` order until ``FACTS_SHARE`` of the budget is free for key
+    statements; threads and constraints give way only when they alone exceed the whole budget
+    (never a critical one). References to dropped decisions are removed. ``facts`` (objects with
+    ``text``, best first) are then added while they fit. Returns ``kind:label`` of each dropped item.
     """
     dropped: list[str] = []
+    soft = int(budget * (1 - FACTS_SHARE)) if facts else budget
+    pool = [(kind, item) for kind in _PROTECTED_KINDS for item in archive.get(kind, [])]
+    pool.sort(key=lambda ki: _drop_rank(*ki))
     total = count(archive)
-    if total <= budget:
-        return dropped
-    pool = [(kind, item) for kind in _KIND_ORDER for item in archive.get(kind, [])]
-    pool.sort(key=lambda ki: _item_rank(*ki))
-    # estimate each item's share once, then confirm with a real count at the end
-    ratio = total / max(1, len(repr(archive)))
+    ratio = total / max(1, len(repr(archive)))  # estimate each item's share; confirm with real counts
     for kind, item in pool:
-        if total <= budget or item.get("priority") == "critical":
+        limit = budget if _holds_state(kind, item) else soft
+        if total <= limit:
+            if limit == soft:
+                continue
             break
+        if item.get("priority") == "critical":
+            continue
         archive[kind].remove(item)
-        dropped.append(f"{kind}:{item.get('id') or item.get('name') or item.get('quote', '')[:40]}")
+        dropped.append(_label(kind, item))
         total -= int(len(repr(item)) * ratio) + 4
-        if total <= budget:
+        if total <= limit:
             _drop_dangling(archive)
             total = count(archive)
     _drop_dangling(archive)
+    if facts and count_text is not None:
+        _add_facts(archive, budget, count, facts, count_text)
     return dropped
+
+
+def _add_facts(archive: dict, budget: int, count: Callable[[dict], int], facts: Sequence[Any],
+               count_text: Callable[[str], int]) -> None:
+    from forge_tui.compression.facts import choose
+
+    room = budget - count(archive) - 4  # the "facts:" key
+    chosen: list[dict] = []
+    for fact in choose(facts, room, count_text):  # no source line: in a budget, values come first
+        chosen.append({"text": fact.text})
+    if not chosen:
+        return
+    archive["facts"] = chosen
+    while chosen and count(archive) > budget:  # the estimate was optimistic: trim the weakest
+        chosen.pop()
+    if not chosen:
+        archive.pop("facts")
 
 
 def _drop_dangling(archive: dict) -> None:
     ids = {d["id"] for d in archive.get("decisions", [])}
     for d in archive.get("decisions", []):
-        d["supersedes"] = [r for r in d["supersedes"] if r in ids]
-        d["conflicts_with"] = [r for r in d["conflicts_with"] if r in ids]
+        for key in ("supersedes", "conflicts_with"):
+            kept = [r for r in d.get(key, []) if r in ids]
+            if kept:
+                d[key] = kept
+            else:
+                d.pop(key, None)
+
+
+def compact(archive: dict) -> None:
+    """Leave out what says nothing: empty reference lists, whole-project scopes."""
+    _drop_dangling(archive)
+    for c in archive.get("constraints", []):
+        if c.get("scope") in ("project", ""):
+            c.pop("scope", None)
 
 
 __all__ = ["PRIORITIES", "Extraction", "as_dict", "fit_to_budget", "merge_decisions", "merge_simple", "merge_threads"]

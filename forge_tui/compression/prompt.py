@@ -51,38 +51,60 @@ def build_messages(
     threads: Sequence[Candidate],
     inherited: str = "",
     fits: Callable[[list[dict]], bool] | None = None,
+    room_chars: int = 12000,
 ) -> list[dict]:
-    """Chat messages for the compression request, trimmed until ``fits(messages)``.
+    """Chat messages for the compression request, sized to the model's context.
 
-    Trimming drops messages from the middle first (the start states the goal,
-    the end states where the work is), then shortens each message.
+    The candidates (the latest ones when there are many) take at most ~40 % of ``room_chars``,
+    the transcript's first turn (where the goal is stated) and as many of its last turns as fit
+    take the rest; ``fits(messages)`` then confirms with the model's own token count, and the
+    whole is halved until it fits. However long the conversation, this costs a handful of
+    token counts — the deterministic extraction has already read all of it.
     """
     lines = transcript_lines(turns)
-    max_chars = MAX_MESSAGE_CHARS
-
-    def render(kept: list[str]) -> list[dict]:
-        parts = ["Conversation:", *kept, "", candidate_block("Decision candidates", decisions),
-                 "", candidate_block("Open question candidates", threads)]
-        if inherited:
-            parts += ["", "Inherited context (earlier archives):", inherited]
-        parts += ["", "Write the archive YAML now."]
-        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
-
-    kept = list(lines)
-    for _ in range(40):
-        messages = render(kept)
+    budget = room_chars
+    for _ in range(12):
+        messages = _render(lines, decisions, threads, inherited, budget)
         if fits is None or fits(messages):
             return messages
-        if len(kept) > 4:
-            mid = len(kept) // 2
-            drop = max(1, len(kept) // 6)
-            kept = kept[: mid - drop // 2] + ["…"] + kept[mid + (drop - drop // 2):]
-            kept = [k for i, k in enumerate(kept) if not (k == "…" and i > 0 and kept[i - 1] == "…")]
-        else:
-            max_chars = max(80, max_chars // 2)
-            kept = [k[:max_chars] for k in kept]
-            decisions = list(decisions)[-12:]
-            threads = list(threads)[-8:]
-            if max_chars == 80:
-                kept = kept[-2:]
-    return render(kept[-1:])
+        budget //= 2
+    return _render(lines[-1:], decisions[-2:], threads[-2:], "", 400)
+
+
+def _render(lines: list[str], decisions: Sequence[Candidate], threads: Sequence[Candidate], inherited: str,
+            budget: int) -> list[dict]:
+    cand_budget = int(budget * 0.4)
+    decisions, threads = _latest(decisions, cand_budget * 2 // 3), _latest(threads, cand_budget // 3)
+    head = [f"{c.number}. {c.text}" for c in decisions]
+    room = budget - sum(len(x) + 1 for x in head) - sum(len(c.text) + 12 for c in threads) - len(inherited[:budget // 5])
+    kept: list[str] = []
+    if lines:
+        first = lines[0][: max(80, room // 4)]
+        kept, room = [first], room - len(first)
+        tail: list[str] = []
+        for line in reversed(lines[1:]):
+            line = line if len(line) <= max(120, room) else line[: max(120, room) - 2] + " …"
+            if len(line) > room:
+                break
+            tail.append(line)
+            room -= len(line) + 1
+        if len(tail) < len(lines) - 1:
+            kept.append("…")
+        kept += list(reversed(tail))
+    parts = ["Conversation:", *kept, "", candidate_block("Decision candidates", decisions),
+             "", candidate_block("Open question candidates", threads)]
+    if inherited:
+        parts += ["", "Inherited context (earlier archives):", inherited[: budget // 5]]
+    parts += ["", "Write the archive YAML now."]
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
+
+
+def _latest(cands: Sequence[Candidate], chars: int) -> list[Candidate]:
+    """The latest candidates whose texts fit in ``chars`` (numbers unchanged)."""
+    out: list[Candidate] = []
+    for c in reversed(list(cands)):
+        chars -= len(c.text) + 6
+        if chars < 0:
+            break
+        out.append(c)
+    return list(reversed(out))

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from forge_tui.compression import assemble
+from forge_tui.compression.facts import key_statements
 from forge_tui.compression.prompt import build_messages
 from forge_tui.domain.ids import conversation_id as make_conversation_id
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import Conversation, Task, TurnStatus, utcnow
 from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
-from forge_tui.knowledge.pipeline import extract
+from forge_tui.knowledge.pipeline import Extraction, Tracker, default_classifier, to_extraction
 from forge_tui.knowledge.pipeline.text import words
 from forge_tui.protocol.gbnf import max_sentence_chars
 from forge_tui.protocol.json_schema import constraint
@@ -52,6 +53,7 @@ class CompressionResult:
     raw_output: str
     dropped: list[str] = field(default_factory=list)  # items left out to fit the budget
     attempts: int = 1
+    model_note: str = ""  # why the model's wording was not used ("" when it was, or no model ran)
 
 
 def model_spec_for(n_decisions: int, n_threads: int, max_tokens: int):
@@ -172,9 +174,40 @@ def _generate(engine: KnowledgeEngine, messages: list[dict], spec: ObjectSpec, m
     return result, attempts
 
 
+#: the header's model when an archive was made without one
+RULES_ONLY = "none (rules only)"
+ProgressFn = Callable[[str, int, int], None]
+#: a default archive is at most this share of its source (and never above the token budget)
+SOURCE_SHARE = 0.5
+
+
+#: below this many tokens a session is "short": half of it would not even hold the header, so the
+#: archive may use up to the whole source size (never more) to keep its statements
+SHORT_SESSION = 300
+
+
+def archive_budget(budget_tokens: int, tokens_source: int) -> int:
+    """Tokens a default archive may use: ``min(budget, ~half the source)``, and for a short
+    session up to ``SHORT_SESSION`` tokens but never more than the source itself."""
+    return max(1, min(budget_tokens, max(int(tokens_source * SOURCE_SHARE), min(tokens_source, SHORT_SESSION))))
+
+
+def approx_tokens(text: str) -> int:
+    """Token estimate when no tokenizer is at hand (about four characters a token)."""
+    return max(1, (len(text) + 3) // 4)
+
+
+def _counter(engine: Any, counter: Callable[[str], int] | None) -> Callable[[str], int]:
+    if counter is not None:
+        return counter
+    if engine is not None:
+        return lambda text: _text_tokens(engine, text)
+    return approx_tokens
+
+
 def compress(
     store: Any,
-    engine: KnowledgeEngine,
+    engine: KnowledgeEngine | None,
     conversation_id: str,
     *,
     mode: str = "default",
@@ -183,15 +216,26 @@ def compress(
     context_archives: Sequence[Any] = (),
     registry: Any = None,
     on_piece: Callable[[str], None] | None = None,
+    on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     retry_tokens: int | None = None,
+    counter: Callable[[str], int] | None = None,
+    embedder: Any = None,
+    require_model: bool = False,
 ) -> CompressionResult:
     """Compress a stored conversation into a validated archive, store it, write lineage.
 
-    ``max_tokens`` bounds the model's answer; if it is cut off, one retry runs with
-    ``retry_tokens`` (default: the grammar's longest possible answer, capped).
-    Nothing is written unless the archive validates. Raises ``CompressionError``.
+    Two passes. The deterministic pass extracts decisions, threads, constraints, artifacts and
+    key statements from the whole conversation — however long, no model needed — and assembles
+    a valid archive. The model pass (when ``engine`` is given) then adds wording and the
+    continuation prompt under the grammar, from the candidates plus as much of the end of the
+    conversation as fits its context; if the model's answer cannot be used, the deterministic
+    archive stands and ``model_note`` says why (with ``require_model``, it raises instead, so a
+    router can escalate to another model). A default archive is at most
+    ``min(budget_tokens, SOURCE_SHARE × source)`` tokens. Nothing is written unless the archive
+    validates. ``embedder`` (optional) lets the sentence classifier use embeddings.
+    Raises ``CompressionError`` (also when cancelled).
     """
     if mode not in MODES:
         raise CompressionError(f"unknown mode '{mode}'; use one of {', '.join(MODES)}")
@@ -199,20 +243,132 @@ def compress(
     if conv is None:
         raise CompressionError(f"no conversation '{conversation_id}' in the store")
     on_piece = on_piece or _noop
+    progress = on_progress or (lambda stage, done, total: None)
     cancel = cancel or threading.Event()
+    count_text = _counter(engine, counter)
     turns = _usable_turns(store, conv.id)
     if not turns:
         raise CompressionError("the conversation has no messages to compress")
     compressed, verbatim = _split_partial(turns, mode, upto_message_id)
     bridged_ids, bridged = _inherited(store, context_archives)
-    ex = extract(compressed)
+    ex = _extract_in_chunks(compressed, progress, cancel, embedder)
+    refs = {t.id: f"m{t.seq}" for t in compressed}
 
+    model_out: dict = {}
+    raw_output, attempts, note, adapter = "", 0, "", None
+    if engine is not None:
+        progress("wording", 0, 1)
+        try:
+            model_out, generated, attempts = _model_wording(engine, compressed, ex, bridged, max_tokens,
+                                                            retry_tokens, on_piece, cancel)
+            raw_output, adapter = generated.text, generated.adapter
+        except CompressionError as exc:
+            if cancel.is_set() or require_model:
+                raise
+            note, raw_output = str(exc), exc.partial
+        progress("wording", 1, 1)
+
+    archive = _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim,
+                        upto_message_id if mode == "partial" else None, compressed)
+    if adapter:
+        archive["header"]["adapter"] = adapter
+    _short_sources(archive, refs)
+    assemble.compact(archive)
+    tokens_source = count_text(_transcript(compressed))
+    archive["header"]["tokens"]["source"] = tokens_source
+    measure = lambda a: count_text(dump_archive(a))  # noqa: E731
+    dropped: list[str] = []
+    if mode == "lossless":  # every statement with a value, once; code stays whole in its snippet
+        facts = key_statements(compressed, _covered_texts(archive), source_of=lambda t: refs.get(t.id, ""))
+        kept = [{"text": f.text, "source": f.source} for f in facts if not f.code]
+        if kept:
+            archive["facts"] = sorted(kept, key=lambda f: int(f["source"][1:]) if f["source"][1:].isdigit() else 0)
+    else:
+        budget = archive_budget(budget_tokens, tokens_source)
+        if tokens_source < SHORT_SESSION:
+            archive["continuation_prompt"] = (f"A short session on \"{_brief(conv.title or 'this work', 60)}\"; "
+                                              "what was said is kept below as it was said.")
+        covered = _covered_texts(archive)
+        facts = key_statements(compressed, covered, source_of=lambda t: refs.get(t.id, ""))
+        dropped = assemble.fit_to_budget(archive, budget, measure, facts=facts, count_text=count_text)
+    if cancel.is_set():
+        raise CompressionError("compression cancelled", raw_output)
+    yaml_text = dump_archive(archive)
+    archive["header"]["tokens"]["archive"] = count_text(yaml_text)
+    yaml_text = dump_archive(archive)
+    issues = validate_archive(archive)
+    if issues:
+        raise CompressionError(f"assembled archive failed validation (a Forge bug): {issues[0]}", raw_output)
+
+    archive_id = archive["header"]["archive_id"]
+    store.archives.replace_one({"_id": archive_id}, archive_document(archive, yaml_text), upsert=True)
+    store.add_edge(conv.id, archive_id, "compressed_into", mode=mode)
+    for bid in bridged_ids:
+        store.add_edge(archive_id, bid, "bridged_from")
+    return CompressionResult(
+        archive=archive, yaml_text=yaml_text, archive_id=archive_id, tokens_source=tokens_source,
+        tokens_archive=archive["header"]["tokens"]["archive"], raw_output=raw_output, dropped=dropped,
+        attempts=attempts, model_note=note,
+    )
+
+
+#: turns per extraction step: progress and cancellation between steps on long sessions
+EXTRACT_CHUNK = 200
+
+
+def _extract_in_chunks(turns: list, progress: ProgressFn, cancel: threading.Event, embedder: Any = None) -> Extraction:
+    """The extraction over every turn; reports progress and checks ``cancel`` as it goes.
+
+    One tracker reads the turns in order (a revision needs what came before), so the steps
+    only pace it; the result is the same as one pass over the whole conversation.
+    """
+    tracker = Tracker(default_classifier(embedder))
+    total = len(turns)
+    for start in range(0, total, EXTRACT_CHUNK):
+        if cancel.is_set():
+            raise CompressionError("compression cancelled")
+        if total > EXTRACT_CHUNK:
+            progress("extract", start, total)
+        tracker.add_all(turns[start:start + EXTRACT_CHUNK])
+    if total > EXTRACT_CHUNK:
+        progress("extract", total, total)
+    return to_extraction(tracker.state)
+
+
+def _transcript(turns: list) -> str:
+    return "\n\n".join(f"{_role(t)}: {t.content}" for t in turns)
+
+
+def _covered_texts(archive: dict) -> list[str]:
+    texts = [d["text"] for d in archive.get("decisions", [])]
+    texts += [t["title"] for t in archive.get("threads", [])] + [t.get("resolution", "") for t in archive.get("threads", [])]
+    return texts + [c["quote"] for c in archive.get("constraints", [])]
+
+
+def _short_sources(archive: dict, refs: dict[str, str]) -> None:
+    """Message ids of the compressed conversation become ``mSEQ`` (the turn's sequence number)."""
+    for d in archive.get("decisions", []):
+        d["sources"] = [refs.get(s, s) for s in d["sources"]]
+    for t in archive.get("threads", []):
+        t["sources"] = [refs.get(s, s) for s in t["sources"]]
+    for item in archive.get("artifacts", []) + archive.get("constraints", []):
+        if item.get("source") in refs:
+            item["source"] = refs[item["source"]]
+
+
+def _model_wording(engine: Any, compressed: list, ex: Any, bridged: list[dict], max_tokens: int,
+                   retry_tokens: int | None, on_piece: Callable[[str], None],
+                   cancel: threading.Event) -> tuple[dict, GenerationResult, int]:
+    """The model's answer under the grammar: wording for the candidates and a continuation prompt."""
     spec = model_spec_for(len(ex.decisions), len(ex.threads), max_tokens)
     retry_tokens = retry_tokens or retry_budget(spec, max_tokens)
     room = engine.n_ctx - retry_tokens - 32
+    if room < 64:
+        raise CompressionError(f"the model's context ({engine.n_ctx} tokens) leaves no room for the "
+                               f"compression prompt; use a model with a larger n_ctx")
     messages = build_messages(
         compressed, ex.decisions, ex.threads, _inherited_summary(bridged),
-        fits=lambda m: engine.count_tokens(m) <= room,
+        fits=lambda m: engine.count_tokens(m) <= room, room_chars=room * 3,
     )
     result, attempts = _generate(engine, messages, spec, max_tokens, retry_tokens, on_piece, cancel)
     try:
@@ -222,34 +378,7 @@ def compress(
     problems = validate(spec, model_out)
     if problems:
         raise CompressionError(f"the model's output does not match the grammar's schema: {problems[0]}", result.text)
-
-    archive = _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim,
-                        upto_message_id if mode == "partial" else None, compressed)
-    if result.adapter:
-        archive["header"]["adapter"] = result.adapter
-    lossless = mode == "lossless"
-    tokens_source = int(engine.count_tokens([{"role": _role(t), "content": t.content} for t in compressed]))
-    archive["header"]["tokens"]["source"] = tokens_source
-    dropped: list[str] = []
-    if not lossless:
-        dropped = assemble.fit_to_budget(archive, budget_tokens, lambda a: _text_tokens(engine, dump_archive(a)))
-    yaml_text = dump_archive(archive)
-    archive["header"]["tokens"]["archive"] = _text_tokens(engine, yaml_text)
-    yaml_text = dump_archive(archive)
-    issues = validate_archive(archive)
-    if issues:
-        raise CompressionError(f"assembled archive failed validation (a Forge bug): {issues[0]}", result.text)
-
-    archive_id = archive["header"]["archive_id"]
-    store.archives.replace_one({"_id": archive_id}, archive_document(archive, yaml_text), upsert=True)
-    store.add_edge(conv.id, archive_id, "compressed_into", mode=mode)
-    for bid in bridged_ids:
-        store.add_edge(archive_id, bid, "bridged_from")
-    return CompressionResult(
-        archive=archive, yaml_text=yaml_text, archive_id=archive_id, tokens_source=tokens_source,
-        tokens_archive=archive["header"]["tokens"]["archive"], raw_output=result.text, dropped=dropped,
-        attempts=attempts,
-    )
+    return model_out, result, attempts
 
 
 def _role(turn: Any) -> str:
@@ -283,8 +412,8 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
         "source_conversations": [conv.id],
         "project": conv.project,
         "created_at": created,
-        "model": engine.model_name,
-        "engine": engine.kind,
+        "model": engine.model_name if engine is not None else RULES_ONLY,
+        "engine": engine.kind if engine is not None else "rules",
         "mode": mode,
         "tokens": {"source": 0, "archive": 0},
     }
@@ -300,30 +429,41 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
         "artifacts": artifacts,
         "constraints": constraints,
         "continuation_prompt": _continuation(str(model_out.get("continuation_prompt") or ""), vocab,
-                                             decisions, threads),
+                                             conv.title or "", decisions, threads, constraints),
     }
     if verbatim:
         archive["verbatim_turns"] = [{"role": _role(t), "content": t.content, "source": t.id} for t in verbatim]
     return archive
 
 
-def _continuation(model_text: str, vocab: set[str], decisions: list[dict], threads: list[dict]) -> str:
+def _continuation(model_text: str, vocab: set[str], title: str, decisions: list[dict], threads: list[dict],
+                  constraints: list[dict]) -> str:
     """The model's continuation prompt when it is grounded in the conversation, else a built one."""
     text = model_text.strip()
-    fallback = _fallback_prompt(decisions, threads)
-    if text and assemble.grounded(text, vocab, 0.6):
-        return text if len(words(text)) >= 6 else f"{text} {fallback}"
-    return fallback
+    built = continuation_prose(title, decisions, threads, constraints)
+    if text and assemble.grounded(text, vocab, 0.6) and len(words(text)) >= 6:
+        return text
+    return built
 
 
-def _fallback_prompt(decisions: list[dict], threads: list[dict]) -> str:
-    live = [d["text"] for d in decisions if d["status"] == "active"][:5]
-    open_ = [t["title"] for t in threads if t["status"] == "OPEN"][:5]
-    parts = ["Continue the previous session."]
-    if live:
-        parts.append("Decided: " + "; ".join(live))
-    if open_:
-        parts.append("Still open: " + "; ".join(open_))
+def _brief(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split()).rstrip(".;:,")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def continuation_prose(title: str, decisions: list[dict], threads: list[dict], constraints: list[dict]) -> str:
+    """Readable prose for the next session: what we are doing, what is decided (current values
+    only), what is still open, what must not be done."""
+    live = [_brief(d["text"], 60) for d in decisions if d["status"] == "active"][-3:]
+    open_ = [_brief(t["title"], 60) for t in threads if t["status"] == "OPEN"][:3]
+    rules = [_brief(c["quote"], 70) for c in constraints][:2]
+    parts = [f"We are continuing the work on \"{_brief(title, 80)}\"." if title else "We are continuing earlier work."]
+    for label, items in (("Settled so far", live), ("Still open", open_), ("Rules that hold", rules)):
+        if items:
+            text = f"{label}: " + "; ".join(items)
+            parts.append(text if text.endswith(("?", "!", "…")) else text + ".")
+    if not (live or open_ or rules):
+        parts.append("Nothing was decided or left open; the facts below are what was said.")
     return " ".join(parts)
 
 

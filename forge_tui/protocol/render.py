@@ -19,11 +19,17 @@ def _ordered(spec: ObjectSpec, data: dict) -> dict:
             value = _ordered(f.item, value)
         elif f.kind == "list_object" and f.item is not None and isinstance(value, list):
             value = [_ordered(f.item, v) if isinstance(v, dict) else v for v in value]
+        elif f.kind == "list_str" and isinstance(value, list):
+            value = _FlowList(value)
         out[f.name] = value
     for key, value in data.items():  # unknown keys last, so nothing is silently dropped
         if key not in out:
             out[key] = value
     return out
+
+
+class _FlowList(list):
+    """A list of short strings, written on one line (``sources: [m3, m9]``)."""
 
 
 class _Dumper(yaml.SafeDumper):
@@ -39,6 +45,8 @@ def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(str, _str_representer)
+_Dumper.add_representer(
+    _FlowList, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=True))
 
 
 def dump_yaml(spec: ObjectSpec, data: dict) -> str:

@@ -161,8 +161,10 @@ DECISION_SPEC = ObjectSpec(
         Field("tier", "float01", doc="epistemic confidence: 1.0 stated outright, lower when inferred"),
         Field("priority", "enum", choices=PRIORITIES),
         Field("status", "enum", choices=DECISION_STATUSES, program=True),
-        Field("supersedes", "list_str", max_items=20, pattern=DECISION_ID, program=True),
-        Field("conflicts_with", "list_str", max_items=20, pattern=DECISION_ID, program=True),
+        Field("supersedes", "list_str", required=False, max_items=20, pattern=DECISION_ID, program=True,
+              doc="omitted when empty"),
+        Field("conflicts_with", "list_str", required=False, max_items=20, pattern=DECISION_ID, program=True,
+              doc="omitted when empty"),
         Field("sources", "list_str", max_items=20, pattern=SOURCE_RE, program=True),
     ),
 )
@@ -175,6 +177,16 @@ THREAD_SPEC = ObjectSpec(
         Field("status", "enum", choices=THREAD_STATUSES),
         Field("priority", "enum", choices=PRIORITIES),
         Field("sources", "list_str", max_items=20, pattern=SOURCE_RE, program=True),
+        Field("resolution", "str", required=False, max_len=400, program=True,
+              doc="RESOLVED: the answer, in the words of the turn that settled it"),
+    ),
+)
+
+FACT_SPEC = ObjectSpec(
+    "fact",
+    (
+        Field("text", "str", max_len=400, program=True, doc="a statement with values, names or paths, verbatim"),
+        Field("source", "str", required=False, pattern=SOURCE_RE, program=True),
     ),
 )
 
@@ -194,7 +206,7 @@ CONSTRAINT_SPEC = ObjectSpec(
     (
         Field("quote", "str", max_len=1000, program=True, doc="the user's words, verbatim"),
         Field("priority", "enum", choices=PRIORITIES, program=True),
-        Field("scope", "str", max_len=200, program=True),
+        Field("scope", "str", required=False, max_len=200, program=True, doc="omitted for the whole project"),
         Field("source", "str", required=False, pattern=SOURCE_RE, program=True),
     ),
 )
@@ -217,6 +229,8 @@ ARCHIVE_SPEC = ObjectSpec(
         Field("threads", "list_object", item=THREAD_SPEC, max_items=500),
         Field("artifacts", "list_object", item=ARTIFACT_SPEC, max_items=500, program=True),
         Field("constraints", "list_object", item=CONSTRAINT_SPEC, max_items=500, program=True),
+        Field("facts", "list_object", item=FACT_SPEC, required=False, max_items=500, program=True,
+              doc="key statements (values, names, paths) the items above do not hold, most salient first"),
         Field("continuation_prompt", "text", max_len=8000, doc="what the next session needs to carry on"),
         Field("verbatim_turns", "list_object", item=VERBATIM_TURN_SPEC, required=False, max_items=10000,
               program=True, doc="partial mode: turns after partial_upto, kept as they were"),

@@ -88,11 +88,10 @@ def test_modes_continue_and_cutoff(store, engine):
     ancestors = [a["id"] for a in lineage(store, conv.id)["ancestors"]]
     assert ancestors[:2] == [partial.archive_id, cid] and base.archive_id in ancestors
 
-    before = store.archives.count_documents({})
-    with pytest.raises(CompressionError, match="cut off") as err:
-        compress(store, engine, cid, max_tokens=3, retry_tokens=5)
-    assert err.value.partial  # kept for inspection
-    assert store.archives.count_documents({}) == before  # nothing written
+    # a model cut off twice: the deterministic archive stands, and the result says why
+    cut = compress(store, engine, cid, max_tokens=3, retry_tokens=5)
+    assert "cut off" in cut.model_note and cut.raw_output  # kept for inspection
+    assert not validate_archive(cut.archive) and cut.archive["decisions"]
 
     cancel = threading.Event()
     cancel.set()

@@ -1,0 +1,134 @@
+"""Archives without a model: the deterministic floor, the budget rule, key statements,
+continuation prose, long sessions in steps (real SecantusDB, no llama.cpp)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from forge_tui.compression import CompressionError, compress
+from forge_tui.compression.facts import choose, clauses, key_statements
+from forge_tui.compression.service import RULES_ONLY, approx_tokens, continuation_prose
+from forge_tui.domain.ids import conversation_id, message_id
+from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus, utcnow
+from forge_tui.protocol.validate import validate_archive
+
+EXPLAIN = ("An LRU cache evicts the least recently used entry first, which suits a catalogue whose hot "
+           "set changes slowly over the day; the eviction cost stays constant and memory stays bounded. ")
+SESSION = [
+    ("user", "We need a cache for the pricing API. Never cache responses for more than 300 seconds."),
+    ("assistant", "Let's go with Redis for the cache. The client goes in src/pricing/cache.py.\n\n```yaml\n"
+                  "cache:\n  maxsize: 2048\n  ttl_seconds: 300\n```"),
+    ("user", "Open question: should we share the cache between workers? Also the host is 10.0.3.17, port 6380."),
+    ("assistant", "Noted: host 10.0.3.17, port 6380. Sharing between workers needs a separate process. " + EXPLAIN * 2),
+    ("user", "Actually, switch to an in-process LRU cache instead of Redis; we have no Redis in prod."),
+    ("assistant", "Switched to an in-process LRU (cachetools 5.3.3) with maxsize 4096 in src/pricing/cache.py. " + EXPLAIN * 3),
+]
+
+
+def _store_session(store, pairs, title="Pricing cache") -> str:
+    start = utcnow()
+    cid = conversation_id("p", title, start)
+    conv = Conversation(id=cid, project="p", title=title, created_at=start, updated_at=start)
+    turns = [Turn(id=message_id(cid, f"{i}", start + timedelta(seconds=i)), conversation_id=cid, seq=i,
+                  role=Role(role), content=text, status=TurnStatus.COMPLETE,
+                  created_at=start + timedelta(seconds=i), updated_at=start + timedelta(seconds=i))
+             for i, (role, text) in enumerate(pairs)]
+    store.write_conversation_whole(conv, turns)
+    return cid
+
+
+def test_without_a_model_the_archive_is_valid_and_keeps_the_final_values(store):
+    cid = _store_session(store, SESSION)
+    result = compress(store, None, cid, budget_tokens=1200)
+    archive = result.archive
+    assert validate_archive(archive) == []
+    assert result.tokens_archive <= result.tokens_source
+    assert archive["header"]["model"] == RULES_ONLY and result.model_note == ""
+    body = result.yaml_text.lower()
+    for fact in ("src/pricing/cache.py", "10.0.3.17", "6380", "4096", "300 seconds"):
+        assert fact.lower() in body, fact
+    assert any(c["quote"].startswith("Never cache") for c in archive["constraints"])
+    assert [t for t in archive["threads"] if t["status"] == "OPEN"]
+    # sources name the turn in the conversation, compactly
+    assert all(s.startswith("m") for d in archive["decisions"] for s in d["sources"])
+
+
+def test_a_default_archive_is_at_most_half_its_source(store):
+    long_session = SESSION * 8
+    cid = _store_session(store, long_session, "Long")
+    result = compress(store, None, cid, budget_tokens=5000)
+    assert result.tokens_archive <= result.tokens_source * 0.5 + 8
+    lossless = compress(store, None, cid, mode="lossless")
+    body = lossless.yaml_text
+    assert all(fact in body for fact in ("10.0.3.17", "6380", "4096", "cachetools 5.3.3", "maxsize: 2048"))
+
+
+def test_open_threads_and_constraints_are_kept_before_statements(store):
+    cid = _store_session(store, SESSION * 3, "Tight")
+    result = compress(store, None, cid, budget_tokens=380)
+    archive = result.archive
+    assert archive["constraints"], "a constraint is never dropped for a statement"
+    assert [t for t in archive["threads"] if t["status"] == "OPEN"]
+
+
+def test_continuation_prose_says_what_is_decided_open_and_ruled():
+    text = continuation_prose(
+        "Pricing cache",
+        [{"text": "use Redis", "status": "superseded"}, {"text": "in-process LRU with maxsize 4096", "status": "active"}],
+        [{"title": "share the cache between workers?", "status": "OPEN"}, {"title": "legacy pricing", "status": "RESOLVED"}],
+        [{"quote": "Never cache responses for more than 300 seconds."}],
+    )
+    assert text.startswith('We are continuing the work on "Pricing cache".')
+    assert "Settled so far: in-process LRU with maxsize 4096." in text and "Redis" not in text
+    assert "Still open: share the cache between workers?" in text and "legacy" not in text
+    assert "Rules that hold: Never cache responses for more than 300 seconds." in text
+
+
+def test_key_statements_skip_covered_text_and_cover_distinct_values():
+    turns = [{"id": "m0", "role": "user", "content": "The host is 10.0.3.17. The host is 10.0.3.17 indeed."},
+             {"id": "m1", "role": "assistant", "content": "Use port 6380 and maxsize 4096."}]
+    stmts = key_statements(turns, covered=["Use port 6380 and maxsize 4096."])
+    assert all("6380" not in s.text for s in stmts)
+    picked = choose(stmts, 200, approx_tokens)
+    assert len([s for s in picked if "10.0.3.17" in s.text]) == 1  # the repeat adds nothing new
+
+
+def test_long_run_on_sentences_split_at_clauses_so_late_values_survive():
+    sentence = ("we have like 60 boards in greenhouses running esp-idf and updating them means walking around "
+                "with a usb cable which takes a whole day every time, so mqtt push sounds nice since mosquitto "
+                "already runs on 192.168.20.7 for the sensor data and honestly i would rather not touch the boards "
+                "again before the tomatoes are in")
+    pieces = clauses(sentence)
+    assert len(pieces) > 1 and all(len(p) <= 240 for p in pieces)
+    assert any("192.168.20.7" in p for p in pieces)
+
+
+def test_extraction_in_steps_equals_one_pass():
+    from forge_tui.compression import service
+    from forge_tui.knowledge.pipeline import extract
+
+    turns = [{"id": f"m{i}", "role": r, "content": t} for i, (r, t) in enumerate(SESSION * 50)]
+    whole = extract(turns)
+    stepped = service._extract_in_chunks(turns, lambda *a: None, threading.Event())
+    assert [(c.text, c.status) for c in stepped.decisions] == [(c.text, c.status) for c in whole.decisions]
+    assert [(c.text, c.status) for c in stepped.threads] == [(c.text, c.status) for c in whole.threads]
+    assert stepped.artifacts == whole.artifacts and stepped.constraints == whole.constraints
+
+
+def test_a_long_session_reports_progress_and_can_be_cancelled(store):
+    from forge_tui.compression import service
+
+    cid = _store_session(store, SESSION * 70, "Very long")  # 420 turns: several extraction steps
+    seen: list[tuple[str, int, int]] = []
+    result = compress(store, None, cid, on_progress=lambda *a: seen.append(a))
+    assert not validate_archive(result.archive)
+    assert [s for s in seen if s[0] == "extract"][-1] == ("extract", 420, 420)
+    assert len([s for s in seen if s[0] == "extract"]) >= 420 // service.EXTRACT_CHUNK
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(CompressionError, match="cancelled"):
+        compress(store, None, cid, cancel=cancel)
