@@ -23,8 +23,8 @@ from forge_tui.knowledge.pipeline import Extraction, Tracker, default_classifier
 from forge_tui.knowledge.pipeline.text import words
 from forge_tui.protocol.gbnf import max_sentence_chars
 from forge_tui.protocol.json_schema import constraint
-from forge_tui.protocol.render import dump_archive
-from forge_tui.protocol.spec import SCHEMA_VERSION, ObjectSpec, compression_model_spec
+from forge_tui.protocol.render import dump_archive, dump_yaml
+from forge_tui.protocol.spec import ARCHIVE_SPEC, SCHEMA_VERSION, ObjectSpec, compression_model_spec
 from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate, validate_archive
 
 MODES = ("default", "lossless", "partial")
@@ -197,7 +197,7 @@ def approx_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
 
 
-def _counter(engine: Any, counter: Callable[[str], int] | None) -> Callable[[str], int]:
+def _counter(engine: KnowledgeEngine | None, counter: Callable[[str], int] | None) -> Callable[[str], int]:
     if counter is not None:
         return counter
     if engine is not None:
@@ -286,6 +286,10 @@ def compress(
     else:
         budget = archive_budget(budget_tokens, tokens_source)
         if tokens_source < SHORT_SESSION:
+            # the header (ids, times, counts: ~100 tokens) would leave a short session's archive
+            # empty; its body may be as large as the source instead, never larger
+            budget = tokens_source + count_text(dump_yaml(ARCHIVE_SPEC, {"schema": archive["schema"],
+                                                                          "header": archive["header"]}))
             archive["continuation_prompt"] = (f"A short session on \"{_brief(conv.title or 'this work', 60)}\"; "
                                               "what was said is kept below as it was said.")
         covered = _covered_texts(archive)
@@ -356,7 +360,7 @@ def _short_sources(archive: dict, refs: dict[str, str]) -> None:
             item["source"] = refs[item["source"]]
 
 
-def _model_wording(engine: Any, compressed: list, ex: Any, bridged: list[dict], max_tokens: int,
+def _model_wording(engine: KnowledgeEngine, compressed: list, ex: Any, bridged: list[dict], max_tokens: int,
                    retry_tokens: int | None, on_piece: Callable[[str], None],
                    cancel: threading.Event) -> tuple[dict, GenerationResult, int]:
     """The model's answer under the grammar: wording for the candidates and a continuation prompt."""
