@@ -158,6 +158,28 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
     return controller
 
 
+class LocalModelFinder:
+    """Local model discovery and models.toml entries for the model picker."""
+
+    def __init__(self, services: Services):
+        self._services = services
+
+    def discover(self) -> list:
+        from forge_tui.engine.discovery import discover
+
+        return discover()
+
+    def add(self, found) -> tuple[str, ModelsConfig]:
+        from forge_tui.models_file import add_model
+
+        taken = set(self._services.models().models)
+        name, n = found.name, 2
+        while name in taken:
+            name, n = f"{found.name}-{n}", n + 1
+        _, models = add_model(self._services.paths, name, found.entry())
+        return name, models
+
+
 def build_app(services: Services, model: str | None = None, project: str | None = None):
     from forge_tui.ui.app import ForgeApp
 
@@ -169,4 +191,5 @@ def build_app(services: Services, model: str | None = None, project: str | None 
         themes_dirs=services.paths.themes_dirs(),
         models_file=services.paths.models_file(),
         keymap=settings.keymap,
+        model_finder=LocalModelFinder(services),
     )

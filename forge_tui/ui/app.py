@@ -24,6 +24,7 @@ from forge_tui.ui.watch import watch_config
 
 if TYPE_CHECKING:
     from forge_tui.session.controller import SessionController
+    from forge_tui.ui.screens.model_picker import ModelFinder
     from forge_tui.session.events import Event
 
 FALLBACK_THEMES = ("forge-dark", "textual-dark")
@@ -45,6 +46,7 @@ class ForgeApp(App):
         models_file: Path | None = None,
         keymap: dict[str, str] | None = None,
         watch_files: bool = True,
+        model_finder: ModelFinder | None = None,
     ) -> None:
         """
         Args:
@@ -55,6 +57,7 @@ class ForgeApp(App):
             models_file: the ``models.toml`` to watch; good edits update the model picker.
             keymap: binding id -> keys (e.g. ``{"forge.new": "ctrl+k"}``).
             watch_files: watch ``models_file`` and ``themes_dirs`` for live edits.
+            model_finder: finds local models for the model picker and adds them to models.toml.
         """
         super().__init__()
         self.settings = settings
@@ -67,7 +70,7 @@ class ForgeApp(App):
         self.controller = controller_factory(self.bridge.emit)
         self.forge_themes: list[str] = []
         self._theme_errors = self._load_themes()
-        self.main_screen = MainScreen(self.controller)
+        self.main_screen = MainScreen(self.controller, model_finder)
 
     # -- lifecycle -----------------------------------------------------------
     async def on_mount(self) -> None:

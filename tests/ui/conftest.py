@@ -54,7 +54,7 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
 
     def build(*, reply: str | None = None, delay_s: float = 0.005, theme: str = "forge-dark",
               watch_files: bool = False, store_factory=None, engine_factory=None,
-              features: bool = False, keymap=None) -> ForgeApp:
+              features: bool = False, keymap=None, model_finder=None) -> ForgeApp:
         models = load_models(models_file)
         settings = Settings(theme=theme)
 
@@ -73,7 +73,8 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
             return controller
 
         return ForgeApp(controller_factory=controller_factory, settings=settings,
-                        themes_dirs=[REPO_ROOT / "themes"], models_file=models_file, watch_files=watch_files, keymap=keymap)
+                        themes_dirs=[REPO_ROOT / "themes"], models_file=models_file, watch_files=watch_files, keymap=keymap,
+                        model_finder=model_finder)
 
     return build
 

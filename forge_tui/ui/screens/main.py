@@ -22,7 +22,7 @@ from forge_tui.domain.models import Conversation, Task, TurnStatus
 from forge_tui.ui import messages as msg
 from forge_tui.ui.actions import bindings
 from forge_tui.ui.screens.features import FeatureHandlers
-from forge_tui.ui.screens.model_picker import ModelPicker
+from forge_tui.ui.screens.model_picker import ModelFinder, ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
 from forge_tui.ui.screens.train_picker import TrainPicker
 from forge_tui.ui.widgets.archive import ArchivePane
@@ -48,9 +48,10 @@ class MainScreen(FeatureHandlers, Screen):
     busy: reactive[bool] = reactive(False)
     training_label: reactive[str] = reactive("")
 
-    def __init__(self, controller: "SessionController") -> None:
+    def __init__(self, controller: "SessionController", model_finder: ModelFinder | None = None) -> None:
         super().__init__(id="main")
         self.controller = controller
+        self.model_finder = model_finder
         self.conversations: list[Conversation] = []
         self.current_id: str | None = None
         self.model_failed = False
@@ -132,6 +133,7 @@ class MainScreen(FeatureHandlers, Screen):
 
     async def on_reply_started(self, message: msg.ReplyStarted) -> None:
         self.busy = True
+        self.banner.clear("reply")
         await self.conversation_view.add_turn(message.turn)
 
     async def on_reply_streamed(self, message: msg.ReplyStreamed) -> None:
@@ -145,8 +147,8 @@ class MainScreen(FeatureHandlers, Screen):
         self.controller.refresh_list()  # turn counts and order changed
         if message.finish == "context" and message.message:
             self.banner.show("context", message.message, "warning")
-        elif message.turn.status is TurnStatus.ERROR:
-            self.notify(message.message or "The reply failed.", severity="error")
+        elif message.turn.status is TurnStatus.ERROR:  # e.g. a server down or a key refused: the fix, kept in view
+            self.banner.show("reply", message.message or "The reply failed.", "error")
 
     def on_tokens_counted(self, message: msg.TokensCounted) -> None:
         self.tokens_used = message.used
@@ -213,9 +215,12 @@ class MainScreen(FeatureHandlers, Screen):
     def action_pick_model(self) -> None:
         if isinstance(self.app.screen, ModelPicker):
             return
-        self.app.push_screen(ModelPicker(self.controller.models, self.controller.model_name), self._model_chosen)
+        picker = ModelPicker(self.controller.models, self.controller.model_name, self.model_finder)
+        self.app.push_screen(picker, lambda name: self._model_chosen(name, picker.models))
 
-    def _model_chosen(self, name: str | None) -> None:
+    def _model_chosen(self, name: str | None, models: ModelsConfig) -> None:
+        if models is not self.controller.models:  # the picker added a found model
+            self.controller.models = models
         if name is None:
             return
         if name != self.controller.model_name or self.model_failed:
