@@ -146,6 +146,7 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
     from forge_tui.session.training import TrainingRunner
 
     controller.training = TrainingRunner(train_in_background(services), emit)
+    controller.after_start.append(lambda: watch_store(services.store().db, controller, search_service))
     # build the keyword and vector indexes in the background, so the first search is quick
     controller.after_start.append(
         lambda: threading.Thread(target=search_service().warm_up, name="search-warm-up", daemon=True).start())
@@ -178,6 +179,26 @@ class LocalModelFinder:
             name, n = f"{found.name}-{n}", n + 1
         _, models = add_model(self._services.paths, name, found.entry())
         return name, models
+
+
+def watch_store(db, controller: SessionController, search_service: Callable):
+    """Conversations another process writes (``forge import`` while the app runs) appear in the
+    sidebar and in search within seconds: a change stream (or polling) on the store."""
+    from forge_tui.search.live_feed import StoreChanged, StoreWatcher
+
+    def changed(event: StoreChanged) -> None:
+        current = controller.conversation.id if controller.conversation else None
+        others = [cid for cid in event.conversation_ids if cid != current]
+        if event.conversation_ids and not others:
+            return  # our own writes to the open conversation: the session shows them already
+        controller.refresh_list()
+        if others:
+            search_service().refresh_conversations(others)
+        else:
+            search_service().refresh(full=True)
+
+    # a daemon thread: it ends with the process, or when the store's client is closed
+    return StoreWatcher(db, changed).start()
 
 
 def build_app(services: Services, model: str | None = None, project: str | None = None):

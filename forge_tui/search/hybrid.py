@@ -137,8 +137,16 @@ class SearchService:
             self._sync_keyword(full)
             self._sync_vectors()
 
+    def refresh_conversations(self, conversation_ids: list[str]) -> None:
+        """Index the turns of these conversations now (another process wrote them, e.g. an import)."""
+        with self._lock:
+            self._index_keyword(self._keyword_feed.poll_conversations(conversation_ids))
+            self._sync_vectors()
+
     def _sync_keyword(self, full: bool = False) -> None:
-        docs = self._keyword_feed.poll(full=full)
+        self._index_keyword(self._keyword_feed.poll(full=full))
+
+    def _index_keyword(self, docs: list[dict[str, Any]]) -> None:
         previous = previous_turns(self.store.messages, docs) if docs else {}
         for doc in docs:
             self._keyword.add(doc["_id"], passage(doc), doc.get("project") or "default",

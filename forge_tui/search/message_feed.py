@@ -109,6 +109,17 @@ class MessageFeed:
         docs.sort(key=lambda d: (d.get("created_at") is None, d.get("created_at") or 0, d.get("seq", 0)))
         return docs
 
+    def poll_conversations(self, conversation_ids: list[str]) -> list[dict[str, Any]]:
+        """Like ``poll``, but only the turns of these conversations (written by another process)."""
+        with self._lock:
+            for d in self.messages.find({"conversation_id": {"$in": list(conversation_ids)}}, FIELDS):
+                self._seen_at[d["_id"]] = d.get("updated_at")
+                if is_final(d) and not self.is_current(d):
+                    self._backlog[d["_id"]] = d
+            docs = [d for d in self._backlog.values() if not self.is_current(d)]
+        docs.sort(key=lambda d: (d.get("created_at") is None, d.get("created_at") or 0, d.get("seq", 0)))
+        return docs
+
     def _full_scan(self) -> list[dict[str, Any]]:
         # one cursor over everything: on SecantusDB this beats ids-then-$in batches by ~10x
         out = []

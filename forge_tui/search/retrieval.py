@@ -26,7 +26,7 @@ import yaml
 from pymongo.errors import PyMongoError
 
 from forge_tui.search.embedder import Embedder, EmbedderError
-from forge_tui.search.keyword_index import KeywordIndex
+from forge_tui.search.keyword_index import KeywordIndex, stem, terms
 from forge_tui.search.vector_store import content_hash
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,40 @@ class ContextItem:
     project: str
     score: float
     tokens: int
+    why: str = ""  # why it was offered: project, date, how it matched and its score
+
+
+#: Offered in this order (then by score): what was decided or required before raw turns.
+KIND_ORDER = {"constraint": 0, "decision": 1, "archive_excerpt": 2, "message": 3}
+#: Earlier messages taken from the search ranking (the project's own, then other projects').
+MESSAGE_LIMIT = 12
+#: A message must stand this far above the searched messages' average (fused standard scores).
+MIN_MESSAGE_SCORE_SAME_PROJECT = 0.5
+MIN_MESSAGE_SCORE_OTHER_PROJECT = 3.0
+#: A message needs this many distinct words beyond greetings and filler to be worth its tokens.
+MIN_INFORMATIVE_TERMS = 3
+#: Word-set overlap at which an item repeats something already in the context (or already offered).
+DUPLICATE_OVERLAP = 0.8
+_FILLER = frozenset(stem(w) for w in """hi hello hey hiya yo thanks thank thx ok okay sure yes yeah yep no nope
+    great cool nice good fine bye goodbye morning evening night again lol haha wow awesome alright right
+    welcome please sorry oh ah hmm well just really too also""".split())
+
+
+def informative_terms(text: str) -> set[str]:
+    """The distinct index terms of ``text`` that are not greetings or filler."""
+    return {t for t in terms(text) if t not in _FILLER}
+
+
+def is_trivial(text: str) -> bool:
+    """A greeting, a thank-you, an "ok": too little information to be worth offering."""
+    return len(informative_terms(text)) < MIN_INFORMATIVE_TERMS
+
+
+def _repeats(words: set[str], held: list[set[str]]) -> bool:
+    """Whether ``words`` are (nearly) all in one of the ``held`` texts already."""
+    if not words:
+        return True
+    return any(len(words & h) / len(words) >= DUPLICATE_OVERLAP for h in held if h)
 
 
 def approx_tokens(text: str) -> int:
@@ -64,6 +98,9 @@ class _Candidate:
     source: str
     project: str
     weight: float  # small prior from priority/tier, 0..0.1
+    created_at: Any = None
+    search_score: float | None = None  # messages: the hybrid search's fused score
+    matched_by: tuple[str, ...] = ()
 
 
 _PRIORITY_WEIGHT = {"critical": 0.1, "high": 0.07, "medium": 0.04, "low": 0.0}
@@ -111,7 +148,8 @@ def _decisions(store: Any, registry: Any) -> Iterable[_Candidate]:
         kind = "constraint" if str(doc.get("kind") or doc.get("type") or "").lower() == "constraint" else "decision"
         yield _Candidate(kind, _decision_text(did, text.strip(), str(doc.get("rationale") or "").strip()),
                          f"{project}/{did}" if did else f"{project}/decision:{doc.get('_id', doc.get('uid', ''))}",
-                         project, _prior(doc.get("priority"), doc.get("tier")))
+                         project, _prior(doc.get("priority"), doc.get("tier")),
+                         created_at=doc.get("last_validated") or doc.get("created_at"))
 
 
 def _archive_data(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -144,41 +182,56 @@ def _archives(store: Any) -> Iterable[_Candidate]:
         if not isinstance(project, str):
             continue
         src = f"archive:{doc.get('_id')}"
+        when = doc.get("created_at")
         for i, c in enumerate(_list(data.get("constraints"))):
             quote = c.get("quote") or c.get("text") if isinstance(c, dict) else c
             if isinstance(quote, str) and quote.strip():
                 prio = c.get("priority") if isinstance(c, dict) else None
-                yield _Candidate("constraint", f"“{quote.strip()}”", f"{src}/constraints[{i}]", project, _prior(prio))
+                yield _Candidate("constraint", f"“{quote.strip()}”", f"{src}/constraints[{i}]", project, _prior(prio),
+                                 created_at=when)
         for i, d in enumerate(_list(data.get("decisions"))):
             if isinstance(d, dict) and isinstance(d.get("text"), str) and _is_active(d.get("status")):
                 text = _decision_text(str(d.get("id") or ""), d["text"], str(d.get("rationale") or ""))
                 yield _Candidate("archive_excerpt", text, f"{src}/decisions[{i}]", project,
-                                 _prior(d.get("priority"), d.get("tier")))
+                                 _prior(d.get("priority"), d.get("tier")), created_at=when)
         for i, t in enumerate(_list(data.get("threads"))):
             if isinstance(t, dict) and isinstance(t.get("title"), str) and _is_active(t.get("status")):
                 yield _Candidate("archive_excerpt", f"Open thread: {t['title']}", f"{src}/threads[{i}]", project,
-                                 _prior(t.get("priority")))
+                                 _prior(t.get("priority")), created_at=when)
         prompt = data.get("continuation_prompt") or data.get("summary")
         if isinstance(prompt, str) and prompt.strip():
             yield _Candidate("archive_excerpt", prompt.strip()[:MAX_ITEM_CHARS], f"{src}/continuation_prompt",
-                             project, 0.02)
+                             project, 0.02, created_at=when)
 
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _messages(search: Any, opening_text: str, project: str, limit: int = 5,
-              exclude_conversation: str | None = None) -> Iterable[_Candidate]:
-    try:
-        # ask for a few more: the conversation being opened matches its own opening best
-        hits = search.search(opening_text, project=None, limit=limit + 5)
-    except PyMongoError as exc:
-        log.warning("message search failed during retrieval: %s", exc)
-        return
-    hits = [h for h in hits if h.conversation_id != exclude_conversation][:limit]
-    for h in hits:
-        yield _Candidate("message", h.snippet, f"message:{h.message_id}", h.project, 0.0)
+def _messages(search: Any, opening_text: str, project: str, sandboxed: set[str],
+              exclude_conversation: str | None = None, limit: int = MESSAGE_LIMIT) -> Iterable[_Candidate]:
+    """Earlier turns in the search's own ranking: the project's first, then other projects' that stand out."""
+    scopes = [(project, MIN_MESSAGE_SCORE_SAME_PROJECT), (None, MIN_MESSAGE_SCORE_OTHER_PROJECT)]
+    for scope, bar in scopes:
+        try:
+            # a few more: the conversation being opened matches its own opening best
+            hits = search.search(opening_text, project=scope, limit=limit + 5)
+        except PyMongoError as exc:
+            log.warning("message search failed during retrieval: %s", exc)
+            return
+        taken = 0
+        for h in hits:
+            if taken >= limit or h.score < bar:
+                break
+            if h.conversation_id == exclude_conversation or (scope is None and h.project == project):
+                continue
+            if h.project != project and h.project in sandboxed:
+                continue
+            if is_trivial(h.snippet):
+                continue
+            taken += 1
+            yield _Candidate("message", h.snippet, f"message:{h.message_id}", h.project, 0.0,
+                             created_at=h.created_at, search_score=float(h.score), matched_by=tuple(h.matched_by))
 
 
 # -- scoring --------------------------------------------------------------------
@@ -227,6 +280,16 @@ def _cosine(embedder: Embedder, opening: str, texts: list[str]) -> np.ndarray:
 # -- the entry point -------------------------------------------------------------
 
 
+def _why(cand: _Candidate, score: float) -> str:
+    """One line saying why an item is offered: its project, its date, how it matched, its score."""
+    when = cand.created_at.strftime("%Y-%m-%d") if hasattr(cand.created_at, "strftime") else "undated"
+    if cand.search_score is not None:
+        how = f"search match ({'+'.join(cand.matched_by) or 'ranked'}), score {score:.2f}"
+    else:
+        how = f"similar to the opening, score {score:.2f}"
+    return f"{cand.project} · {when} · {how}"
+
+
 def retrieve_context(
     store: Any,
     embedder: Embedder | None,
@@ -238,14 +301,21 @@ def retrieve_context(
     count_tokens: Callable[[str], int] | None = None,
     search: Any = None,
     exclude_conversation: str | None = None,
+    in_context: Iterable[str] = (),
 ) -> list[ContextItem]:
-    """The most relevant decisions, constraints and archive excerpts for ``opening_text``.
+    """The most relevant constraints, decisions, archive excerpts and earlier turns for ``opening_text``.
 
-    Items from ``project`` get a bonus and a lower relevance bar; items from a
-    project in ``sandboxed_projects`` are only offered inside that project.
-    ``search`` (a ``SearchService``) adds earlier messages as candidates, except those of
-    ``exclude_conversation`` (the conversation being opened: the model sees them anyway).
-    Returns items best first, their ``tokens`` summing to at most ``budget_tokens``.
+    Constraints and decisions come first, then archive excerpts, then raw turns;
+    within a kind, the best first. Decisions and excerpts are scored by
+    similarity to the opening (items from ``project`` get a bonus and a lower
+    bar); earlier turns come from ``search`` (a ``SearchService``) in its own
+    hybrid ranking, the project's own first, other projects' only when they
+    stand out, never greetings or other turns with too little information, and
+    never ``exclude_conversation``'s (the conversation being opened). Nothing
+    that repeats a text of ``in_context`` (what the model sees already) or an
+    item offered before it is offered. Items from a project in
+    ``sandboxed_projects`` are only offered inside that project. Each item says
+    why it was offered (``why``); ``tokens`` sum to at most ``budget_tokens``.
     """
     opening_text = (opening_text or "").strip()
     if not opening_text or budget_tokens <= 0:
@@ -254,35 +324,40 @@ def retrieve_context(
     count = count_tokens or approx_tokens
     candidates: list[_Candidate] = []
     seen: set[tuple[str, str]] = set()
-    sources = [_decisions(store, registry), _archives(store)]
-    if search is not None:
-        sources.append(_messages(search, opening_text, project, exclude_conversation=exclude_conversation))
-    for source in sources:
+    for source in (_decisions(store, registry), _archives(store)):
         for cand in source:
             if cand.project != project and cand.project in sandboxed:
                 continue
             key = (cand.project, " ".join(cand.text.lower().split()))
-            if key in seen:
+            if key not in seen:
+                seen.add(key)
+                candidates.append(cand)
+    scored: list[tuple[float, _Candidate]] = []
+    if candidates:
+        sims = _similarities(embedder, opening_text, [c.text for c in candidates])
+        for cand, sim in zip(candidates, sims):
+            same = cand.project == project
+            if sim < (MIN_SIMILARITY_SAME_PROJECT if same else MIN_SIMILARITY_OTHER_PROJECT):
                 continue
-            seen.add(key)
-            candidates.append(cand)
-    if not candidates:
-        return []
-    sims = _similarities(embedder, opening_text, [c.text for c in candidates])
-    scored = []
-    for cand, sim in zip(candidates, sims):
-        same = cand.project == project
-        if sim < (MIN_SIMILARITY_SAME_PROJECT if same else MIN_SIMILARITY_OTHER_PROJECT):
-            continue
-        scored.append((float(sim) + cand.weight + (SAME_PROJECT_BONUS if same else 0.0), cand))
-    scored.sort(key=lambda pair: (-pair[0], pair[1].source))
+            scored.append((float(sim) + cand.weight + (SAME_PROJECT_BONUS if same else 0.0), cand))
+    if search is not None:
+        # already in the search's order, which is kept (the sort below is stable within a kind)
+        scored.extend((c.search_score or 0.0, c) for c in _messages(search, opening_text, project, sandboxed,
+                                                                    exclude_conversation))
+    scored.sort(key=lambda pair: (KIND_ORDER.get(pair[1].kind, 9), -pair[0] if pair[1].kind != "message" else 0))
+    held = [informative_terms(t) for t in in_context]
     items: list[ContextItem] = []
     used = 0
     for score, cand in scored:
         text = cand.text[:MAX_ITEM_CHARS]
+        words = informative_terms(text)
+        if _repeats(words, held):
+            continue
         tokens = count(text)
         if used + tokens > budget_tokens:
             continue
         used += tokens
-        items.append(ContextItem(cand.kind, text, cand.source, cand.project, round(score, 4), tokens))
+        held.append(words)
+        items.append(ContextItem(cand.kind, text, cand.source, cand.project, round(score, 4), tokens,
+                                 _why(cand, score)))
     return items

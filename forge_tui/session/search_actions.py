@@ -67,6 +67,7 @@ class SearchActions:
                 sandboxed_projects=settings.sandboxed_projects,
                 registry=self._registry_factory() if self._registry_factory else None,
                 search=self.service, exclude_conversation=conv.id,
+                in_context=[opening_text],  # the model sees the opening anyway: no earlier copy of it
             )
         except Exception:  # retrieval is an offer: the conversation goes on without it
             log.exception("retrieval failed")

@@ -56,7 +56,12 @@ def test_relevant_active_items_same_project_first(knowledge, minilm):
     assert not any(s.startswith("secret/") for s in sources)  # sandboxed project stays home
     assert "garden/D001" not in sources  # unrelated and from elsewhere
     assert items[0].project == "webshop"
-    assert [i.score for i in items] == sorted((i.score for i in items), reverse=True)
+    order = {"constraint": 0, "decision": 1, "archive_excerpt": 2, "message": 3}
+    assert [order[i.kind] for i in items] == sorted(order[i.kind] for i in items)  # constraints, decisions first
+    for kind in order:
+        scores = [i.score for i in items if i.kind == kind]
+        assert scores == sorted(scores, reverse=True)
+    assert all(i.why.startswith(f"{i.project} · ") and "score" in i.why for i in items)
     kinds = {i.kind for i in items}
     assert {"decision", "constraint"} <= kinds
     assert all(i.tokens == approx_tokens(i.text) for i in items)
@@ -100,3 +105,54 @@ def test_reads_the_knowledge_registry(store, minilm):
     items = retrieve_context(store, minilm, "webshop", "which database stores the orders?", 200, [],
                              registry=registry)
     assert items and items[0].kind == "decision" and "PostgreSQL" in items[0].text
+
+
+def test_trivial_turns_are_not_worth_their_tokens():
+    from forge_tui.search.retrieval import is_trivial
+
+    for text in ("hi again", "Thanks!", "ok, great", "Hey Mel! Good to see you!", "yes please", "   "):
+        assert is_trivial(text), text
+    for text in ("Use port 8080 for the API gateway", "The invoice totals are rounded once, at the end"):
+        assert not is_trivial(text), text
+
+
+def _conversation(store, project, title, texts, when):
+    from datetime import timedelta
+
+    from forge_tui.domain.ids import conversation_id, message_id
+    from forge_tui.domain.models import Conversation, Role, Turn
+
+    cid = conversation_id(project, title, when)
+    turns = [Turn(id=message_id(cid, str(i), when + timedelta(seconds=i)), conversation_id=cid, seq=i,
+                  role=Role.USER if i % 2 == 0 else Role.ASSISTANT, content=t,
+                  created_at=when + timedelta(seconds=i), updated_at=when + timedelta(seconds=i))
+             for i, t in enumerate(texts)]
+    store.write_conversation_whole(Conversation(id=cid, project=project, title=title, created_at=when,
+                                                updated_at=when), turns)
+    return cid, [t.id for t in turns]
+
+
+def test_earlier_turns_come_from_the_search_ranking_without_noise_or_repeats(knowledge):
+    from datetime import datetime, timezone
+
+    from forge_tui.search.hybrid import SearchService
+
+    when = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    _, ids = _conversation(knowledge, "webshop", "rounding", [
+        "hi again",
+        "Invoice rounding: we round the invoice total once, half-even, after summing integer cents.",
+        "Refund rounding for partial shipments follows the same invoice total rule.",
+        "thanks!",
+    ], when)
+    _conversation(knowledge, "garden", "slugs", ["hi again", "Slugs ate the lettuce; beer traps worked."], when)
+    search = SearchService(knowledge, None)
+    already = "Refund rounding for partial shipments follows the same invoice total rule."
+    items = retrieve_context(knowledge, None, "webshop", "how do we round the invoice total", budget_tokens=600,
+                             search=search, in_context=[already])
+    messages = [i for i in items if i.kind == "message"]
+    assert [i.source for i in messages] == [f"message:{ids[1]}"]  # no greeting, no repeat of the context
+    assert messages[0].why.startswith("webshop · 2026-03-02 · search match (keyword)")
+    kinds = [i.kind for i in items]
+    assert kinds.index("message") > max(k for k, kind in enumerate(kinds) if kind != "message")
+    texts = [i.text for i in items]
+    assert len(texts) == len(set(texts))

@@ -20,7 +20,8 @@ TEXT_WIDTH = 70
 def item_prompt(item: dict[str, Any]) -> Text:
     text = Text()
     text.append(f"{item.get('kind', '?')}", style="bold")
-    text.append(f" · {item.get('project', '?')} · {item.get('tokens', 0)} tok  ", style="dim")
+    why = item.get("why") or item.get("project", "?")  # project · date · how it matched, score
+    text.append(f" · {why} · {item.get('tokens', 0)} tok  ", style="dim")
     body = " ".join(str(item.get("text", "")).split())
     text.append(body if len(body) <= TEXT_WIDTH else body[: TEXT_WIDTH - 1] + "…")
     return text
