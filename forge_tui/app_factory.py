@@ -10,6 +10,7 @@ from typing import Callable
 
 from forge_tui.config import ModelsConfig, Settings
 from forge_tui.engine.base import CurrentEngine
+from forge_tui.knowledge.decide import Decider
 from forge_tui.domain.models import Conversation, Turn
 from forge_tui.services import Services
 from forge_tui.session.controller import SessionController
@@ -19,7 +20,8 @@ from forge_tui.session.pipeline import TurnPipeline
 log = logging.getLogger(__name__)
 
 
-def build_steps(services: Services, knowledge, settings: Settings) -> tuple[list, Callable[[], None] | None, list]:
+def build_steps(services: Services, knowledge, settings: Settings,
+                decider: Decider | None = None) -> tuple[list, Callable[[], None] | None, list]:
     """The pipeline steps every persisted turn goes through, an idle task, and the
     background loads to start once the app is up (importing torch takes seconds)."""
     from forge_tui.knowledge.extraction import Extractor
@@ -29,7 +31,7 @@ def build_steps(services: Services, knowledge, settings: Settings) -> tuple[list
     def extractor() -> Extractor:
         if "x" not in holder:
             engine = CurrentEngine(lambda: knowledge.c.engine) if settings.extraction else None
-            holder["x"] = Extractor(knowledge.registry, engine, settings)
+            holder["x"] = Extractor(knowledge.registry, engine, settings, decider=decider if engine else None)
         return holder["x"]
 
     def extract(turn: Turn, conv: Conversation) -> FeatureEvent | None:
@@ -124,13 +126,14 @@ def build_controller(services: Services, emit: Callable[[Event], None], model: s
 
     registry = services.registry
     controller.knowledge_actions = KnowledgeActions(controller, registry)
-    from forge_tui.session.routing import EnginePool, Router
+    from forge_tui.session.routing import EnginePool, Router, routed_decider
 
     pool = EnginePool(lambda name: services.engine(name, models),
                       current=lambda: (controller.model_name, controller.engine))
     router = Router(models, pool, settings.cloud_allowed)
     controller.archive_actions = ArchiveActions(controller, registry_factory=registry, router=router)
-    steps, idle, starters = build_steps(services, controller.knowledge_actions, settings)
+    decider = routed_decider(router, lambda: controller.model_name)
+    steps, idle, starters = build_steps(services, controller.knowledge_actions, settings, decider)
     from forge_tui.search.hybrid import SearchService
     from forge_tui.session.search_actions import SearchActions
 

@@ -102,7 +102,7 @@ def cmd_compress(args, ctx) -> int:
         return _written(args, result, "rules only")
     chosen = args.compress_model or getattr(args, "model", None)
     models = ctx.models()
-    pool = EnginePool(lambda name: ctx.engine(name, models), current=lambda: ("", None))
+    pool = EnginePool(lambda name: ctx.engine(name, models), current=lambda: ("", None))  # "" = no model in use
     router = Router(models if chosen is None else replace(models, routing={}), pool, ctx.settings().cloud_allowed)
     chain = " → ".join(models.chain("compress", chosen) if chosen is None else (chosen,))
     print(f"compressing {conv.id[:8]} ({mode}) with {chain} …", file=sys.stderr)

@@ -15,6 +15,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from forge_tui.domain.models import Task
 from forge_tui.engine.base import GenerationRequest, KnowledgeEngine
@@ -91,6 +92,13 @@ class DecideOptions:
         for example, answer in self.examples:
             out += [{"role": "user", "content": example}, {"role": "assistant", "content": answer}]
         return out + [{"role": "user", "content": context}]
+
+
+class Decider(Protocol):
+    """Answers one decide() request for a project (the root routes it along ``[routing].decide``);
+    raises ``DecideError`` when no usable answer came back."""
+
+    def __call__(self, project: str, context: str, options: DecideOptions, cancel: threading.Event) -> dict: ...
 
 
 DECISION_OPTIONS = DecideOptions(DECISION_ANSWER, DECISION_INSTRUCTION, DECISION_EXAMPLES)

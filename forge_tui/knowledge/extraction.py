@@ -25,6 +25,7 @@ from forge_tui.engine.base import KnowledgeEngine
 from forge_tui.knowledge.decide import (
     DECISION_OPTIONS,
     THREAD_OPTIONS,
+    Decider,
     DecideError,
     content_words,
     decide,
@@ -82,10 +83,12 @@ class Extractor:
         embedder: Any = None,
         cancel: threading.Event | None = None,
         classifier: SentenceClassifier | None = None,
+        decider: Decider | None = None,
     ):
         """``engine`` None = the pipeline's drafts only; ``embedder`` lets the classifier read embeddings."""
         self.registry = registry
         self.engine = engine
+        self.decider = decider  # routes decide() along [routing].decide; None: decide() on ``engine``
         self.settings = settings
         self.embedder = embedder
         self.classifier = classifier or default_classifier(embedder)
@@ -238,7 +241,10 @@ class Extractor:
         if self.engine is None:
             return None
         try:
-            answer = decide(self.engine, context, options, self.cancel)
+            if self.decider is not None:
+                answer = self.decider(project, context, options, self.cancel)
+            else:
+                answer = decide(self.engine, context, options, self.cancel)
         except DecideError as exc:
             if self.cancel.is_set():  # shutting down: retry later rather than record a draft
                 raise KnowledgeError("extraction cancelled before the model answered") from None

@@ -317,6 +317,10 @@ class SessionController:
         if engine is None:
             self._close_reply(store, reply, "", TurnStatus.ERROR, "No model is loaded. Pick one with ctrl+m.")
             return
+        refusal = self._cloud_refusal(conv.project)
+        if refusal:
+            self._close_reply(store, reply, "", TurnStatus.ERROR, refusal)
+            return
         buffer: list[str] = []
         last_flush = [time.monotonic()]
 
@@ -348,6 +352,14 @@ class SessionController:
         self.emit(ev.TokensCounted(self.tokens_used, engine.n_ctx))
         if self.archive_actions is not None and status is TurnStatus.COMPLETE:
             self.archive_actions.check_auto_compress(self.tokens_used, engine.n_ctx)
+
+    def _cloud_refusal(self, project: str) -> str | None:
+        """Why this project's text must not go to the model of the moment (a cloud engine), if so."""
+        spec = self.models.models.get(self.model_name)
+        if spec is None or not spec.is_cloud or self.settings.cloud_allowed(project):
+            return None
+        return (f"Project '{project}' keeps its text off cloud engines, and '{self.model_name}' is one: pick a "
+                f"local model (ctrl+m), or allow it with [projects.{project}] cloud = true in forge.toml.")
 
     def _close_reply(self, store: Store, reply: Turn, text: str, status: TurnStatus,
                      error: str | None, finish: str = "error") -> None:

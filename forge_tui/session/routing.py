@@ -24,6 +24,7 @@ from typing import Callable, Generic, TypeVar
 
 from forge_tui.config import RULES, ModelsConfig
 from forge_tui.engine.base import EngineError, KnowledgeEngine
+from forge_tui.knowledge.decide import DecideError, Decider, DecideOptions, decide
 
 T = TypeVar("T")
 
@@ -121,7 +122,9 @@ class EnginePool:
 
     def __call__(self, name: str) -> KnowledgeEngine:
         current_name, engine = self._current()
-        if name == current_name and engine is not None:
+        if name == current_name:
+            if engine is None:  # never a second copy of the model being loaded
+                raise EngineError(f"Model '{name}' is not loaded yet.")
             return engine
         with self._lock:
             if name not in self._built:
@@ -134,3 +137,17 @@ class EnginePool:
             engines, self._built = list(self._built.values()), {}
         for engine in engines:
             engine.close()
+
+
+def routed_decider(router: Router, current: Callable[[], str]) -> Decider:
+    """decide() along ``[routing].decide`` (the model of the moment without a chain, cloud rules
+    applied either way); exhausting the chain is a ``DecideError``, so the caller keeps its draft."""
+
+    def decide_for(project: str, context: str, options: DecideOptions, cancel: threading.Event) -> dict:
+        try:
+            return router.run("decide", project, lambda engine: decide(engine, context, options, cancel),
+                              escalate_on=(DecideError,), current=current(), cancel=cancel).value
+        except RoutingExhausted as exc:
+            raise DecideError(str(exc)) from None
+
+    return decide_for

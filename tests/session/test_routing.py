@@ -90,3 +90,32 @@ def test_engine_pool_reuses_the_current_engine_and_builds_others_once():
     built: list[str] = []
     pool = EnginePool(lambda name: built.append(name) or Named(name), current=lambda: ("small", current))
     assert pool("small") is current and pool("large") is pool("large") and built == ["large"]
+
+
+def test_engine_pool_never_loads_a_second_copy_of_the_model_in_use():
+    pool = EnginePool(lambda name: Named(name), current=lambda: ("small", None))
+    with pytest.raises(EngineError, match="not loaded yet"):
+        pool("small")
+
+
+def test_routed_decider_escalates_and_falls_back_to_the_draft():
+    from forge_tui.knowledge.decide import DECISION_OPTIONS, DecideError
+    from forge_tui.session.routing import routed_decider
+
+    class Answers(Named):
+        structured = "grammar"
+
+        def generate(self, request, on_piece, cancel):
+            from forge_tui.engine.base import GenerationResult
+
+            text = 'text: "Use Redis"\nrationale: ""\ntier: 1.0\npriority: "high"\n'
+            if self.model_name == "small":
+                text = "not: valid"
+            return GenerationResult(text, 5, 5, "stop")
+
+    routed = Router(MODELS, lambda name: Answers(name), lambda project: False)
+    decider = routed_decider(routed, lambda: "small")
+    assert decider("p", "ctx", DECISION_OPTIONS, threading.Event())["text"] == "Use Redis"  # small → large
+    failing = Router(MODELS, lambda name: Answers("small"), lambda project: False)
+    with pytest.raises(DecideError, match="no model could do 'decide'"):
+        routed_decider(failing, lambda: "small")("p", "ctx", DECISION_OPTIONS, threading.Event())

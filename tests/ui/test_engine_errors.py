@@ -65,3 +65,26 @@ def test_refused_reply_banner(snap_compare, make_app, store):
         await pilot.pause(0.2)
 
     assert snap_compare(_app(make_app), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_a_local_only_project_never_sends_text_to_a_cloud_model(make_app, store):
+    from forge_tui.config import parse_models
+
+    engines: list[FakeEngine] = []
+
+    def factory(name):
+        engines.append(FakeEngine(model_name=name))
+        return engines[-1]
+
+    app = make_app(engine_factory=factory)
+    app.controller.models = parse_models('[models.smollm2]\nkind = "anthropic"\nmodel = "claude-x"\n')
+    app.controller.settings.sandboxed_projects = ["default"]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_connected(pilot)
+        await _send(pilot, "secret plans")
+        banner = app.main_screen.banner
+        await wait_until(pilot, lambda: "reply" in banner.lines)
+        assert "keeps its text off cloud engines" in banner.lines["reply"] and "cloud = true" in banner.lines["reply"]
+        assert all(not e.requests for e in engines)  # nothing reached the model
+        [conv] = store.list_conversations()
+        assert [t.content for t in store.turns(conv.id)] == ["secret plans", ""]
