@@ -51,20 +51,30 @@ class RegistryFolder:
     def fold(self, labelled: list[Labelled], turn: TurnText, seq: int, prev: TurnText | None) -> Folded:
         out = Folded([], [], [])
         counts: dict[str, int] = {}
+        previous = previous_text = ""
         for item in labelled:
             counts[item.label] = counts.get(item.label, 0) + 1
             if counts[item.label] > MAX_PER_KIND:
                 continue
+            if item.label not in ("resolution", "question") and (
+                    item.second == "resolution" or link.closes_question(item.text)):
+                closed = self._resolution(item, turn)  # "so that answers the bf16 question, bf16 it is"
+                if closed is not None:
+                    out.closed.append(closed)
             if item.label == "decision":
                 out.decisions.append(self._decision(item, turn, seq, prev, out))
             elif item.label == "constraint":
                 out.decisions.append(self._constraint(item, turn))
             elif item.label == "question":
-                out.opened.append(self._question(item, turn, seq))
+                joined = None
+                if out.opened and previous == "question" and link.continues_question(previous_text, item.text):
+                    joined = out.opened[-1].id
+                out.opened.append(self._question(item, turn, seq, joined))
             elif item.label == "resolution":
                 closed = self._resolution(item, turn)
                 if closed is not None:
                     out.closed.append(closed)
+            previous, previous_text = item.label, item.text
         return out
 
     # -- known items ------------------------------------------------------------------
@@ -120,8 +130,9 @@ class RegistryFolder:
             who="extractor", kind="constraint", why="a rule stated in the conversation",
         )  # fmt: skip
 
-    def _question(self, item: Labelled, turn: TurnText, seq: int) -> Thread:
-        same = link.duplicate_question(item.text, self._open_threads())
+    def _question(self, item: Labelled, turn: TurnText, seq: int, joined: str | None = None) -> Thread:
+        """``joined``: the thread the sentence just before opened (one question in two sentences)."""
+        same = joined or link.duplicate_question(item.text, self._open_threads())
         title = link.question_title(item.text)
         if self.reword and same is None:
             title = self.reword("thread", item.text, {"title": title, "priority": "medium"}).get("title", title)

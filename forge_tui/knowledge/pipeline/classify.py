@@ -160,14 +160,14 @@ class SentenceClassifier:
                 p = np.eye(len(LABELS))[0]
             if ctx.role != "user":
                 p[LABELS.index("request")] = 0.0
-            p[self.margin_mask(p)] = 0.0
+            p[self.margin_mask(p, ctx.role)] = 0.0
             label = LABELS[int(np.argmax(p))]
             out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, float(p.max()), tuple(float(x) for x in p)))
         return out
 
-    def margin_mask(self, p: np.ndarray) -> np.ndarray:
-        """Labels whose probability is under their shipped threshold (tuned on dev; "other" never is)."""
-        limits = np.asarray(self.model.thresholds, dtype=np.float32)
+    def margin_mask(self, p: np.ndarray, role: str) -> np.ndarray:
+        """Labels whose probability is under the speaker's shipped threshold (tuned on dev; "other" never is)."""
+        limits = np.asarray(self.model.role_thresholds(role), dtype=np.float32)
         return (p < limits) & (np.arange(len(LABELS)) > 0)
 
     def proba(self, texts: Sequence[str], contexts: Sequence[cues.Context]) -> np.ndarray:

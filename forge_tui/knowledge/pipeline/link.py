@@ -138,6 +138,16 @@ def is_revision_cue(text: str) -> bool:
     return bool(CUES["revise"].search(text))
 
 
+_CLOSES = re.compile(
+    r"\b((that|this|which) (settles|answers|resolves|closes)|questions? (is |are )?(now )?(answered|closed|resolved|"
+    r"settled)|that one'?s (resolved|settled|answered|closed)|(is|are) (now )?settled|settles it|answered:)", re.I)
+
+
+def closes_question(text: str) -> bool:
+    """Says outright that a question is settled ("that answers the bf16 question", "question closed")."""
+    return bool(_CLOSES.search(text))
+
+
 def is_reversal(text: str) -> bool:
     """An explicit change of mind (narrower than the revision cue: "now" and "then" are not enough)."""
     return bool(_REVERSAL.search(text))
@@ -227,6 +237,12 @@ def answers(text: str, open_questions: list[Known], threshold: float = 0.6) -> s
         if theirs and len(mine & theirs) / len(theirs) >= threshold:
             return q.id
     return None
+
+
+def continues_question(first: str, second: str) -> bool:
+    """Is ``second`` (the very next sentence) the same question ("ariadne or codespan? not sure yet which one")?"""
+    own = content_words(question_title(second))
+    return len(own) <= 1 or _share(own, content_words(first)) >= 0.3
 
 
 def duplicate_question(text: str, open_questions: list[Known]) -> str | None:

@@ -68,7 +68,12 @@ class SentenceModel:
     feature_names: tuple[str, ...]
     embed_dim: int
     info: str = ""
-    thresholds: tuple[float, ...] = (0.0,) * len(LABELS)  # per label: below it, the label is not given
+    #: per label, the user's then the assistant's: below it, the label is not given
+    thresholds: tuple[float, ...] = (0.0,) * (2 * len(LABELS))
+
+    def role_thresholds(self, role: str) -> tuple[float, ...]:
+        n = len(LABELS)
+        return self.thresholds[n:] if role == "assistant" and len(self.thresholds) == 2 * n else self.thresholds[:n]
 
     def save(self, path: Path) -> None:
         arrays = {"cues": self.cues.weights, "labels": np.array(self.cues.labels),
@@ -101,7 +106,7 @@ class SentenceModel:
         if labels != LABELS:
             raise ModelFileError(f"the extraction model has labels {labels}, expected {LABELS}; retrain it")
         full = LinearModel(data["full"], labels) if "full" in data else None
-        thresholds = tuple(float(x) for x in data["thresholds"]) if "thresholds" in data else (0.0,) * len(LABELS)
+        thresholds = tuple(float(x) for x in data["thresholds"]) if "thresholds" in data else (0.0,) * (2 * len(LABELS))
         return cls(full, LinearModel(data["cues"], labels), tuple(str(s) for s in data["feature_names"]),
                    int(data["embed_dim"]), str(data.get("info", "")), thresholds)
 

@@ -123,10 +123,11 @@ class Tracker:
 
     # -- one sentence ---------------------------------------------------------------
     def _apply(self, item: Labelled, before: str) -> None:
+        if item.label != "resolution" and item.label != "question" and (
+                item.second == "resolution" or link.closes_question(item.text)):
+            self._resolution(item)  # "so that answers the bf16 question, bf16 it is"
         if item.label == "decision":
             self._decision(item)
-            if item.second == "resolution":  # "so that answers the bf16 question, bf16 it is"
-                self._resolution(item)
         elif item.label == "question":
             self._question(item, before)
         elif item.label == "resolution":
@@ -189,6 +190,10 @@ class Tracker:
     def _question(self, item: Labelled, before: str) -> None:
         known = self._known_questions()
         dup = link.duplicate_question(item.text, known)
+        last = self.state.questions[-1] if self.state.questions else None
+        if (dup is None and last is not None and last.status == "OPEN" and self._asked_just_before(last, item)
+                and link.continues_question(last.text, item.text)):
+            dup = last.id  # "ariadne or codespan-reporting? not sure yet which one": one question, two sentences
         if dup is not None:
             q = next(q for q in self.state.questions if q.id == dup)
             if item.source not in q.sources:
@@ -201,6 +206,13 @@ class Tracker:
             role=item.role, sources=[item.source], turns=[item.turn], confidence=item.confidence,
             evidence=[_span(item)],
         ))  # fmt: skip
+
+    def _asked_just_before(self, q: QuestionItem, item: Labelled) -> bool:
+        turn, _, end = q.evidence[-1]
+        if turn != item.turn:
+            return False
+        between = self.turns[turn].content[end:item.sentence.start] if turn < len(self.turns) else ""
+        return not between.strip(" \t\r\n-*•")
 
     def _resolution(self, item: Labelled) -> None:
         target = link.resolved(item.text, [k for k in self._known_questions() if k.turn < item.turn])

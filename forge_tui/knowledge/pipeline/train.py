@@ -152,7 +152,7 @@ def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> S
 
 
 def tune_thresholds(model: LinearModel, dev_convs: list[Conversation], log=print) -> tuple[float, ...]:
-    """Per-label thresholds that maximise the dev split's decision and question state scores."""
+    """Per-speaker, per-label thresholds that maximise the dev split's decision and question state scores."""
     from forge_tui.knowledge.pipeline.classify import SentenceClassifier
     from forge_tui.knowledge.pipeline.scoring import Scores, score
     from forge_tui.knowledge.pipeline.state import extract_state
@@ -167,20 +167,31 @@ def tune_thresholds(model: LinearModel, dev_convs: list[Conversation], log=print
     def f1(p: float, r: float) -> float:
         return 2 * p * r / (p + r) if p + r else 0.0
 
-    best = [0.0] * len(LABELS)
+    n = len(LABELS)
+    best = [0.0] * (2 * n)
     if not dev_convs:
         return tuple(best)
     d, q = LABELS.index("decision"), LABELS.index("question")
-    for label, metric in ((d, lambda s: f1(s.decision_precision, s.decision_recall)),
-                          (q, lambda s: f1(s.question_precision, s.question_status))):
+
+    def decisions(s: Scores) -> float:
+        return f1(s.decision_precision, s.decision_recall)
+
+    def questions(s: Scores) -> float:
+        return f1(s.question_precision, s.question_status)
+
+    # (slot, what it is, metric): the user's decision threshold, the assistant's, then questions (both speakers)
+    for slots, name, metric in (([d], "user decision", decisions), ([n + d], "assistant decision", decisions),
+                                ([q, n + q], "question", questions)):
         scored = []
         for th in (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
             trial = list(best)
-            trial[label] = th
+            for slot in slots:
+                trial[slot] = th
             scored.append((round(metric(run(tuple(trial))), 4), -th))
         top, neg = max(scored)
-        best[label] = -neg
-        log(f"{LABELS[label]} threshold {best[label]} (dev F1 {top})")
+        for slot in slots:
+            best[slot] = -neg
+        log(f"{name} threshold {-neg} (dev F1 {top})")
     return tuple(best)
 
 
