@@ -206,6 +206,9 @@ class SearchService:
                 return SearchResult([], [f"the message store cannot be read ({exc}); check that the server is running"])
             if len(self._keyword) == 0:
                 return SearchResult([], ["no messages yet: chat or import conversations (`forge import …`) first"])
+            if project is not None and not self._keyword.has_project(project):
+                return SearchResult([], [f"project '{project}' has no messages yet: search every project, "
+                                         "or chat or import into it first"])
             keyword = None
             if mode != "semantic":
                 rows = self._keyword.scores(query, project)

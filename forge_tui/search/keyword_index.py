@@ -176,6 +176,9 @@ class KeywordIndex:
     def row_of(self, doc_id: str) -> int | None:
         return self._row.get(doc_id)
 
+    def has_project(self, project: str) -> bool:
+        return project in self._project_codes
+
     def search(self, query: str, limit: int = 50, project: str | None = None) -> list[KeywordHit]:
         """Best ``limit`` documents for ``query`` (only documents matching a query term)."""
         scored = self.scores(query, project)
