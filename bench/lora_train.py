@@ -59,6 +59,27 @@ def seed(store) -> int:
     return n
 
 
+def prior_baseline(store, limit: int) -> str:
+    """What always answering the training set's most common label and tier would score on the
+    held-out examples: the bar an adapter's label accuracy and tier error must clear."""
+    from collections import Counter
+
+    from forge_tui.domain.models import Task
+    from forge_tui.training.examples import task_examples
+    from forge_tui.training.graders import _TIER, _decision_label
+
+    ex = task_examples(store, Task.DECISIONS, "bench", min_train=0)
+    answers = lambda records: [r.example["messages"][-1]["content"] for r in records]  # noqa: E731
+    labels = Counter(_decision_label(a) for a in answers(ex.train))
+    tiers = Counter(float(m.group(1)) for a in answers(ex.train) if (m := _TIER.search(a)))
+    label, tier = labels.most_common(1)[0][0], tiers.most_common(1)[0][0]
+    held = answers(ex.held_out)[:limit]
+    acc = sum(_decision_label(a) == label for a in held) / len(held)
+    errs = [abs(float(m.group(1)) - tier) for a in held if (m := _TIER.search(a))]
+    return (f"majority baseline on the same held-out examples: label '{label}' → accuracy {acc:.3f}; "
+            f"tier {tier} → abs error {sum(errs) / max(1, len(errs)):.3f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=40)
@@ -68,6 +89,7 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--limit", type=int, default=20, help="examples per evaluation side")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--baseline-only", action="store_true", help="print the majority baseline and stop")
     args = ap.parse_args()
 
     import torch
@@ -96,6 +118,9 @@ def main() -> int:
         store = Store(MongoClient(f"mongodb://{host}:{port}/?directConnection=true", tz_aware=True)["bench"])
         store.ensure_schema()
         print(f"seeded {seed(store)} registry entries from {len(list(CORPUS.glob('c*.json')))} conversations")
+        print(prior_baseline(store, args.limit))
+        if args.baseline_only:
+            return 0
         models = parse_models(models_file.read_text(), models_file)
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         steps: list = []

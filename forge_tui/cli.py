@@ -80,8 +80,9 @@ def user_error(exc: BaseException) -> str | None:
     from forge_tui.search.embedder import EmbedderError
     from forge_tui.search.migration import MigrationError
     from forge_tui.store.errors import StoreError
+    from forge_tui.training.errors import TrainingError
 
-    explained = (ConfigError, StoreError, ImportInputError, LegacyImportError, ExportError, ArchiveError,
+    explained = (ConfigError, TrainingError, StoreError, ImportInputError, LegacyImportError, ExportError, ArchiveError,
                  CompressionError, KnowledgeError, MigrationError, EmbedderError, ModelFileError, EngineError,
                  ChatTemplateError)
     if isinstance(exc, explained):

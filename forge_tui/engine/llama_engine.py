@@ -170,7 +170,7 @@ class LlamaEngine:
         if room < MIN_REPLY_ROOM:
             return GenerationResult(
                 text="", tokens=0, prompt_tokens=len(tokens), finish="context",
-                elapsed_s=time.perf_counter() - started,
+                elapsed_s=time.perf_counter() - started, adapter=adapter,
                 error=(
                     f"The conversation ({len(tokens)} tokens) fills this model's context (n_ctx {self.n_ctx}). "
                     "Compress it and continue in a new session, or switch to a model with a larger n_ctx."

@@ -86,7 +86,7 @@ def train_adapter(
     on_status: Callable[[str], None] = lambda _text: None,
     on_step: Callable[[StepReport], None] | None = None,
     cancel: threading.Event | None = None,
-    load_model: ModelLoader = load_hf_model,
+    load_model: ModelLoader | None = None,
 ) -> TrainReport:
     require_train_stack()
     spec = models.get(options.base)
@@ -107,7 +107,7 @@ def train_adapter(
         )
         device = pick_device()
         on_status(f"loading {spec.name} into transformers on {device} (dequantising the GGUF)…")
-        hf_model = load_model(base, device)
+        hf_model = (load_model or load_hf_model)(base, device)
         checkpoint = checkpoint_path(paths, name)
         on_status(f"training {steps} step(s), rank {cfg.rank}, on {device}")
         outcome = train_lora(hf_model, encoded, cfg, checkpoint, pad_id=max(base.vocab.token_eos(), 0),

@@ -182,3 +182,23 @@ def test_too_few_examples_says_how_many(store, tmp_path, monkeypatch):
                                             r"at least 4 training examples are needed"):
         train_adapter(store, models, paths, TrainOptions(task=Task.CODE, project="p"))
     assert "adapters" not in paths.models_file().read_text()
+
+
+def test_cli_trains_registers_and_prints_the_numbers(store, hf_model, mongo_uri, tmp_path, monkeypatch, capsys):
+    from forge_tui.cli import main
+    from forge_tui.training import service
+
+    _seed_code_history(store)
+    paths = _paths(tmp_path, monkeypatch)
+    monkeypatch.setenv("FORGE_DB", store.db.name)
+    monkeypatch.setattr(service, "load_hf_model", lambda _base, _device: hf_model)
+    rc = main(["--mongo-uri", mongo_uri, "--data-dir", str(paths.data_dir), "train", "lora", "--task", "code",
+               "--project", "p", "--steps", "2", "--rank", "4", "--max-len", "64", "--batch-size", "2",
+               "--out", "mine"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "Adapter mine:" in out and "registered as [models.smollm2].adapters.code" in out
+    assert "s/step" in out and "tokens/s" in out and "loss" in out
+    assert "training 2 step(s), rank 4" in err
+    adapter = paths.data_dir / "adapters" / "mine.gguf"
+    assert parse_models(paths.models_file().read_text()).get("smollm2").adapters[Task.CODE].path == str(adapter)
