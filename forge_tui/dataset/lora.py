@@ -10,8 +10,9 @@ Kinds of example, following the seed:
   turn they answer (or the reply they got).
 
 Excluded: raw chit-chat (unlabelled turns are never used on their own),
-speculative decisions (tier < 0.3), rejected decisions, abandoned threads and
-everything they cite, and turns that did not complete.
+speculative decisions (tier < 0.3), rejected decisions, items dismissed by hand
+(hand-pinned and hand-edited ones are in the registry and so included),
+abandoned threads and everything they cite, and turns that did not complete.
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ def decision_examples(store: Store, project: str | None, summary: DatasetSummary
         if doc.get("status") == "rejected":
             summary.excluded["rejected decisions"] += 1
             continue
+        if doc.get("status") == "dismissed":
+            summary.excluded["decisions dismissed by hand"] += 1
+            continue
         thread = doc.get("thread") or doc.get("thread_id")
         if thread and f"{doc.get('project')}/{thread}" in abandoned:
             summary.excluded["decisions of abandoned threads"] += 1
@@ -147,6 +151,9 @@ def decision_examples(store: Store, project: str | None, summary: DatasetSummary
 def thread_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[tuple[str, dict]]:
     for doc in store.db["threads"].find(_q(project)).sort([("project", ASCENDING), ("id", ASCENDING)]):
         status = str(doc.get("status", "")).upper()
+        if doc.get("dismissed"):
+            summary.excluded["threads dismissed by hand"] += 1
+            continue
         if status == "ABANDONED":
             summary.excluded["abandoned threads"] += 1
             continue

@@ -48,6 +48,8 @@ def test_dataset_kinds_and_exclusions(store, tmp_path):
          "priority": "medium", "status": "rejected"},
         {"_id": "d4", "project": "other", "id": "D001", "text": "Other project", "rationale": "x", "tier": 1.0,
          "priority": "high", "status": "active"},
+        {"_id": "d5", "project": "p", "id": "D005", "text": "Use Oracle", "rationale": "misread", "tier": 0.9,
+         "priority": "high", "status": "dismissed"},
     ])
     store.db.threads.insert_many([
         {"_id": "t1", "project": "p", "id": "T001", "title": "Nightly batch", "status": "RESOLVED",
@@ -55,12 +57,15 @@ def test_dataset_kinds_and_exclusions(store, tmp_path):
         {"_id": "t2", "project": "p", "id": "T002", "title": "Retry everything?", "status": "ABANDONED",
          "sources": [turns[5].id]},
         {"_id": "t3", "project": "p", "id": "T003", "title": "Still open", "status": "OPEN", "sources": []},
+        {"_id": "t4", "project": "p", "id": "T004", "title": "Wrongly found", "status": "RESOLVED",
+         "resolution": "never asked", "dismissed": True, "sources": []},
     ])
     out = tmp_path / "lora.jsonl"
     summary = build_lora_dataset(store, out, project="p")
     assert dict(summary.counts) == {"compression": 1, "decision": 1, "thread": 1, "code_pattern": 1}
     assert summary.excluded["speculative decisions (tier < 0.3)"] == 1
     assert summary.excluded["rejected decisions"] == 1
+    assert summary.excluded["decisions dismissed by hand"] == 1 and summary.excluded["threads dismissed by hand"] == 1
     assert summary.excluded["abandoned threads"] == 1
     assert summary.excluded["code patterns of abandoned threads"] == 1
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -74,6 +79,7 @@ def test_dataset_kinds_and_exclusions(store, tmp_path):
     assert code["messages"][1]["content"] == "How do I read a file lazily?"
     text = out.read_text(encoding="utf-8")
     assert "hi there" not in text and "CockroachDB" not in text and "MySQL" not in text
+    assert "Oracle" not in text and "never asked" not in text
     assert summary.tokens > 0
     assert any("compression: 1" in line for line in summary.lines())
 
