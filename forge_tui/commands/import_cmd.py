@@ -36,72 +36,90 @@ def _project_arg(parser) -> None:
                              "`forge embeddings reembed` catches up later)")
 
 
-def pipeline_hook(ctx, enabled: bool = True):
-    """(on_written, finish) for an import: the live pipeline's work on imported turns.
+def start_pipeline(ctx, enabled: bool = True):
+    """The work the live pipeline does on new turns, as a pass *after* an import.
 
-    ``Services.import_pipeline()`` wins when the composition root offers one. Otherwise:
-    knowledge extraction per turn (labels, decisions, threads, code patterns; rule-based,
-    so thousands of imported turns do not each wait for the LLM), then ``finish()``
-    embeds everything new in batches with a progress bar (as the app's idle task would).
-    """
+    Storing comes first and alone, so a 10,000-conversation export is in within
+    a minute; the embedding model loads meanwhile. Then ``catch_up(conversation_ids)``
+    runs knowledge extraction (labels, decisions, threads, code patterns; rule-based,
+    no LLM) on the imported turns not yet extracted, and embeds what has no vector,
+    each with a progress bar. Both steps only pick up what is still pending, so
+    Ctrl+C loses nothing: running the import again finishes them (and the app embeds
+    pending messages in the background)."""
     if not enabled:
-        return None, None
-    factory = getattr(ctx, "import_pipeline", None)
-    if callable(factory):
-        return factory(), None
-    from forge_tui.knowledge.extraction import Extractor
-
+        return None
     settings = ctx.settings()
     embedder = ctx.embedder().start_loading() if settings.embed_on_write else None  # loads while we write
+
+    def catch_up(conversation_ids: list[str]) -> None:
+        _extract_pending(ctx, settings, conversation_ids)
+        if embedder is not None:
+            _embed_pending(ctx, embedder)
+
+    return catch_up
+
+
+#: Conversations per read of pending turns in the extraction pass.
+_EXTRACT_CHUNK = 200
+
+
+def _extract_pending(ctx, settings, conversation_ids: list[str]) -> None:
+    from forge_tui.knowledge.extraction import Extractor
+    from forge_tui.store.codec import turn_from_doc
+
+    store = ctx.store()
+    chunks = [conversation_ids[i:i + _EXTRACT_CHUNK] for i in range(0, len(conversation_ids), _EXTRACT_CHUNK)]
+    pending = sum(store.messages.count_documents({"conversation_id": {"$in": c}, "extracted_at": None})
+                  for c in chunks)
+    if not pending:
+        return
+    print(f"Extracting knowledge from {pending} imported message(s); Ctrl+C stops, "
+          "running the import again finishes it.", file=sys.stderr)
     extractor = Extractor(ctx.registry(), None, settings)
+    bar = Progress(pending, label="extract")
+    try:
+        for chunk in chunks:
+            convs = {d["_id"]: d for d in store.conversations.find({"_id": {"$in": chunk}})}
+            query = {"conversation_id": {"$in": chunk}, "extracted_at": None}
+            for doc in store.messages.find(query).sort([("conversation_id", 1), ("seq", 1)]):
+                conv = convs.get(doc["conversation_id"]) or {"project": doc.get("project")}
+                extractor.process_turn(turn_from_doc(doc), conv, force=True)
+                bar.advance()
+    finally:
+        bar.close()
 
-    def on_written(conversation, turns) -> None:
-        for turn in turns:
-            extractor.process_turn(turn, conversation)
 
-    def finish() -> None:
-        if embedder is None:
-            return
-        from forge_tui.search.pipeline import EmbeddingPipeline
+def _embed_pending(ctx, embedder) -> None:
+    from forge_tui.search.pipeline import EmbeddingPipeline
 
-        if not embedder.wait(300):
-            print(f"forge: embedding skipped ({embedder.error or 'model still loading'}); "
-                  "run `forge embeddings reembed` later.", file=sys.stderr)
-            return
-        pipeline = EmbeddingPipeline(ctx.store(), embedder)
-        progress = ProgressCallback("embed")
+    if not embedder.wait(300):
+        print(f"forge: embedding skipped ({embedder.error or 'model still loading'}); "
+              "run `forge embeddings reembed` later.", file=sys.stderr)
+        return
+    pipeline = EmbeddingPipeline(ctx.store(), embedder)
+    progress = ProgressCallback("embed")
+    try:
         pipeline.embed_pending(full_scan=True, on_progress=progress)
+    finally:
         progress.close()
-
-    return on_written, finish
 
 
 def cmd_import_file(args, ctx) -> int:
-    from forge_tui.importers.model import ImportInputError
     from forge_tui.importers.service import import_conversations
     from forge_tui.importers.sources import open_source
 
-    try:
-        total, stream = open_source(args.import_kind, args.path)
-    except ImportInputError as exc:
-        print(f"forge: {exc}", file=sys.stderr)
-        return 2
+    total, stream = open_source(args.import_kind, args.path)  # a bad file: one line, exit 2 (cli.user_error)
     store = ctx.store()
+    catch_up = start_pipeline(ctx, not args.no_pipeline)
     bar = Progress(total, label=f"import {args.import_kind}")
-    on_written, finish = pipeline_hook(ctx, not args.no_pipeline)
     try:
-        summary = import_conversations(
-            store, stream, project=getattr(args, "project", None), on_written=on_written, progress=bar.advance
-        )
-    except ImportInputError as exc:
+        summary = import_conversations(store, stream, project=getattr(args, "project", None), progress=bar.advance)
+    finally:
         bar.close()
-        print(f"forge: {exc}", file=sys.stderr)
-        return 2
-    bar.close()
-    if finish is not None and (summary.conversations or summary.updated):
-        finish()
     for line in summary.lines():
-        print(line)
+        print(line, flush=True)
+    if catch_up is not None and summary.conversation_ids:
+        catch_up(summary.conversation_ids)
     return 0
 
 
@@ -109,21 +127,20 @@ def cmd_import_mongo(args, ctx) -> int:
     from forge_tui.importers.legacy_mongo import LegacyImportError, import_forge_os
 
     store = ctx.store()
-    on_written, finish = pipeline_hook(ctx, not args.no_pipeline)
+    catch_up = start_pipeline(ctx, not args.no_pipeline)
     try:
         report = import_forge_os(
             store,
             args.uri,
             db_name=args.legacy_db,
             project=getattr(args, "project", None),
-            on_written=on_written,
             progress_factory=lambda total: Progress(total, label="import mongo"),
         )
     except LegacyImportError as exc:
         print(f"forge: {exc}", file=sys.stderr)
         return 2
-    if finish is not None and (report.summary.conversations or report.summary.updated):
-        finish()
     for line in report.lines():
-        print(line)
+        print(line, flush=True)
+    if catch_up is not None and report.summary.conversation_ids:
+        catch_up(report.summary.conversation_ids)
     return 0

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import yaml
-
 from forge_tui.importers.model import ImportInputError, Skip
+from forge_tui.protocol.safe_yaml import YamlRefused, load_plain_yaml
 
 
 def decode_text(data: bytes, where: str) -> str:
@@ -52,13 +51,11 @@ def read_bytes(path: Path) -> bytes:
 
 
 def loads_yaml(text: str, where: str) -> Any:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where_line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ImportInputError(f"{where}: invalid YAML{where_line}; fix the syntax and import again.") from None
+        return load_plain_yaml(text)
+    except YamlRefused as exc:
+        reason = str(exc).replace("not valid YAML: ", "invalid YAML: ", 1)
+        raise ImportInputError(f"{where}: {reason}; fix it and import again.") from None
 
 
 def loads_jsonl(text: str, where: str) -> list[Any]:

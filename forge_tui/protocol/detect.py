@@ -16,7 +16,6 @@ from typing import Any
 from forge_tui.protocol.spec import SCHEMA_VERSION
 from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate_archive
 
-_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
 _MARKER_KEYS = ("archive_id", "decisions", "threads")
 _BARE_START = re.compile(r"^(?:schema|archive_id|header|decisions|threads)\s*:", re.M)
 MAX_BLOCK_BYTES = 500_000
@@ -65,6 +64,11 @@ def _parse(body: str) -> Any:
         return None
 
 
+#: Bare (unfenced) documents tried per text: each try parses YAML, and a long paste of
+#: YAML-looking lines must not turn into thousands of parses.
+MAX_BARE_TRIES = 20
+
+
 def find_archive_blocks(text: str) -> list[dict]:
     """Archive/state blocks in ``text``, in order of appearance.
 
@@ -73,27 +77,36 @@ def find_archive_blocks(text: str) -> list[dict]:
     ``archive_id`` (str or None), ``is_forge_archive`` (schema matches this
     Forge), ``valid`` (a Forge archive that passes ``validate_archive``) and
     ``issues`` (validation problems as strings). Never raises on bad input.
+
+    Linear in the length of ``text``: fences are found by one pass over the lines,
+    and a bare document is tried once per region of YAML-looking lines (from its
+    first marker line), at most ``MAX_BARE_TRIES`` times.
     """
     if not text:
         return []
     found: list[dict] = []
     covered: list[tuple[int, int]] = []
-    for m in _FENCE.finditer(text):
-        lang = m.group("lang").lower()
-        if lang not in ("", "yaml", "yml"):
+    for start, body_start, body_end, end, lang in _fences(text):
+        covered.append((start, end))
+        if lang not in ("", "yaml", "yml") or body_end - body_start > MAX_BLOCK_BYTES:
             continue
-        body = m.group("body")
+        body = text[body_start:body_end]
         data = _parse(body)
-        covered.append((m.start(), m.end()))
         if _looks_like_archive(data):
-            found.append(_block(data, body, m.start("body"), m.end("body"), True))
+            found.append(_block(data, body, body_start, body_end, True))
     # Bare documents: outside any fence, from a line starting with a marker key
     # to the end of the text (or a blank line followed by non-indented prose).
+    tried_until = -1
+    tries = 0
     for m in _BARE_START.finditer(text):
         pos = m.start()
-        if any(a <= pos < b for a, b in covered):
+        if pos < tried_until or any(a <= pos < b for a, b in covered):
             continue
+        if tries >= MAX_BARE_TRIES:
+            break
+        tries += 1
         end = _bare_end(text, pos, covered)
+        tried_until = end
         body = text[pos:end]
         data = _parse(body)
         if _looks_like_archive(data):
@@ -101,6 +114,30 @@ def find_archive_blocks(text: str) -> list[dict]:
             covered.append((pos, end))
     found.sort(key=lambda b: b["start"])
     return found
+
+
+_OPEN_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)")
+
+
+def _fences(text: str) -> list[tuple[int, int, int, int, str]]:
+    """Fenced blocks as (start, body start, body end, end, language), in one pass over the
+    lines. An opening fence closes at the next line of the same fence; one never closed
+    is not a block (as the regex it replaces read it)."""
+    out: list[tuple[int, int, int, int, str]] = []
+    offset = 0
+    open_at: tuple[int, int, str, str] | None = None  # (start, body start, fence, lang)
+    for line in text.splitlines(keepends=True):
+        stripped = line.rstrip("\r\n")
+        if open_at is None:
+            m = _OPEN_FENCE.match(stripped)
+            if m:
+                open_at = (offset, offset + len(line), m.group("fence"), m.group("lang").lower())
+        elif stripped.rstrip(" \t") == open_at[2]:
+            start, body_start, _, lang = open_at
+            out.append((start, body_start, offset, offset + len(stripped), lang))
+            open_at = None
+        offset += len(line)
+    return out
 
 
 def _bare_end(text: str, pos: int, covered: list[tuple[int, int]]) -> int:

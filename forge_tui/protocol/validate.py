@@ -7,7 +7,8 @@ a path such as ``decisions[2].tier``, so a user can find it in the file.
 
 ``load_archive_text`` refuses anchors and aliases outright (the "billion laughs"
 alias bomb needs them and a real archive never does), caps the input size and
-never constructs arbitrary Python objects (``yaml.safe_load`` only).
+never constructs arbitrary Python objects, and refuses nesting deeper than any archive
+(``protocol.safe_yaml``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 
 from forge_tui.domain.ids import is_uuid8
+from forge_tui.protocol.safe_yaml import YamlRefused, load_plain_yaml
 from forge_tui.protocol.spec import ARCHIVE_SPEC, SCHEMA_VERSION, Field, ObjectSpec
 
 MAX_ARCHIVE_BYTES = 2_000_000
@@ -159,35 +160,14 @@ def validate_archive(data: Any) -> list[ValidationIssue]:
     return out
 
 
-def _reject_aliases(text: str) -> None:
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                raise ArchiveError("YAML aliases (*name) are not allowed in archives; write the value out", "")
-            anchor = getattr(event, "anchor", None)
-            if anchor is not None:
-                raise ArchiveError(f"YAML anchors (&{anchor}) are not allowed in archives; write the value out", "")
-    except yaml.YAMLError as exc:
-        raise ArchiveError(f"not valid YAML: {_yaml_reason(exc)}", "") from None
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return str(problem)
-
-
 def safe_yaml(text: str, max_bytes: int = MAX_ARCHIVE_BYTES) -> Any:
-    """Parse untrusted YAML: size cap, no anchors/aliases, plain data only."""
+    """Parse untrusted YAML: size cap, no anchors/aliases, bounded nesting, plain data only."""
     if len(text.encode("utf-8", "replace")) > max_bytes:
         raise ArchiveError(f"document is larger than {max_bytes} bytes; archives are small — is this the right file?")
-    _reject_aliases(text)
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ArchiveError(f"not valid YAML: {_yaml_reason(exc)}") from None
+        return load_plain_yaml(text, fast=False)
+    except YamlRefused as exc:
+        raise ArchiveError(str(exc), "") from None
 
 
 def load_archive_text(text: str) -> dict:

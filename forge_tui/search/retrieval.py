@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
-import yaml
 from pymongo.errors import PyMongoError
 
+from forge_tui.protocol.safe_yaml import YamlRefused, load_plain_yaml
 from forge_tui.search.embedder import Embedder, EmbedderError
 from forge_tui.search.keyword_index import KeywordIndex, stem, terms
 from forge_tui.search.vector_store import content_hash
@@ -160,8 +160,8 @@ def _archive_data(doc: dict[str, Any]) -> dict[str, Any] | None:
         text = doc.get(key)
         if isinstance(text, str) and text.strip():
             try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError:
+                data = load_plain_yaml(text)
+            except YamlRefused:
                 return None
             return data if isinstance(data, dict) else None
     return None

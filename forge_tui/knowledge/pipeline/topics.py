@@ -43,8 +43,9 @@ _ERROR = [
     re.compile(r"\bTraceback \(most recent call last\)", re.MULTILINE),
     re.compile(r"\b\w*(Error|Exception):\s", re.MULTILINE),
     re.compile(r"\b(segfault|segmentation fault|stack trace|core dumped|panicked at)\b", _I),
+    # anchored at the start: unanchored, every position's ``.*`` rescans the rest (quadratic on long text)
     re.compile(
-        r"(?=.*\b(errors?|fail\w*|crash\w*|time[d ]?outs?|exceptions?|broke\w*|out of memory)\b)"
+        r"\A(?=.*\b(errors?|fail\w*|crash\w*|time[d ]?outs?|exceptions?|broke\w*|out of memory)\b)"
         r"(?=.*\b(retr(y|ies|ied)|fall ?back|roll(ed|s)? ?back|recover\w*|restart\w*|revert\w*|backoff)\b)",
         re.IGNORECASE | re.DOTALL,
     ),
