@@ -23,9 +23,9 @@ from forge_tui.engine.remote import (
     MIN_REPLY_ROOM,
     RemoteEngine,
     api_key,
-    closing_on_cancel,
     context_error,
     estimate_tokens,
+    pumped,
 )
 
 ANTHROPIC_URL = "https://api.anthropic.com"
@@ -147,32 +147,27 @@ class AnthropicEngine(RemoteEngine):
         prompt, output, cache_read, cache_write = estimate, 0, 0, 0
         finish: Finish = "stop"
         error: str | None = None
-        with closing_on_cancel(cancel, stream.close):
-            try:
-                for event in stream:
-                    if cancel.is_set():
-                        break
-                    if event.type == "message_start":
-                        usage = event.message.usage
-                        prompt = usage.input_tokens or 0
-                        cache_read = usage.cache_read_input_tokens or 0
-                        cache_write = usage.cache_creation_input_tokens or 0
-                        prompt += cache_read + cache_write
-                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                        pieces.append(event.delta.text)
-                        on_piece(event.delta.text)
-                    elif event.type == "message_delta":
-                        output = event.usage.output_tokens or output
-                        if event.delta.stop_reason == "max_tokens":
-                            finish = "length"
-            except (anthropic.APIError, httpx2.HTTPError, ValueError) as exc:
-                if not cancel.is_set():
-                    finish = "error"
-                    kept = " The partial reply is kept." if pieces else ""
-                    reason = self.explain(exc) if isinstance(exc, anthropic.APIError) else f"{type(exc).__name__}: {exc}"
-                    error = f"Claude stopped mid-reply: {reason}{kept}"
-            finally:
-                stream.close()
+        try:
+            for event in pumped(stream, cancel):
+                if event.type == "message_start":
+                    usage = event.message.usage
+                    prompt = usage.input_tokens or 0
+                    cache_read = usage.cache_read_input_tokens or 0
+                    cache_write = usage.cache_creation_input_tokens or 0
+                    prompt += cache_read + cache_write
+                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    pieces.append(event.delta.text)
+                    on_piece(event.delta.text)
+                elif event.type == "message_delta":
+                    output = event.usage.output_tokens or output
+                    if event.delta.stop_reason == "max_tokens":
+                        finish = "length"
+        except (anthropic.APIError, httpx2.HTTPError, ValueError) as exc:
+            if not cancel.is_set():
+                finish = "error"
+                kept = " The partial reply is kept." if pieces else ""
+                reason = self.explain(exc) if isinstance(exc, anthropic.APIError) else f"{type(exc).__name__}: {exc}"
+                error = f"Claude stopped mid-reply: {reason}{kept}"
         if cancel.is_set():
             finish, error = "cancelled", None
         return GenerationResult(

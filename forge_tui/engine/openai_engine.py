@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import httpx2
 import openai
@@ -27,9 +27,9 @@ from forge_tui.engine.remote import (
     MIN_REPLY_ROOM,
     RemoteEngine,
     api_key,
-    closing_on_cancel,
     context_error,
     estimate_tokens,
+    pumped,
 )
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -177,17 +177,24 @@ class OpenAIEngine(RemoteEngine):
         return self._consume(stream, on_piece, cancel, prompt_estimate, started)
 
     def _open(self, kwargs: dict, cancel: threading.Event):
-        """Start the stream; retry only requests that never reached the model."""
+        """Start the stream; retry only requests that never reached the model.
+
+        Some servers (llama-cpp-python's) process the whole prompt before they send the
+        response headers, and nothing interrupts a request waiting for them: the request
+        runs on its own thread, a cancel returns at once, and the stream is closed as soon
+        as it arrives (which stops the server before it generates).
+        """
         for attempt in range(self.spec.max_retries + 1):
             if cancel.is_set():
                 return GenerationResult("", 0, 0, "cancelled")
             try:
-                return self.client().chat.completions.create(**kwargs)
+                stream = _open_cancellable(lambda: self.client().chat.completions.create(**kwargs), cancel)
             except openai.APIError as exc:
                 if attempt < self.spec.max_retries and _safe_to_retry(exc):
                     cancel.wait(min(4.0, 0.5 * 2 ** attempt))
                     continue
                 return GenerationResult("", 0, 0, "error", error=self.explain(exc), backend_failed=True)
+            return stream if stream is not None else GenerationResult("", 0, 0, "cancelled")
         raise AssertionError("unreachable")
 
     def _consume(self, stream, on_piece: OnPiece, cancel: threading.Event, prompt_estimate: int,
@@ -196,26 +203,21 @@ class OpenAIEngine(RemoteEngine):
         chunks = 0
         finish: Finish = "stop"
         error, usage = None, None
-        with closing_on_cancel(cancel, stream.close):
-            try:
-                for chunk in stream:
-                    if cancel.is_set():
-                        break
-                    if chunk.usage is not None:
-                        usage = chunk.usage
-                    for choice in chunk.choices:
-                        text = choice.delta.content if choice.delta else None
-                        if text:
-                            chunks += 1
-                            pieces.append(text)
-                            on_piece(text)
-                        if choice.finish_reason:
-                            finish = "length" if choice.finish_reason == "length" else "stop"
-            except (openai.APIError, httpx2.HTTPError, ValueError) as exc:
-                if not cancel.is_set():
-                    finish, error = "error", self._midstream_error(exc, bool(pieces))
-            finally:
-                stream.close()
+        try:
+            for chunk in pumped(stream, cancel):
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    text = choice.delta.content if choice.delta else None
+                    if text:
+                        chunks += 1
+                        pieces.append(text)
+                        on_piece(text)
+                    if choice.finish_reason:
+                        finish = "length" if choice.finish_reason == "length" else "stop"
+        except (openai.APIError, httpx2.HTTPError, ValueError) as exc:
+            if not cancel.is_set():
+                finish, error = "error", self._midstream_error(exc, bool(pieces))
         if cancel.is_set():
             finish, error = "cancelled", None
         completion = usage.completion_tokens if usage is not None else chunks  # one chunk ≈ one token
@@ -241,6 +243,34 @@ class OpenAIEngine(RemoteEngine):
     def served_models(self) -> list[str]:
         """Model ids the server lists (for discovery and error messages)."""
         return [m.id for m in self.client().models.list()]
+
+
+def _open_cancellable(open_stream: Callable[[], Any], cancel: threading.Event) -> Any:
+    """``open_stream()`` on a helper thread; None if ``cancel`` is set first (the stream that
+    arrives later is closed unread). Errors from opening are re-raised here."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["stream"] = open_stream()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+        finally:
+            done.set()
+            if cancel.is_set() and "stream" in box:
+                box["stream"].close()
+
+    threading.Thread(target=run, name="openai-request", daemon=True).start()
+    while not done.wait(0.05):
+        if cancel.is_set():
+            return None
+    if "error" in box:
+        raise box["error"]
+    if cancel.is_set():
+        box["stream"].close()
+        return None
+    return box["stream"]
 
 
 def _context_size(entry: dict) -> int:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from forge_tui.config import ModelSpec
 from forge_tui.engine.base import EngineError, Message
@@ -63,30 +63,46 @@ def context_error(prompt_tokens: int, n_ctx: int) -> str:
             "Compress it and continue in a new session, or switch to a model with a larger context.")
 
 
-@contextmanager
-def closing_on_cancel(cancel: threading.Event, close: Callable[[], None], poll_s: float = 0.05) -> Iterator[None]:
-    """While the block runs, a watcher closes the stream as soon as ``cancel`` is set.
+def pumped(stream: Any, cancel: threading.Event, poll_s: float = 0.05) -> Iterator[Any]:
+    """The items of a blocking ``stream``, read on a helper thread, until it ends or ``cancel`` is set.
 
-    A blocking read (the server still processing the prompt) is not interrupted
-    by checking ``cancel`` between chunks; closing the connection is what
-    makes the server stop generating.
+    A read blocked in the socket (a server still processing the prompt) is not
+    interrupted by closing the stream from another thread, so the reader runs
+    apart: a cancel returns at once, and the reader closes the stream as soon
+    as its read returns — the disconnect is what makes the server stop.
+    Errors raised while reading are re-raised here.
     """
-    done = threading.Event()
+    items: queue.Queue = queue.Queue()
+    end = object()
 
-    def watch() -> None:
-        while not done.is_set():
-            if cancel.wait(poll_s):
-                if not done.is_set():
-                    close()
-                return
+    def read() -> None:
+        try:
+            for item in stream:
+                items.put(item)
+                if cancel.is_set():
+                    break
+        except BaseException as exc:  # handed to the consuming thread
+            items.put(_Failure(exc))
+        finally:
+            items.put(end)
+            stream.close()
 
-    watcher = threading.Thread(target=watch, name="stream-cancel", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watcher.join(timeout=1)
+    threading.Thread(target=read, name="stream-reader", daemon=True).start()
+    while not cancel.is_set():
+        try:
+            item = items.get(timeout=poll_s)
+        except queue.Empty:
+            continue
+        if item is end:
+            return
+        if isinstance(item, _Failure):
+            raise item.exc
+        yield item
+
+
+class _Failure:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
 
 
 class RemoteEngine:

@@ -63,6 +63,20 @@ def test_cancel_mid_stream_closes_it_and_the_server_moves_on(llama_server):
     assert again.finish in ("stop", "length") and time.monotonic() - started < 30
 
 
+def test_cancel_during_prompt_processing_returns_at_once(llama_server):
+    """llama_cpp.server sends no headers until the prompt is processed: Esc must not wait for it."""
+    eng = engine(llama_server)
+    eng.wait_ready()
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()
+    started = time.monotonic()
+    result = eng.generate(ask("Summarise: " + "a fox runs past the old mill by the river. " * 30), lambda _: None,
+                          cancel)
+    assert result.finish == "cancelled" and time.monotonic() - started < 2.0
+    again = eng.generate(ask("Say hi.", max_tokens=4), lambda _: None, threading.Event())
+    assert again.finish in ("stop", "length")
+
+
 def test_wrong_model_name_lists_what_the_server_has(llama_server):
     eng = engine(llama_server, model="no-such-model")
     with pytest.raises(EngineError, match="has no model 'no-such-model'. It serves: smollm2"):
@@ -75,6 +89,9 @@ def test_read_timeout_is_reported_with_the_fix(llama_server):
     result = eng.generate(ask(long_prompt, max_tokens=4), lambda _: None, threading.Event())
     assert result.finish == "error" and result.backend_failed
     assert "did not answer within 0.2 s" in result.error and "read_timeout" in result.error
+    # the server still works through the abandoned prompt: let it finish before the next test
+    drained = engine(llama_server).generate(ask("Say hi.", max_tokens=2), lambda _: None, threading.Event())
+    assert drained.finish in ("stop", "length")
 
 
 def test_server_killed_mid_reply_keeps_the_partial_text(llama_server):
@@ -88,6 +105,6 @@ def test_server_killed_mid_reply_keeps_the_partial_text(llama_server):
             llama_server.kill()
 
     result = eng.generate(ask("Write a long story about a fox.", max_tokens=400), on_piece, threading.Event())
-    assert result.finish == "error" and not result.backend_failed
+    assert result.finish == "error" and not result.backend_failed, result
     assert result.text == "".join(seen) and len(seen) >= 3
     assert "mid-reply" in result.error and "partial reply is kept" in result.error
