@@ -1,12 +1,12 @@
 """LoRA training on CPU, end to end: seconds per step, tokens/s, peak memory, adapter size, eval deltas.
 
-Seeds a temporary SecantusDB with the memory corpus (tests/fixtures/memory_corpus) turned into
-registry entries — every labelled decision/revision becomes a decision (text = its value,
-rationale = the user's sentence, tier 1.0 stated / 0.8 accepted proposal, priority from Forge's
-own cue heuristic) and every resolution a resolved thread — then runs ``forge train lora
---task decisions`` through the same service the CLI uses, and ``forge train eval`` on the
-held-out conversations (split by conversation, nothing tuned on it) and, labelled in-sample,
-on training examples.
+Seeds a temporary SecantusDB with the memory corpus (tests/fixtures/memory_corpus): its
+conversations as turns, every labelled decision/revision as a registry decision citing its turn
+(text = the labelled value, statement = the sentence, tier 1.0 stated / 0.8 accepted proposal,
+priority from Forge's own cue heuristic) and every open question as a thread — then runs ``forge
+train lora --task decisions`` (decide()'s own exchange) through the same service as the CLI, and
+``forge train eval`` on the held-out conversations (split by conversation, nothing tuned on it)
+and, labelled in-sample, on training examples.
 
     python bench/lora_train.py [--steps 40] [--rank 8] [--batch-size 4] [--max-len 128] [--limit 20]
 """
@@ -32,29 +32,40 @@ CORPUS = ROOT / "tests" / "fixtures" / "memory_corpus"
 
 
 def seed(store) -> int:
+    """The corpus conversations as turns, and their labels as registry entries citing them."""
+    from datetime import datetime, timedelta, timezone
+
+    from forge_tui.domain.ids import conversation_id, message_id
+    from forge_tui.domain.models import Conversation, Role, Turn
     from forge_tui.knowledge.pipeline.cues import guess_priority
 
     n = 0
-    for path in sorted(CORPUS.glob("c*.json")):
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for k, path in enumerate(sorted(CORPUS.glob("c*.json"))):
         conv = json.loads(path.read_text())
-        titles = {lab["id"]: lab.get("title", lab["text"]) for lab in conv["labels"] if lab["label"] == "question"}
+        at = t0 + timedelta(hours=k)
+        cid = conversation_id("bench", conv["id"], at)
+        turns = [Turn(id=message_id(cid, str(i), at), conversation_id=cid, seq=i, role=Role(t["role"]),
+                      content=t["content"], created_at=at, updated_at=at) for i, t in enumerate(conv["turns"])]
+        store.write_conversation_whole(Conversation(id=cid, project="bench", title=conv["title"], created_at=at,
+                                                    updated_at=at), turns)
         seen: set[str] = set()
         d = t = 0
         for lab in conv["labels"]:
+            common = {"project": "bench", "sources": [turns[lab["turn"]].id], "conversation_id": cid,
+                      "priority": guess_priority(lab["text"])}
             if lab["label"] in ("decision", "revision") and lab.get("id") not in seen and lab.get("value"):
                 seen.add(lab["id"])
                 d += 1
-                store.db.decisions.insert_one({
-                    "project": "bench", "id": f"{conv['id']}-D{d:03d}", "text": lab["value"],
-                    "rationale": lab["text"], "tier": 0.8 if "accepts_turn" in lab else 1.0,
-                    "priority": guess_priority(lab["text"]), "status": "active", "conversation_id": conv["id"]})
+                store.db.decisions.insert_one({**common, "id": f"{conv['id']}-D{d:03d}", "text": lab["value"],
+                                               "rationale": "", "statement": lab["text"], "status": "active",
+                                               "tier": 0.8 if "accepts_turn" in lab else 1.0})
                 n += 1
-            elif lab["label"] == "resolution" and lab.get("resolves") in titles:
+            elif lab["label"] == "question" and lab.get("id") not in seen:
+                seen.add(lab["id"])
                 t += 1
-                store.db.threads.insert_one({
-                    "project": "bench", "id": f"{conv['id']}-T{t:03d}", "title": titles[lab["resolves"]],
-                    "status": "RESOLVED", "resolution": lab.get("value") or lab["text"], "sources": [],
-                    "conversation_id": conv["id"]})
+                store.db.threads.insert_one({**common, "id": f"{conv['id']}-T{t:03d}", "status": "OPEN",
+                                             "title": lab.get("title", lab["text"]), "question": lab["text"]})
                 n += 1
     return n
 

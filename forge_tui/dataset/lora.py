@@ -141,7 +141,7 @@ def decision_examples(store: Store, project: str | None, summary: DatasetSummary
             answer += f" · priority: {doc['priority']}"
         if doc.get("status") == "superseded" and doc.get("superseded_by"):
             answer += f"\nStatus: superseded by {doc['superseded_by']}"
-        yield _group(doc), {"messages": [
+        yield registry_group(doc), {"messages": [
             {"role": "system", "content": SYSTEM_KNOWLEDGE.format(project=doc.get("project"))},
             {"role": "user", "content": f"Record this decision with its rationale: {doc['text']}"},
             {"role": "assistant", "content": answer},
@@ -160,7 +160,7 @@ def thread_examples(store: Store, project: str | None, summary: DatasetSummary) 
         resolution = (doc.get("resolution") or "").strip()
         if status != "RESOLVED" or not resolution:
             continue  # open questions teach nothing yet
-        yield _group(doc), {"messages": [
+        yield registry_group(doc), {"messages": [
             {"role": "system", "content": SYSTEM_KNOWLEDGE.format(project=doc.get("project"))},
             {"role": "user", "content": f"How was this open question resolved? {doc.get('title')}"},
             {"role": "assistant", "content": f"Thread {doc.get('id')} is resolved: {resolution}"},
@@ -198,7 +198,7 @@ class LoraRecord(NamedTuple):
     example: dict
 
 
-def _group(doc: dict) -> str:
+def registry_group(doc: dict) -> str:
     """A registry entry's conversation (or, lacking one, its first source turn, else its own id)."""
     sources = doc.get("sources") or []
     return str(doc.get("conversation_id") or (sources[0] if sources else None) or f"{doc.get('project')}/{doc.get('id')}")

@@ -75,6 +75,17 @@ THREAD_EXAMPLES = (
 )
 
 
+CONTEXT_CHARS = 600  # of the message around a candidate
+
+
+def candidate_context(role: str, message: str, sentence: str) -> str:
+    """The user turn of a decide() request: the message (cut at ``CONTEXT_CHARS``) and the candidate."""
+    body = " ".join(message.split())
+    if len(body) > CONTEXT_CHARS:
+        body = body[:CONTEXT_CHARS] + " …"
+    return f"Message ({role}): {body}\nCandidate: {sentence}"
+
+
 class DecideError(KnowledgeError):
     """The model's answer could not be used (failed generation, YAML or validation)."""
 

@@ -27,6 +27,7 @@ from forge_tui.knowledge.decide import (
     THREAD_OPTIONS,
     Decider,
     DecideError,
+    candidate_context,
     content_words,
     decide,
     grounded,
@@ -218,11 +219,7 @@ class Extractor:
         return {" ".join(s.split()) for s in said if s}
 
     def _context(self, turn: Turn, sentence: str) -> str:
-        role = getattr(turn.role, "value", turn.role)
-        body = " ".join(turn.content.split())
-        if len(body) > 600:
-            body = body[:600] + " …"
-        return f"Message ({role}): {body}\nCandidate: {sentence}"
+        return candidate_context(str(getattr(turn.role, "value", turn.role)), turn.content, sentence)
 
     def _reword(self, kind: str, sentence: str, draft: dict, turn: Turn, project: str, out: ExtractionOutcome) -> dict:
         """A capable model's wording on top of the pipeline's draft (which stands when the answer does not)."""

@@ -10,22 +10,25 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Iterator
 
-from forge_tui.dataset.lora import DatasetSummary, LoraRecord, iter_lora_records
+from forge_tui.dataset.lora import MIN_TIER, DatasetSummary, LoraRecord, iter_lora_records, registry_group
 from forge_tui.domain.models import Task
 from forge_tui.store.repository import Store
 from forge_tui.training.errors import TrainingError
 
-#: which dataset kinds teach which task; chat learns from all of them
+#: which dataset kinds teach which task; chat learns from all of them. The decisions task
+#: learns decide()'s own request and answer shape (see ``decide_records``)
 TASK_KINDS: dict[Task, tuple[str, ...]] = {
     Task.COMPRESSION: ("compression",),
-    Task.DECISIONS: ("decision", "thread"),
+    Task.DECISIONS: ("decide_decision", "decide_thread"),
     Task.CODE: ("code_pattern",),
     Task.CHAT: ("compression", "decision", "thread", "code_pattern"),
 }
 HOW_TO_GET_MORE: dict[Task, str] = {
     Task.COMPRESSION: "compress more conversations (F5 or `forge compress ID`)",
-    Task.DECISIONS: "record decisions with rationales and resolve threads (the knowledge graph does it as you work)",
+    Task.DECISIONS: "keep working: the knowledge graph records decisions and open questions from your turns "
+                    "(pin missed ones by hand)",
     Task.CODE: "have more coding conversations or import them (`forge import`)",
     Task.CHAT: "import history (`forge import`) or keep working",
 }
@@ -65,12 +68,44 @@ def split_records(task: Task, records: list[LoraRecord], percent: int = HELD_OUT
     return out
 
 
+def decide_records(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[LoraRecord]:
+    """Registry entries as the decide() exchange that records them at run time: the same system
+    prompt, few-shot examples and ``Message (role): …\nCandidate: …`` context, answered with the
+    entry's fields in the grammar's YAML. Entries without their source sentence and turn, speculative,
+    rejected or dismissed ones are left out."""
+    from forge_tui.knowledge.decide import DECISION_OPTIONS, THREAD_OPTIONS, answer_yaml, candidate_context
+
+    query = {} if project is None else {"project": project}
+    for kind, collection in (("decide_decision", "decisions"), ("decide_thread", "threads")):
+        for doc in store.db[collection].find(query).sort([("project", 1), ("id", 1)]):
+            sentence = (doc.get("statement") if kind == "decide_decision" else doc.get("question")) or ""
+            turn = store.get_turn(doc["sources"][0]) if doc.get("sources") else None
+            bad = (doc.get("status") in ("rejected", "dismissed") or doc.get("dismissed")
+                   or float(doc.get("tier", 1.0) or 0.0) < MIN_TIER)
+            if bad or not sentence.strip() or turn is None:
+                summary.excluded[f"{collection} not usable for decide() examples"] += 1
+                continue
+            context = candidate_context(turn.role.value, turn.content, sentence)
+            if kind == "decide_decision":
+                options = DECISION_OPTIONS
+                answer = answer_yaml({"text": doc.get("text", ""), "rationale": doc.get("rationale") or "",
+                                      "tier": round(float(doc.get("tier", 1.0)), 1),
+                                      "priority": doc.get("priority") or "medium"})
+            else:
+                options = THREAD_OPTIONS
+                answer = answer_yaml({"title": doc.get("title", ""), "priority": doc.get("priority") or "medium"})
+            messages = options.messages(context) + [{"role": "assistant", "content": answer}]
+            yield LoraRecord(kind, registry_group(doc), {"messages": messages})
+
+
 def task_examples(store: Store, task: Task, project: str | None = None,
                   min_train: int = MIN_TRAIN_EXAMPLES) -> TaskExamples:
     """The task's examples from the store, split; ``TrainingError`` when too few to train on."""
     summary = DatasetSummary()
     kinds = TASK_KINDS[task]
-    records = [r for r in iter_lora_records(store, project, summary) if r.kind in kinds]
+    source = decide_records(store, project, summary) if task is Task.DECISIONS else iter_lora_records(
+        store, project, summary)
+    records = [r for r in source if r.kind in kinds]
     examples = split_records(task, records)
     examples.summary = summary
     if len(examples.train) < min_train:

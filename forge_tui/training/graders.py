@@ -19,7 +19,7 @@ from forge_tui.protocol.validate import ArchiveError, load_archive_text, safe_ya
 
 FACT_COVERAGE = 0.6
 _TIER = re.compile(r"\btier:\s*([01](?:\.\d+)?)", re.I)
-_PRIORITY = re.compile(r"\bpriority:\s*(critical|high|medium|low)\b", re.I)
+_PRIORITY = re.compile(r"\bpriority:\s*[\"']?(critical|high|medium|low)\b", re.I)
 _RESOLVED = re.compile(r"\bis resolved\b", re.I)
 
 
