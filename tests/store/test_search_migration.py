@@ -99,3 +99,21 @@ def test_status_counts_models_and_messages(corpus_store, minilm):
     status = embedding_status(store, minilm.name)
     assert status.messages == 52 and status.active is None
     assert status.line_for(minilm.name)["count"] == 20
+
+
+def test_vectors_from_before_passages_keep_serving_and_are_replaced(corpus_store, minilm):
+    """Vectors of bare turn text (written before passages with the speaker) stay usable for search
+    (same model, same space) while the pipeline counts them as pending and re-embedding replaces them."""
+    from forge_tui.search.message_feed import FIELDS, is_final
+
+    store, keys = corpus_store
+    docs = [d for d in store.messages.find({}, FIELDS) if is_final(d)]
+    legacy = minilm.embed([d["content"] for d in docs])
+    VectorStore(store.db).write([vector_doc(d, minilm.name, v) for d, v in zip(docs, legacy)])
+    pipeline = EmbeddingPipeline(store, minilm)
+    assert pipeline.pending() == len(docs)  # their fingerprints are not the passages'
+    result = SearchService(store, minilm).search_with_notes("snails eating my salad plants", mode="semantic")
+    assert result.semantic and keys["slugs"] in [h.message_id for h in result.hits[:5]]
+    report = reembed(store, minilm)
+    assert report.embedded == len(docs) and report.remaining == 0
+    assert VectorStore(store.db).count(minilm.name) == len(docs)  # replaced in place, not added
