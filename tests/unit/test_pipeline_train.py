@@ -1,0 +1,42 @@
+"""The sentence classifier's training script: reproducible, and the shipped weights fit this code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from forge_tui.knowledge.pipeline import shipped_model
+from forge_tui.knowledge.pipeline.cues import FEATURE_NAMES
+from forge_tui.knowledge.pipeline.model import LABELS, ModelFileError, SentenceModel
+from forge_tui.knowledge.pipeline.train import main
+
+DEV_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline_dev"
+
+
+def test_training_is_reproducible(tmp_path, capsys):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    assert main(["--corpus", str(DEV_FIXTURES), "--no-embeddings", "--out", str(a)]) == 0
+    assert main(["--corpus", str(DEV_FIXTURES), "--no-embeddings", "--out", str(b)]) == 0
+    ma, mb = SentenceModel.load(a), SentenceModel.load(b)
+    assert np.array_equal(ma.cues.weights, mb.cues.weights) and ma.full is None
+    assert "seed 1234" in ma.info and "wrote" in capsys.readouterr().out
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path, capsys):
+    assert main(["--corpus", str(tmp_path / "nope"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert "no corpus folder" in capsys.readouterr().err
+
+
+def test_shipped_weights_fit_the_code():
+    model = shipped_model()
+    assert model.feature_names == FEATURE_NAMES and model.cues.weights.shape == (len(FEATURE_NAMES), len(LABELS))
+    assert "train" in model.info and len(model.thresholds) == 2 * len(LABELS)
+
+
+def test_unreadable_weights_name_the_fix(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="retrain it with"):
+        SentenceModel.load(bad)
