@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -75,6 +76,17 @@ def informative_terms(text: str) -> set[str]:
 def is_trivial(text: str) -> bool:
     """A greeting, a thank-you, an "ok": too little information to be worth offering."""
     return len(informative_terms(text)) < MIN_INFORMATIVE_TERMS
+
+
+_REQUEST = re.compile(r"^\s*(please\b|(can|could|would|will) you\b|write\b|list\b|show\b|give me\b|tell me\b|"
+                      r"explain\b|summari[sz]e\b|help me\b|make me\b)", re.IGNORECASE)
+
+
+def looks_like_request(text: str) -> bool:
+    """A request or a question recorded as a decision ("write me…", "can you…?"): not worth offering as one."""
+    body = text.split(":", 1)[1] if re.match(r"^\s*D\d+:", text) else text
+    body = body.split(" (why:", 1)[0].strip()
+    return bool(_REQUEST.match(body)) or body.endswith("?")
 
 
 def _repeats(words: set[str], held: list[set[str]]) -> bool:
@@ -142,7 +154,7 @@ def _decisions(store: Any, registry: Any) -> Iterable[_Candidate]:
         text, project = doc.get("text"), doc.get("project")
         if not isinstance(text, str) or not text.strip() or not isinstance(project, str):
             continue
-        if not _is_active(doc.get("status")):
+        if not _is_active(doc.get("status")) or looks_like_request(text):
             continue
         did = str(doc.get("id") or "")
         kind = "constraint" if str(doc.get("kind") or doc.get("type") or "").lower() == "constraint" else "decision"

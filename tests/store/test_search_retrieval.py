@@ -156,3 +156,13 @@ def test_earlier_turns_come_from_the_search_ranking_without_noise_or_repeats(kno
     assert kinds.index("message") > max(k for k, kind in enumerate(kinds) if kind != "message")
     texts = [i.text for i in items]
     assert len(texts) == len(set(texts))
+
+
+def test_a_request_recorded_as_a_decision_is_not_offered():
+    from forge_tui.search.retrieval import looks_like_request
+
+    for text in ("Write me a script that rounds invoice totals", "Can you list the rounding rules?",
+                 "D004: please summarise the invoice thread (why: asked)", "Should totals round per line?"):
+        assert looks_like_request(text), text
+    for text in ("Store every price as integer cents, never floats", "D001: Round once, at the end (why: audit)"):
+        assert not looks_like_request(text), text
