@@ -251,15 +251,14 @@ def _holds_state(kind: str, item: dict) -> bool:
     return kind in ("threads", "constraints")
 
 
-def _drop_rank(kind: str, item: dict) -> tuple:
+def _drop_rank(kind: str, item: dict) -> tuple[float, int]:
     """Sort key: items dropped first sort first. Snippets and superseded decisions go first,
-    then file/URL/command artifacts (key statements keep paths too), then current decisions,
-    then closed and open threads (their status is what a continuation must get right), and
+    then current decisions, then file/URL/command artifacts, then closed and open threads (their status is what a continuation must get right), and
     constraints last; within a group, lower priority first."""
     if kind == "artifacts":
-        group = 1 if _is_protected(kind, item) else 0
+        group = 2.5 if _is_protected(kind, item) else 0
     elif kind == "decisions":
-        group = 2 if item.get("status") == "active" else 0
+        group = 2.0 if item.get("status") == "active" else 0.0
     elif kind == "threads":
         group = 4 if item.get("status") == "OPEN" else 3
     else:

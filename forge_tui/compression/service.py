@@ -174,6 +174,8 @@ def _generate(engine: KnowledgeEngine, messages: list[dict], spec: ObjectSpec, m
     return result, attempts
 
 
+#: a default archive's artifact summaries are cut to this many characters
+ARTIFACT_SUMMARY_CHARS = 60
 #: the header's model when an archive was made without one
 RULES_ONLY = "none (rules only)"
 ProgressFn = Callable[[str, int, int], None]
@@ -404,9 +406,10 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
     threads = assemble.merge_threads(ex.threads, model_out.get("threads") or [], lossless=lossless,
                                      ground_truth=truth_t, inherited=inh_t, vocabulary=vocab)
     artifacts = [dict(a) for a in ex.artifacts]
-    if not lossless:
+    if not lossless:  # in a budget the name is what matters: a short summary, no body
         for a in artifacts:
             a.pop("content", None)
+            a["summary"] = _brief(a.get("summary") or a["kind"], ARTIFACT_SUMMARY_CHARS)
     artifacts = assemble.merge_simple(artifacts, [a for b in bridged for a in b.get("artifacts", [])], "name")
     constraints = assemble.merge_simple(list(ex.constraints), [c for b in bridged for c in b.get("constraints", [])],
                                         "quote")
