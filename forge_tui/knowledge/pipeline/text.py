@@ -10,6 +10,7 @@ unit of kind ``code`` that prose classifiers skip.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -130,9 +131,13 @@ def tokens(text: str) -> list[str]:
     return [t.rstrip("./:-") for t in _TOKEN_RE.findall(text.lower()) if t.rstrip("./:-")]
 
 
-def content_words(text: str) -> set[str]:
-    """Significant tokens: no stopwords, no one-letter words (digits kept)."""
-    return {t for t in tokens(text) if t not in STOPWORDS and (len(t) > 2 or any(c.isdigit() for c in t))}
+@functools.lru_cache(maxsize=65536)
+def content_words(text: str) -> frozenset[str]:
+    """Significant tokens: no stopwords, no one-letter words (digits kept).
+
+    Cached: linking compares each new decision with every earlier one, so the same texts are
+    tokenised again and again (quadratic on a 3,000-turn session without the cache)."""
+    return frozenset(t for t in tokens(text) if t not in STOPWORDS and (len(t) > 2 or any(c.isdigit() for c in t)))
 
 
 def words(text: str) -> set[str]:
