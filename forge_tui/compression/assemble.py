@@ -276,7 +276,7 @@ def fit_to_budget(archive: dict, budget: int, count: Callable[[dict], int],
 
     Items give way in ``_drop_rank`` order until ``FACTS_SHARE`` of the budget is free for key
     statements; threads and constraints give way only when they alone exceed the whole budget
-    (critical ones last: the budget is a hard limit). References to dropped decisions are removed. ``facts`` (objects with
+    (never a critical one). References to dropped decisions are removed. ``facts`` (objects with
     ``text``, best first) are then added while they fit. Returns ``kind:label`` of each dropped item.
     """
     dropped: list[str] = []
@@ -291,6 +291,8 @@ def fit_to_budget(archive: dict, budget: int, count: Callable[[dict], int],
             if limit == soft:
                 continue
             break
+        if item.get("priority") == "critical":
+            continue  # a critical item stays even past the budget
         archive[kind].remove(item)
         dropped.append(_label(kind, item))
         total -= int(len(repr(item)) * ratio) + 4
