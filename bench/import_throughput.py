@@ -69,7 +69,7 @@ def embedding_hook(store):
     """``on_written`` that embeds a conversation's turns in one batch (Forge's embedder + vector store)."""
     from forge_tui.config import EmbeddingSpec
     from forge_tui.search.embedder import Embedder
-    from forge_tui.search.passages import passage
+    from forge_tui.search.passages import fingerprint, passage
     from forge_tui.search.vector_store import VectorStore, vector_doc
     from forge_tui.store.codec import turn_to_doc
 
@@ -81,7 +81,7 @@ def embedding_hook(store):
     def on_written(conv, turns):
         docs = [turn_to_doc(t, conv.project) for t in turns]
         vecs = embedder.embed([passage(d) for d in docs])
-        vectors.write([vector_doc(d, embedder.name, v) for d, v in zip(docs, vecs)])
+        vectors.write([vector_doc(d, embedder.name, v, fingerprint(d)) for d, v in zip(docs, vecs)])
 
     return on_written, embedder
 
