@@ -13,7 +13,6 @@ into its caller: any failure is written as an ``extraction_failed`` event with
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field

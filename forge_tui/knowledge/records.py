@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.protocol.spec import PRIORITIES, THREAD_STATUSES
 from forge_tui.store.codec import aware
 
@@ -258,3 +259,16 @@ class RecordOutcome:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def check_text(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise KnowledgeError("A decision needs non-empty text (the statement itself).")
+    return " ".join(text.split())
+
+
+def check_tier_priority(tier: float, priority: str) -> None:
+    if not isinstance(tier, (int, float)) or not 0.0 <= float(tier) <= 1.0:
+        raise KnowledgeError(f"Tier must be a number from 0.0 to 1.0, got {tier!r}.")
+    if priority not in PRIORITIES:
+        raise KnowledgeError(f"Priority must be one of {', '.join(PRIORITIES)}, got {priority!r}.")

@@ -22,7 +22,7 @@ from forge_tui.knowledge import conflicts as policy
 from forge_tui.knowledge.corrections import Corrections
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.events import EventLog
-from forge_tui.knowledge.records import CHOICES, PRIORITIES, Conflict, Decision, RecordOutcome
+from forge_tui.knowledge.records import CHOICES, Conflict, Decision, RecordOutcome, check_text, check_tier_priority
 from forge_tui.knowledge.threads import ThreadRegistry
 from forge_tui.store.repository import Store
 from forge_tui.store.schema import INDEXES, register_indexes
@@ -159,8 +159,8 @@ class Registry(ThreadRegistry, Corrections):
         ``restates``/``revises`` name the decision the extraction pipeline linked this
         statement to (merge into it / supersede it); the policy then does not guess.
         """
-        text = _check_text(text)
-        _check_tier_priority(tier, priority)
+        text = check_text(text)
+        check_tier_priority(tier, priority)
         now = self.clock()
         statement = " ".join((statement or text).split())
         derived = policy.facets(statement)
@@ -388,15 +388,3 @@ class Registry(ThreadRegistry, Corrections):
         self.events.log(new.project, "conflict_" + doc["status"], cid, who=who, why=verdict.reason, at=now, new=new.id, existing=ref)
         return Conflict.from_doc(doc)
 
-
-def _check_text(text: str) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise KnowledgeError("A decision needs non-empty text (the statement itself).")
-    return " ".join(text.split())
-
-
-def _check_tier_priority(tier: float, priority: str) -> None:
-    if not isinstance(tier, (int, float)) or not 0.0 <= float(tier) <= 1.0:
-        raise KnowledgeError(f"Tier must be a number from 0.0 to 1.0, got {tier!r}.")
-    if priority not in PRIORITIES:
-        raise KnowledgeError(f"Priority must be one of {', '.join(PRIORITIES)}, got {priority!r}.")
