@@ -22,7 +22,7 @@ from forge_tui.config import REPO_ROOT, Settings, load_models  # noqa: E402
 from forge_tui.session.controller import SessionController  # noqa: E402
 from forge_tui.store.repository import Store  # noqa: E402
 from forge_tui.ui.app import ForgeApp  # noqa: E402
-from tests.ui.fakes import FakeEngine  # noqa: E402
+from tests.ui.fakes import FakeEngine, StoreLinkTo  # noqa: E402
 
 
 async def run(store, words: int, delay: float) -> None:
@@ -30,13 +30,13 @@ async def run(store, words: int, delay: float) -> None:
     reply = "".join(f"word{i} " + ("\n\n" if i % 12 == 0 else "") for i in range(words))
 
     def make(emit):
-        return SessionController(store_factory=lambda: store, models=models, settings=Settings(), emit=emit,
+        return SessionController(store_link=StoreLinkTo(lambda: store), models=models, settings=Settings(), emit=emit,
                                  engine_factory=lambda n: FakeEngine(model_name=n, reply=reply, delay_s=delay))
 
     app = ForgeApp(controller_factory=make, settings=Settings(), themes_dirs=[REPO_ROOT / "themes"],
                    watch_files=False)
     async with app.run_test(size=(120, 34)) as pilot:
-        while app.controller.store is None:
+        while app.controller.state.store_status != "connected":
             await pilot.pause(0.05)
         await pilot.pause(0.5)
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -46,7 +46,7 @@ async def run(store, words: int, delay: float) -> None:
         while app.main_screen.busy:
             await pilot.pause(0.05)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        pieces = max(1, len(app.controller.turns[-1].content) // 4)
+        pieces = max(1, len(app.controller.state.turns[-1].content) // 4)
         print(f"pieces={pieces} wall={wall:.2f}s cpu={cpu:.2f}s cpu_per_piece={cpu / pieces * 1000:.2f}ms")
 
 

@@ -6,22 +6,27 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Callable
 
 from forge_tui.config import ModelsConfig, Settings
-from forge_tui.engine.base import CurrentEngine
-from forge_tui.knowledge.decide import Decider
 from forge_tui.domain.models import Conversation, Turn
+from forge_tui.engine.base import CurrentEngine, KnowledgeEngine
+from forge_tui.knowledge.decide import Decider
 from forge_tui.services import Services
-from forge_tui.session.controller import SessionController
-from forge_tui.session.events import Event, FeatureEvent
-from forge_tui.session.pipeline import TurnPipeline
+from forge_tui.session.archives import ArchiveService
+from forge_tui.session.controller import Features, SessionController
+from forge_tui.session.events import ArchivePasted, Event
+from forge_tui.session.knowledge import KnowledgeService
+from forge_tui.session.pipeline import Step, TurnPipeline
+from forge_tui.session.search import SearchCommands
 
 log = logging.getLogger(__name__)
 
 
-def build_steps(services: Services, knowledge, settings: Settings,
-                decider: Decider | None = None) -> tuple[list, Callable[[], None] | None, list]:
+def build_steps(services: Services, knowledge: KnowledgeService, current_project: Callable[[], str],
+                engine: KnowledgeEngine | None, settings: Settings,
+                decider: Decider | None = None) -> tuple[list[Step], Callable[[], None], list]:
     """The pipeline steps every persisted turn goes through, an idle task, and the
     background loads to start once the app is up (importing torch takes seconds)."""
     from forge_tui.knowledge.extraction import Extractor
@@ -30,17 +35,17 @@ def build_steps(services: Services, knowledge, settings: Settings,
 
     def extractor() -> Extractor:
         if "x" not in holder:
-            engine = CurrentEngine(lambda: knowledge.c.engine) if settings.extraction else None
-            holder["x"] = Extractor(knowledge.registry, engine, settings, decider=decider if engine else None)
+            chosen = engine if settings.extraction else None
+            holder["x"] = Extractor(services.registry(), chosen, settings, decider=decider if chosen else None)
         return holder["x"]
 
-    def extract(turn: Turn, conv: Conversation) -> FeatureEvent | None:
+    def extract(turn: Turn, conv: Conversation) -> Event | None:
         outcome = extractor().process_turn(turn, conv)
-        if outcome.changed and conv.project == knowledge.c.project:
-            return knowledge.view_event(conv.project)
+        if outcome.changed and conv.project == current_project():
+            return knowledge.view(conv.project)
         return None
 
-    def link_archives(turn: Turn, conv: Conversation) -> FeatureEvent | None:
+    def link_archives(turn: Turn, conv: Conversation) -> Event | None:
         """An archive pasted into a user turn is stored and linked in real time."""
         if turn.role.value != "user" or "decisions" not in turn.content:
             return None
@@ -48,12 +53,11 @@ def build_steps(services: Services, knowledge, settings: Settings,
 
         links = link_pasted_archives(services.store(), conv.id, turn.content, turn.id)
         if links.linked or links.invalid:
-            return FeatureEvent("archive_pasted", {"linked": links.linked, "invalid": links.invalid,
-                                                   "conversation_id": conv.id})
+            return ArchivePasted(conv.id, list(links.linked), list(links.invalid))
         return None
 
-    steps = [link_archives, extract]
-    idle_tasks: list[Callable[[], None]] = [lambda: extractor().retry_failed()]
+    steps: list[Step] = [link_archives, extract]
+    idle_tasks: list[Callable[[], object]] = [lambda: extractor().retry_failed()]
     embedder = services.embedder()
     starters: list = [embedder.start_loading]  # search and retrieval want it even without embed_on_write
     if settings.embed_on_write:
@@ -64,7 +68,7 @@ def build_steps(services: Services, knowledge, settings: Settings,
                 holder["p"] = EmbeddingPipeline(services.store(), embedder)
             return holder["p"]
 
-        def embed(turn: Turn, conv: Conversation) -> FeatureEvent | None:
+        def embed(turn: Turn, conv: Conversation) -> Event | None:
             embedding().on_turn_persisted(turn.id)
             return None
 
@@ -80,6 +84,18 @@ def build_steps(services: Services, knowledge, settings: Settings,
             task()
 
     return steps, idle, starters
+
+
+@dataclass
+class Session:
+    """What the root built for one app: the controller and its background pipeline."""
+
+    controller: SessionController
+    pipeline: TurnPipeline
+
+    def shutdown(self) -> None:
+        self.pipeline.stop()
+        self.controller.shutdown()
 
 
 def train_in_background(services: Services):
@@ -106,62 +122,6 @@ def train_in_background(services: Services):
     return train
 
 
-def build_controller(services: Services, emit: Callable[[Event], None], model: str | None = None,
-                     project: str | None = None, settings: Settings | None = None,
-                     models: ModelsConfig | None = None) -> SessionController:
-    """``settings``/``models`` already loaded by the caller are reused (one read of each file)."""
-    settings = settings or services.settings()
-    if project:
-        settings.project = project
-    models = models or services.models()
-    if model:
-        models.get(model)  # a clear ConfigError for an unknown name
-    controller = SessionController(
-        store_factory=services.store,
-        engine_factory=services.engine,
-        models=models, settings=settings, emit=emit,
-    )
-    from forge_tui.session.archive_actions import ArchiveActions
-    from forge_tui.session.knowledge_actions import KnowledgeActions
-
-    registry = services.registry
-    controller.knowledge_actions = KnowledgeActions(controller, registry)
-    from forge_tui.session.routing import EnginePool, Router, routed_decider
-
-    pool = EnginePool(lambda name: services.engine(name, models),
-                      current=lambda: (controller.model_name, controller.engine))
-    router = Router(models, pool, settings.cloud_allowed)
-    controller.archive_actions = ArchiveActions(controller, registry_factory=registry, router=router)
-    decider = routed_decider(router, lambda: controller.model_name)
-    steps, idle, starters = build_steps(services, controller.knowledge_actions, settings, decider)
-    from forge_tui.search.hybrid import SearchService
-    from forge_tui.session.search_actions import SearchActions
-
-    embedder = services.embedder()
-    search_holder: dict = {}
-
-    def search_service() -> SearchService:
-        if "s" not in search_holder:
-            search_holder["s"] = SearchService(services.store(), embedder)
-        return search_holder["s"]
-
-    controller.search_actions = SearchActions(controller, search_service, embedder, registry)
-    from forge_tui.session.training import TrainingRunner
-
-    controller.training = TrainingRunner(train_in_background(services), emit)
-    controller.after_start.append(lambda: watch_store(services.store().db, controller, search_service))
-    # build the keyword and vector indexes in the background, so the first search is quick
-    controller.after_start.append(
-        lambda: threading.Thread(target=search_service().warm_up, name="search-warm-up", daemon=True).start())
-    pipeline = TurnPipeline(steps, emit=emit, idle=idle, yield_to=lambda: controller.busy).start()
-    controller.hooks.append(pipeline)
-    controller.after_start.extend(starters)
-    if model:
-        controller.model_name = model
-    controller.pipeline = pipeline
-    return controller
-
-
 class LocalModelFinder:
     """Local model discovery and models.toml entries for the model picker."""
 
@@ -184,17 +144,17 @@ class LocalModelFinder:
         return name, models
 
 
-def watch_store(db, controller: SessionController, search_service: Callable):
+def watch_store(db, controller: Callable[[], SessionController], search_service: Callable):
     """Conversations another process writes (``forge import`` while the app runs) appear in the
     sidebar and in search within seconds: a change stream (or polling) on the store."""
     from forge_tui.search.live_feed import StoreChanged, StoreWatcher
 
     def changed(event: StoreChanged) -> None:
-        current = controller.conversation.id if controller.conversation else None
+        current = controller().state.conversation_id
         others = [cid for cid in event.conversation_ids if cid != current]
         if event.conversation_ids and not others:
             return  # our own writes to the open conversation: the session shows them already
-        controller.refresh_list()
+        controller().refresh_list()
         if others:
             search_service().refresh_conversations(others)
         else:
@@ -204,13 +164,72 @@ def watch_store(db, controller: SessionController, search_service: Callable):
     return StoreWatcher(db, changed).start()
 
 
+def build_session(services: Services, emit: Callable[[Event], None], model: str | None = None,
+                  project: str | None = None, settings: Settings | None = None,
+                  models: ModelsConfig | None = None) -> Session:
+    """``settings``/``models`` already loaded by the caller are reused (one read of each file)."""
+    settings = settings or services.settings()
+    if project:
+        settings.project = project
+    models = models or services.models()
+    if model:
+        models.get(model)  # a clear ConfigError for an unknown name
+    from forge_tui.search.hybrid import SearchService
+
+    embedder = services.embedder()
+    search_holder: dict = {}
+
+    def search_service() -> SearchService:
+        if "s" not in search_holder:
+            search_holder["s"] = SearchService(services.store(), embedder)
+        return search_holder["s"]
+
+    knowledge = KnowledgeService(services.registry, settings)
+    # the pipeline, the router and the controller refer to each other through these late-bound callables
+    refs: dict[str, SessionController] = {}
+    from forge_tui.session.routing import EnginePool, Router, routed_decider
+
+    pool = EnginePool(lambda name: services.engine(name, models),
+                      current=lambda: (refs["c"].state.model, refs["c"].engine) if "c" in refs else ("", None))
+    router = Router(models, pool, settings.cloud_allowed)
+    features = Features(
+        archives=ArchiveService(services.store, services.registry, settings.archive_token_budget, router),
+        knowledge=knowledge,
+        search=SearchCommands(services.store, search_service, settings, embedder, services.registry),
+    )
+    engine = CurrentEngine(lambda: refs["c"].engine if "c" in refs else None)
+    decider = routed_decider(router, lambda: refs["c"].state.model if "c" in refs else "")
+    steps, idle, starters = build_steps(services, knowledge, lambda: refs["c"].state.project, engine, settings,
+                                        decider)
+    pipeline = TurnPipeline(steps, emit=emit, idle=idle, yield_to=lambda: "c" in refs and refs["c"].busy)
+
+    def warm_search() -> None:
+        # build the keyword and vector indexes in the background, so the first search is quick
+        threading.Thread(target=search_service().warm_up, name="search-warm-up", daemon=True).start()
+
+    def watch() -> None:
+        watch_store(services.store().db, lambda: refs["c"], search_service)
+
+    from forge_tui.session.training import TrainingRunner
+
+    controller = SessionController(
+        store_link=services.store_link(), engine_factory=lambda name: services.engine(name, models),
+        models=models, settings=settings, emit=emit, features=features, hooks=[pipeline],
+        on_connected=[watch, warm_search, *starters], model=model,
+        training=TrainingRunner(train_in_background(services), emit),
+    )
+    refs["c"] = controller
+    pipeline.start()
+    return Session(controller, pipeline)
+
+
 def build_app(services: Services, model: str | None = None, project: str | None = None):
     from forge_tui.ui.app import ForgeApp
 
     settings = services.settings()
     models = services.models()  # fail fast, with the file and line, on a broken models.toml
     return ForgeApp(
-        controller_factory=lambda emit: build_controller(services, emit, model, project, settings, models),
+        controller_factory=lambda emit: build_session(services, emit, model, project, settings, models).controller,
         settings=settings,
         themes_dirs=services.paths.themes_dirs(),
         models_file=services.paths.models_file(),

@@ -37,6 +37,7 @@ class Services:
     _server: Any = None
     _embedder: Any = None
     _registry: Any = None
+    _connected_uri: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
@@ -72,11 +73,45 @@ class Services:
                 from forge_tui.store.repository import Store
 
                 what = self.mongo_uri_source if self.mongo_uri else "the embedded database"
-                store = Store.connect(self.uri(), self.db_name, what=what)
+                uri = self.uri()
+                store = Store.connect(uri, self.db_name, what=what)
                 store.check(what)
                 store.ensure_schema()
-                self._store = store
+                self._store, self._connected_uri = store, uri
             return self._store
+
+    def store_link(self) -> "ServicesStoreLink":
+        """The session's way to its database (and back, after the embedded server died)."""
+        return ServicesStoreLink(self)
+
+    def restart_store(self) -> str:
+        """Re-run the embedded server's launcher (its stale-record recovery restarts a dead
+        server on the same port, so the connected client finds it again); what Forge did."""
+        if self.mongo_uri:
+            self.store().ping()
+            return "the database at --mongo-uri answers again."
+        from forge_tui.store.server import EmbeddedServer
+
+        with self._lock:
+            if self._server is None:
+                self._server = EmbeddedServer(self.paths.mongo_dir, self.paths.server_state, self.paths.log_dir)
+            server = self._server
+        was_running = server.server_pid() is not None
+        uri = server.ensure_running()
+        store = self.store()
+        if uri != self._connected_uri:
+            from forge_tui.store.errors import StoreUnavailable
+
+            raise StoreUnavailable("The database server restarted on another port; restart Forge to reconnect.")
+        store.ping()
+        return "the server answers again." if was_running else "Forge restarted the embedded database server."
+
+    def store_alive(self) -> bool:
+        """A quick check: the embedded server's process lives (no network); remote: a ping."""
+        if self.mongo_uri or self._server is None:
+            self.store().ping()
+            return True
+        return self._server.server_pid() is not None
 
     def registry(self):
         """The knowledge-graph registry over the same database (built once)."""
@@ -117,7 +152,34 @@ class Services:
                 self._embedder = Embedder(self.models().embedding)
             return self._embedder
 
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.db.client.close()
-            self._store = None
+    def close(self, timeout: float = 0.5) -> None:
+        """Close the database client; never waits more than ``timeout`` (a dead server would
+        hold ``MongoClient.close`` for the whole server-selection timeout)."""
+        store, self._store = self._store, None
+        if store is not None:
+            closer = threading.Thread(target=store.db.client.close, name="forge-store-close", daemon=True)
+            closer.start()
+            closer.join(timeout)
+
+
+class ServicesStoreLink:
+    """``session.store_link.StoreLink`` over ``Services``."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def embedded(self) -> bool:
+        return not self._services.mongo_uri
+
+    def connect(self) -> "Store":
+        return self._services.store()
+
+    def alive(self) -> bool:
+        return self._services.store_alive()
+
+    def recover(self) -> str:
+        return self._services.restart_store()
+
+    def label(self) -> str:
+        return "embedded database" if self.embedded else "MongoDB (--mongo-uri)"

@@ -72,15 +72,13 @@ def cmd_ask(args, ctx) -> int:
         elif isinstance(event, ev.ReplyFinished):
             finished.append(event)
             done.set()
-        elif isinstance(event, ev.StoreFailed):
-            failures.append(event.message)
+        elif isinstance(event, ev.StateChanged) and event.state.store_status == "failed":
+            failures.append(event.state.store_message or "the database is not reachable.")
         elif isinstance(event, ev.Notice) and event.level == "error":
             failures.append(event.message)
 
-    controller = SessionController(store_factory=ctx.store, engine_factory=ctx.engine, models=models,
-                                   settings=settings, emit=emit)
-    if model:
-        controller.model_name = model
+    controller = SessionController(store_link=ctx.store_link(), engine_factory=ctx.engine, models=models,
+                                   settings=settings, emit=emit, model=model)
     try:
         return _run(args, ctx, controller, text, finished, failures, done)
     finally:
@@ -100,27 +98,29 @@ def _run(args, ctx, controller, text: str, finished: list, failures: list[str], 
         if conv is None:
             return 2
     elif args.continue_:
-        recent = store.list_conversations(project=controller.project, limit=1)
+        project = controller.state.project
+        recent = store.list_conversations(project=project, limit=1)
         if not recent:
-            return _fail(f"project '{controller.project}' has no conversation to continue; drop --continue.")
+            return _fail(f"project '{project}' has no conversation to continue; drop --continue.")
         conv = recent[0]
     assert controller.engine is not None
     try:
         controller.engine.wait_ready(LOAD_TIMEOUT_S)
     except Exception as exc:  # an EngineError names the fix; anything else is shown as it is
-        return _fail(f"model '{controller.model_name}' is not usable (nothing was stored): {exc}")
+        return _fail(f"model '{controller.state.model}' is not usable (nothing was stored): {exc}")
     if conv is not None:
         opened = controller.open_conversation(conv.id)
         if opened is not None:
             opened.result()
-    future = controller.send(text, system=args.system)
-    if future is None:
+    if not controller.send(text, system=args.system):
         return _fail(failures[0] if failures else "the prompt was refused.")
     try:
-        future.result()
+        while not done.wait(0.1):  # the reply is announced once its final text is stored
+            if failures and not controller.busy:
+                break
     except KeyboardInterrupt:
         controller.cancel()
-        future.result()
+        done.wait(10)
     if not finished:
         return _fail(failures[0] if failures else "no reply was produced.")
     return _report(args, controller, finished[-1])

@@ -1,13 +1,20 @@
-"""SessionController: commands in, events out. No Textual here.
+"""SessionController: commands in, events out, one owner of the session's state.
 
-It owns the store and the engine. Every command returns at once; the work runs
-on the controller's own worker thread (store I/O, orchestration) while token
-generation runs on the engine's thread. Persistence rules (issue 2):
+Every command returns at once and queues its work on the session worker; only
+that thread changes the state (conversation, turns, activity, model, tokens,
+store status), and after each change it publishes one immutable
+``SessionState`` (``StateChanged``) for the UI to bind. Model work (a reply, a
+compression) runs on a job thread and reports back to the worker, so the worker
+stays free: Ctrl+N during a reply cancels it and switches at once, and the
+cancelled reply is still written to its own conversation. Events about a
+conversation carry its id; the UI drops those for one it no longer shows.
 
-* the user's turn is written before generation starts;
-* the assistant's turn is written when it starts (``streaming``), updated while
-  it streams (at most every ``FLUSH_S``) and closed with a final status;
-* turns left ``streaming`` by a crash are closed as ``interrupted`` at start-up.
+Persistence (``StoreWriter``): turns are written in order — conversation, user
+turn, assistant turn (``streaming``), its text every ``FLUSH_S``, its final
+status — and each is announced only after it has landed, so nothing on screen
+is missing from the store. While the database is away the writes wait in memory
+(bounded) and ``StoreMonitor`` restarts the embedded server; they land when it
+returns. Turns left ``streaming`` by a crash are closed as ``interrupted`` at start-up.
 """
 
 from __future__ import annotations
@@ -15,23 +22,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Protocol
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Any, Callable, Sequence
+
+from pymongo.errors import PyMongoError
 
 from forge_tui.config import ModelsConfig, Settings
 from forge_tui.domain.ids import conversation_id, message_id
 from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Role, Turn, TurnStatus, utcnow
 from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.session import events as ev
-from forge_tui.session.training import TrainingRunner
 from forge_tui.session.context import build_messages
+from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHook
+from forge_tui.session.reply import ReplyStream
+from forge_tui.session.state import Activity, ModelStatus, SessionState, StoreStatus
+from forge_tui.session.training import TrainingRunner
+from forge_tui.session.store_link import StoreLink, StoreMonitor
+from forge_tui.session.worker import SerialWorker
+from forge_tui.session.writer import StoreWriter
 from forge_tui.store.errors import StoreError
-from forge_tui.store.repository import PyMongoError, Store
+from forge_tui.store.repository import Store
 
 log = logging.getLogger(__name__)
 
-FLUSH_S = 0.5
 TITLE_LEN = 60
+#: at quit, how long writes still in memory may take to land
+QUIT_DRAIN_S = 0.4
 
 FINISH_STATUS = {
     "stop": TurnStatus.COMPLETE,
@@ -41,404 +58,454 @@ FINISH_STATUS = {
     "error": TurnStatus.ERROR,
 }
 
-
-class TurnHook(Protocol):
-    """Runs after a turn is final in the store (classification, embedding, extraction)."""
-
-    def after_turn(self, turn: Turn, conversation: Conversation) -> None: ...
+__all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS"]
 
 
-class SessionController:
+class SessionController(FeatureCommands):
     def __init__(
         self,
         *,
-        store_factory: Callable[[], Store],
+        store_link: StoreLink,
         engine_factory: Callable[[str], KnowledgeEngine],
         models: ModelsConfig,
         settings: Settings,
         emit: Callable[[ev.Event], None],
-        hooks: list[TurnHook] | None = None,
+        features: Features | None = None,
+        hooks: Sequence[TurnHook] = (),
+        on_connected: Sequence[Callable[[], None]] = (),
+        model: str | None = None,
+        training: TrainingRunner | None = None,
+        write_limit: int = 10_000,
     ):
-        self._store_factory = store_factory
+        self._link = store_link
         self._engine_factory = engine_factory
         self.models = models
         self.settings = settings
         self._emit = emit
-        self.hooks = list(hooks or [])
-        self.store: Store | None = None
-        self.engine: KnowledgeEngine | None = None
-        self.model_name = models.default
-        self.project = settings.project or DEFAULT_PROJECT
-        self.conversation: Conversation | None = None
-        self.turns: list[Turn] = []
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session")
+        self.features = features or Features()
+        #: LoRA training in the background (its own thread; None where the root offers none)
+        self.training = training
+        self._hooks = tuple(hooks)
+        self._on_connected = tuple(on_connected)
+        self._worker = SerialWorker("session")
+        self._jobs = SerialWorker("session-job")
+        self._writer = StoreWriter(self._writes_failing, limit=write_limit)
+        self._monitor = StoreMonitor(store_link, self._store_lost, self._store_back, self._store_failed)
         self._cancel = threading.Event()
-        self._busy = threading.Event()
-        self.tokens_used = 0
-        #: feature actions, attached by the composition root (None when not wired)
-        self.archive_actions = None
-        self.knowledge_actions = None
-        self.search_actions = None
-        self.training: TrainingRunner | None = None  # LoRA training in the background
-        #: work started once the store is connected (after the first paint): e.g. loading torch
-        self.after_start: list[Callable[[], None]] = []
         self._closed = False
+        # -- state: changed on the worker only ------------------------------------------
+        self._store: Store | None = None
+        self._engine: KnowledgeEngine | None = None
+        self._model_name = model or models.default
+        self._model_status: ModelStatus = "loading"
+        self._model_message: str | None = None
+        self._project = settings.project or DEFAULT_PROJECT
+        self._conversation = self._blank_conversation()
+        self._saved = False  # is self._conversation in the store (it is written with its first turn)
+        self._turns: list[Turn] = []
+        self._activity: Activity = "idle"
+        self._tokens_used = 0
+        self._store_status: StoreStatus = "connecting"
+        self._store_message: str | None = None
+        self._queued: list[str] = []
+        self.state = self._snapshot()
 
-    # -- helpers -------------------------------------------------------------
+    # -- state ------------------------------------------------------------------------
+    def _snapshot(self) -> SessionState:
+        return SessionState(
+            project=self._project, conversation=replace(self._conversation),
+            turns=tuple(replace(t) for t in self._turns), activity=self._activity, model=self._model_name,
+            model_status=self._model_status, model_message=self._model_message, tokens_used=self._tokens_used,
+            n_ctx=self._engine.n_ctx if self._engine is not None and self._model_status == "ready"
+            else self._n_ctx_configured(),
+            store_status=self._store_status, store_label=self._link.label(), store_message=self._store_message,
+            pending_writes=self._writer.pending, queued_messages=tuple(self._queued),
+        )
+
+    def _n_ctx_configured(self) -> int:
+        try:
+            return self.models.get(self._model_name).n_ctx or 4096  # a server's engine learns it on connecting
+        except Exception:  # an unknown name: the model status says why
+            return 0
+
+    def _publish(self) -> None:
+        self.state = self._snapshot()
+        self.emit(ev.StateChanged(self.state))
+
     def emit(self, event: ev.Event) -> None:
         try:
             self._emit(event)
         except RuntimeError:  # the UI is gone (shutting down)
             log.debug("event dropped: %s", type(event).__name__)
 
-    # -- primitives for feature actions (archives, knowledge, search) -------------
-    def submit(self, fn, *args) -> Future | None:
-        """Run ``fn`` on the session worker; store errors become a StoreFailed event."""
-        return self._submit(fn, *args)
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        """Run ``fn`` on the worker; store errors become a notice, a bug an error notice."""
 
-    def claim(self) -> bool:
-        """Take the engine for a long task (reply, compression); False if it is taken."""
-        if self._busy.is_set():
-            return False
-        self._busy.set()
-        self._cancel.clear()
-        return True
-
-    def release(self) -> None:
-        self._busy.clear()
-
-    @property
-    def cancel_event(self) -> threading.Event:
-        return self._cancel
-
-    def open_now(self, conv_id: str, focus_turn_id: str | None = None) -> None:
-        """Open a conversation synchronously (call on the session worker)."""
-        self._open(conv_id, focus_turn_id)
-
-    def list_now(self) -> None:
-        self._list()
-
-    def _submit(self, fn, *args) -> Future | None:
-        if self._closed:
-            return None
-
-        def run():
+        def run() -> Any:
             try:
                 return fn(*args)
             except (StoreError, PyMongoError) as exc:
-                self.emit(ev.StoreFailed(_store_message(exc)))
+                self.emit(ev.Notice(_store_message(exc, self._link.embedded), "error"))
+                if isinstance(exc, PyMongoError):
+                    self._monitor.check_now()
             except Exception as exc:  # a bug: report it in-app instead of dying silently
                 log.exception("session task failed")
                 self.emit(ev.Notice(f"Internal error: {type(exc).__name__}: {exc}", "error"))
             return None
 
-        return self._worker.submit(run)
+        return None if self._closed else self._worker.submit(run)
+
+    def run_on_worker(self, fn: Callable[[], Any]) -> Future[Any] | None:
+        """Queue ``fn`` behind every command given so far (tests wait on it)."""
+        return self._submit(fn)
 
     @property
     def busy(self) -> bool:
-        return self._busy.is_set()
+        return self.state.busy
 
     @property
-    def n_ctx(self) -> int:
-        """The context size of the model of the moment (a server's engine learns it when it connects)."""
-        if self.engine is not None:
-            return self.engine.n_ctx
-        return self.models.get(self.model_name).n_ctx or 4096
+    def engine(self) -> KnowledgeEngine | None:
+        """The engine of the moment (read-only; background extraction follows model switches)."""
+        return self._engine
 
-    # -- start-up ------------------------------------------------------------
-    def start(self) -> Future | None:
-        self.load_model(self.model_name)
+    # -- start-up and the store ------------------------------------------------------------
+    def start(self) -> Future[Any] | None:
+        self.load_model(self._model_name)
         return self._submit(self._connect)
 
-    def retry_store(self) -> Future | None:
-        return self._submit(self._connect)
+    def retry_store(self) -> Future[Any] | None:
+        """Ctrl+R: connect (never connected yet) or re-run the launcher."""
+        def retry() -> None:
+            if self._store is None:
+                self._connect()
+            else:
+                self._store_status, self._store_message = "lost", "Retrying the database (ctrl+r)…"
+                self._publish()
+                self._monitor.check_now(recover=True)
+        return self._submit(retry)
 
     def _connect(self) -> None:
-        store = self._store_factory()
-        interrupted = store.close_interrupted()
-        self.store = store
-        host, port = store.db.client.address or ("mongodb", 0)
-        self.emit(ev.StoreConnected(f"{host}:{port}"))
+        self._store_status, self._store_message = "connecting", None
+        self._publish()
+        try:
+            store = self._link.connect()
+            interrupted = store.close_interrupted()
+        except (StoreError, PyMongoError) as exc:
+            self._store_status, self._store_message = "failed", _store_message(exc, self._link.embedded)
+            self._publish()
+            return
+        self._store = store
+        self._store_status = "connected"
+        self._publish()
+        self._monitor.start()
         if interrupted:
             self.emit(ev.Notice(f"{interrupted} reply(ies) cut off by a crash were kept as 'interrupted'.", "warning"))
         self._list()
-        starters, self.after_start = self.after_start, []
-        for starter in starters:
+        self._emit_knowledge()
+        for starter in self._on_connected:
             starter()
+        self._send_queued()
 
-    def require_store(self) -> Store:
-        if self.store is None:
+    def _writes_failing(self, healthy: bool, problem: str | None) -> None:
+        """From the writer thread: a write failed (or landed again); the monitor decides."""
+        if not healthy:
+            self._monitor.check_now()
+        self._submit(self._publish)
+
+    def _store_lost(self, problem: str) -> None:
+        def lost() -> None:
+            self._store_status = "lost"
+            self._store_message = problem + (" Restarting it…" if self._link.embedded else
+                                             " Forge keeps your writes in memory until it answers.")
+            self._publish()
+        self._submit(lost)
+
+    def _store_back(self, what: str) -> None:
+        def back() -> None:
+            was_down = self._store_status != "connected"
+            self._store_status, self._store_message = "connected", None
+            self._publish()
+            if was_down:
+                self.emit(ev.Notice(f"Database back: {what}", "information"))
+            self._send_queued()
+        self._submit(back)
+
+    def _store_failed(self, problem: str) -> None:
+        def failed() -> None:
+            self._store_status = "failed"
+            self._store_message = (f"{_store_message(StoreError(problem), self._link.embedded)} "
+                                   "Forge keeps retrying; your writes wait in memory.")
+            self._publish()
+        self._submit(failed)
+
+    def _require_store(self) -> Store:
+        if self._store is None:
             raise StoreError("The database is not connected yet. Retry with ctrl+r once it is reachable.")
-        return self.store
+        return self._store
 
-    def refresh_list(self) -> Future | None:
+    def refresh_list(self) -> Future[Any] | None:
         return self._submit(self._list)
 
     def _list(self) -> None:
-        convs = self.require_store().list_conversations()
-        self.emit(ev.ConversationsListed(convs, self.conversation.id if self.conversation else None))
+        self.emit(ev.ConversationsListed(self._require_store().list_conversations()))
 
-    # -- model ---------------------------------------------------------------
-    def load_model(self, name: str) -> None:
+    # -- model -------------------------------------------------------------------------------
+    def update_models(self, models: ModelsConfig) -> Future[Any] | None:
+        """A good edit of models.toml (the current engine keeps running until the next switch)."""
+        def update() -> None:
+            self.models = models
+            self._publish()
+        return self._submit(update)
+
+    def load_model(self, name: str) -> Future[Any] | None:
         """Switch models; loading happens on the engine's own thread."""
-        old = self.engine
-        self.model_name = name
-        self.emit(ev.ModelLoading(name))
+        return self._submit(self._load_model, name)
+
+    def _load_model(self, name: str) -> None:
+        old = self._engine
+        self._model_name, self._model_status, self._model_message = name, "loading", None
         try:
             engine = self._engine_factory(name)
         except Exception as exc:  # config errors name the fix
-            self.emit(ev.ModelFailed(name, str(exc)))
+            self._engine, self._model_status, self._model_message = None, "failed", str(exc)
+            self._publish()
             return
-        self.engine = engine
-        future = engine.start_loading()
-
-        def done(f: Future) -> None:
-            if f.exception() is not None:
-                self.emit(ev.ModelFailed(name, str(f.exception())))
-            else:
-                self.emit(ev.ModelReady(name, engine.n_ctx, engine.load_seconds or 0.0))
-                self._submit(self._count_tokens)
-
-        future.add_done_callback(done)
+        self._engine = engine
+        self._publish()
+        engine.start_loading().add_done_callback(
+            lambda f: self._submit(self._model_loaded, engine, f.exception()))
         if old is not None and old is not engine:
-            threading.Thread(target=old.close, daemon=True).start()
+            threading.Thread(target=old.close, name="forge-engine-close", daemon=True).start()
 
-    # -- conversations -------------------------------------------------------
-    def new_conversation(self, project: str | None = None) -> None:
-        """Start an empty conversation; it is written with its first turn."""
-        self.project = project or self.project
-        self.conversation = None
-        self.turns = []
-        self.tokens_used = 0
-        self.emit(ev.TokensCounted(0, self.n_ctx))
+    def _model_loaded(self, engine: KnowledgeEngine, error: BaseException | None) -> None:
+        if engine is not self._engine:
+            return  # superseded by a later switch
+        if error is not None:
+            self._model_status, self._model_message = "failed", str(error)
+        else:
+            self._model_status, self._model_message = "ready", None
+            self._count_tokens()
+        self._publish()
 
-    def open_conversation(self, conv_id: str, focus_turn_id: str | None = None) -> Future | None:
+    # -- conversations --------------------------------------------------------------------------
+    def _blank_conversation(self) -> Conversation:
+        now = utcnow()
+        return Conversation(
+            id=conversation_id(self._project, "live", now.isoformat() + f"/{time.perf_counter_ns()}"),
+            project=self._project, title="New conversation", created_at=now, updated_at=now,
+            model=self._model_name,
+        )
+
+    def new_conversation(self, project: str | None = None) -> Future[Any] | None:
+        """Start an empty conversation (it is written with its first turn); cancels a running reply."""
+        self.cancel()
+        return self._submit(self._new_conversation, project)
+
+    def _new_conversation(self, project: str | None) -> None:
+        changed = bool(project) and project != self._project
+        self._project = project or self._project
+        self._conversation, self._saved, self._turns, self._tokens_used = self._blank_conversation(), False, [], 0
+        self._queued = []
+        self.emit(ev.ConversationOpened(replace(self._conversation), []))
+        self._publish()
+        if changed and self._store is not None:
+            self._emit_knowledge()
+
+    def open_conversation(self, conv_id: str, focus_turn_id: str | None = None) -> Future[Any] | None:
+        """Show a stored conversation; cancels a running reply (it is kept in its own conversation)."""
+        self.cancel()
         return self._submit(self._open, conv_id, focus_turn_id)
 
     def _open(self, conv_id: str, focus_turn_id: str | None) -> None:
-        store = self.require_store()
+        store = self._require_store()
         conv = store.get_conversation(conv_id)
         if conv is None:
             self.emit(ev.Notice(f"No conversation with id {conv_id}.", "error"))
             return
-        self.conversation = conv
-        self.project = conv.project
-        self.turns = store.turns(conv.id)
-        self.emit(ev.ConversationOpened(conv, list(self.turns), focus_turn_id))
+        self._conversation, self._saved, self._project = conv, True, conv.project
+        self._turns = store.turns(conv.id)
+        self._queued = []
+        self.emit(ev.ConversationOpened(replace(conv), [replace(t) for t in self._turns], focus_turn_id))
         if conv.context_items:
-            self.emit(ev.FeatureEvent("context_offered", {
-                "conversation_id": conv.id, "items": conv.context_items,
-                "budget": self.settings.retrieval_token_budget}))
+            self.emit(ev.ContextOffered(conv.id, list(conv.context_items), self.settings.retrieval_token_budget))
         self._emit_knowledge()
         self._count_tokens()
+        self._publish()
 
-    def _emit_knowledge(self) -> None:
-        if self.knowledge_actions is not None:
-            try:
-                self.emit(self.knowledge_actions.view_event())
-            except Exception:  # the sidebar can wait; the conversation cannot
-                log.exception("knowledge view failed")
+    def _count_tokens(self) -> None:
+        engine = self._engine
+        if engine is None or not engine.ready:
+            return
+        if not self._turns:
+            self._tokens_used = 0
+            return
+        self._tokens_used = engine.count_tokens(build_messages(self._turns, self._conversation, self._store))
 
-    def _ensure_conversation(self, first_text: str) -> Conversation:
-        if self.conversation is not None:
-            return self.conversation
-        now = utcnow()
-        title = " ".join(first_text.split())[:TITLE_LEN] or "New conversation"
-        conv = Conversation(
-            id=conversation_id(self.project, f"live:{title}", now.isoformat() + f"/{time.perf_counter_ns()}"),
-            project=self.project, title=title, created_at=now, updated_at=now, model=self.model_name,
-        )
-        self.require_store().create_conversation(conv)
-        self.conversation = conv
-        self.turns = []
-        self._list()
-        return conv
-
-    # -- chat ----------------------------------------------------------------
-    def send(self, text: str, system: str | None = None) -> Future | None:
-        """Persist the user's turn, then stream a reply. Returns None if refused.
+    # -- chat ----------------------------------------------------------------------------------------
+    def send(self, text: str, system: str | None = None) -> bool:
+        """Queue a message; it is written, then replied to. While a reply runs or the
+        database is away it waits and is sent afterwards. False for empty text.
 
         ``system`` (``forge ask --system``) is stored as a system turn before the user's;
         it joins the system prompt for the rest of the conversation.
         """
         text = text.strip()
         if not text:
-            return None
-        if self.store is None:
-            self.emit(ev.Notice("The database is not reachable: your message is kept in the input. "
-                                "Press ctrl+r to retry.", "error"))
-            return None
-        if not self.claim():
-            self.emit(ev.Notice("A reply is still streaming: press Esc to cancel it first.", "warning"))
-            return None
-        return self._submit(self._send, text, system)
+            return False
+        return self._submit(self._send, text, system) is not None
 
     def cancel(self) -> bool:
-        """Cancel the running reply (prompt processing included). Never quits."""
-        if self._busy.is_set():
+        """Cancel the running reply or compression (prompt processing included). Never quits."""
+        if self.state.busy:
             self._cancel.set()
             return True
         return False
 
+    def _send_queued(self) -> None:
+        if self._queued and self._activity == "idle" and self._store is not None:
+            self._send(self._queued.pop(0))
+
+    def _send(self, text: str, system: str | None = None) -> None:
+        if self._store is None or self._activity != "idle":
+            self._queued.append(text)
+            why = ("the database is not connected yet" if self._store is None
+                   else "it is sent when the running reply ends (Esc cancels it)")
+            self.emit(ev.Notice(f"Message kept: {why}.", "information"))
+            self._publish()
+            return
+        store, conv = self._store, self._conversation
+        if not self._saved:
+            conv.title = " ".join(text.split())[:TITLE_LEN] or "New conversation"
+            conv.created_at = conv.updated_at = utcnow()
+            saved = replace(conv)
+            self._writer.submit(lambda: store.create_conversation(saved), self._refresh_list_later)
+            self._saved = True
+        if system:
+            instruction = self._new_turn(conv, Role.SYSTEM, system, TurnStatus.COMPLETE)
+            self._turns.append(instruction)
+            self._writer.submit(lambda: store.insert_turn(instruction, conv.project))
+        user = self._new_turn(conv, Role.USER, text, TurnStatus.COMPLETE)
+        self._turns.append(user)
+        persisted = replace(user)
+        self._writer.submit(lambda: store.insert_turn(persisted, conv.project),
+                            lambda: self._after_write(ev.TurnPersisted(conv.id, persisted), persisted, conv))
+        search = self.features.search
+        if search is not None and user.seq == 0 and not conv.archive_context:
+            try:
+                offered = search.offer_for(conv, text)
+            except PyMongoError:
+                offered = None
+            if offered is not None:
+                self.emit(offered)
+        self._reply(store, conv)
+
+    def _refresh_list_later(self) -> None:
+        self._submit(self._list)
+
+    def _after_write(self, event: ev.Event, turn: Turn, conv: Conversation) -> None:
+        self.emit(event)
+        self._run_hooks(turn, conv)
+
     def _new_turn(self, conv: Conversation, role: Role, content: str, status: TurnStatus) -> Turn:
         now = utcnow()
-        seq = len(self.turns)
+        seq = len(self._turns)
         return Turn(
             id=message_id(conv.id, f"{seq}:{role.value}", now), conversation_id=conv.id, seq=seq,
             role=role, content=content, status=status, created_at=now, updated_at=now,
-            model=self.model_name if role is Role.ASSISTANT else None,
+            model=self._model_name if role is Role.ASSISTANT else None,
         )
-
-    def _send(self, text: str, system: str | None = None) -> None:
-        try:
-            store = self.require_store()
-            conv = self._ensure_conversation(text)
-            if system:
-                instruction = self._new_turn(conv, Role.SYSTEM, system, TurnStatus.COMPLETE)
-                store.insert_turn(instruction, conv.project)
-                self.turns.append(instruction)
-            user = self._new_turn(conv, Role.USER, text, TurnStatus.COMPLETE)
-            store.insert_turn(user, conv.project)
-            self.turns.append(user)
-            self.emit(ev.TurnPersisted(user))
-            self._run_hooks(user, conv)
-            if self.search_actions is not None and user.seq == 0 and not conv.archive_context:
-                self.search_actions.offer_for(conv, text)
-            self._reply(store, conv)
-        finally:
-            self._busy.clear()
 
     def _reply(self, store: Store, conv: Conversation) -> None:
         reply = self._new_turn(conv, Role.ASSISTANT, "", TurnStatus.STREAMING)
-        store.insert_turn(reply, conv.project)
-        self.turns.append(reply)
-        self.emit(ev.ReplyStarted(reply))
-        engine = self.engine
-        if engine is None:
-            self._close_reply(store, reply, "", TurnStatus.ERROR, "No model is loaded. Pick one with ctrl+m.")
-            return
+        self._turns.append(reply)
+        started = replace(reply)
+        self._writer.submit(lambda: store.insert_turn(started, conv.project),
+                            lambda: self.emit(ev.ReplyStarted(conv.id, started)))
+        stream = ReplyStream(self._writer, store, started, self.emit)
+        engine = self._engine
+        if engine is None or self._model_status == "failed":
+            why = f"Model '{self._model_name}' could not be loaded: {self._model_message}"
+            self._reply_done(stream, conv, None, error=f"{why} (ctrl+m or f2 picks a model)")
+            return  # (a model still loading is waited for: generate() waits until it is ready)
         refusal = self._cloud_refusal(conv.project)
         if refusal:
-            self._close_reply(store, reply, "", TurnStatus.ERROR, refusal)
+            self._reply_done(stream, conv, None, error=refusal)
             return
-        buffer: list[str] = []
-        last_flush = [time.monotonic()]
-
-        def on_piece(piece: str) -> None:
-            buffer.append(piece)
-            self.emit(ev.ReplyChunk(reply.id, piece))
-            now = time.monotonic()
-            if now - last_flush[0] >= FLUSH_S:
-                last_flush[0] = now
-                store.update_turn(reply.id, content="".join(buffer))
-
-        messages = build_messages(self.turns[:-1], conv, store)
-        request = GenerationRequest(
-            messages=messages, max_tokens=self.settings.max_reply_tokens, temperature=self.settings.temperature
-        )
         try:
-            result = engine.generate(request, on_piece, self._cancel)
-        except Exception as exc:  # engine failures are shown; the partial text is kept
-            log.exception("generation failed")
-            self._close_reply(store, reply, "".join(buffer), TurnStatus.ERROR, f"{type(exc).__name__}: {exc}")
-            return
-        status = FINISH_STATUS.get(result.finish, TurnStatus.COMPLETE)
-        reply.tokens = result.tokens
-        reply.engine = engine.kind
-        reply.usage = usage_of(result)
-        reply.adapter = result.adapter
-        self._close_reply(store, reply, result.text, status, result.error, result.finish)
-        self.tokens_used = result.prompt_tokens + result.tokens
-        self.emit(ev.TokensCounted(self.tokens_used, engine.n_ctx))
-        if self.archive_actions is not None and status is TurnStatus.COMPLETE:
-            self.archive_actions.check_auto_compress(self.tokens_used, engine.n_ctx)
+            messages = build_messages(self._turns[:-1], conv, store)
+        except PyMongoError:  # the archive a continued conversation carries waits for the store
+            messages = build_messages(self._turns[:-1], conv, None)
+        request = GenerationRequest(messages=messages, max_tokens=self.settings.max_reply_tokens,
+                                    temperature=self.settings.temperature)
+        self._activity = "reply"
+        self._cancel.clear()
+        self._publish()
+        job = self._jobs.submit(lambda: engine.generate(request, stream.add, self._cancel))
+        assert job is not None
+        job.add_done_callback(lambda f: self._submit(self._reply_future_done, stream, conv, engine, f))
+
+    def _reply_future_done(self, stream: ReplyStream, conv: Conversation, engine: KnowledgeEngine,
+                           future: Future[GenerationResult]) -> None:
+        error = future.exception()
+        if error is not None:
+            log.error("generation failed", exc_info=error)
+            self._reply_done(stream, conv, None, error=f"{type(error).__name__}: {error}")
+        else:
+            self._reply_done(stream, conv, future.result(), engine=engine)
+
+    def _reply_done(self, stream: ReplyStream, conv: Conversation, result: GenerationResult | None,
+                    error: str | None = None, engine: KnowledgeEngine | None = None) -> None:
+        if result is None:
+            text, status, finish, tokens = stream.text, TurnStatus.ERROR, "error", None
+        else:
+            text, status, finish, tokens = result.text, FINISH_STATUS.get(result.finish, TurnStatus.COMPLETE), \
+                result.finish, result.tokens
+            error = result.error
+            stream.turn.usage = usage_of(result)
+            stream.turn.adapter = result.adapter
+            stream.turn.engine = engine.kind if engine is not None else None
+        stream.turn.tokens = tokens
+        final = stream.finish(text, status, error, finish,
+                              lambda turn: self._run_hooks(turn, conv) if status is not TurnStatus.ERROR else None)
+        current = conv.id == self._conversation.id
+        if current:
+            self._turns = [final if t.id == final.id else t for t in self._turns]
+            if result is not None:
+                self._tokens_used = result.prompt_tokens + result.tokens
+        self._activity = "idle"
+        self._publish()
+        if current and result is not None and status is TurnStatus.COMPLETE:
+            self._check_auto_compress(self._tokens_used, engine.n_ctx if engine is not None else 0)
+        self._send_queued()
 
     def _cloud_refusal(self, project: str) -> str | None:
         """Why this project's text must not go to the model of the moment (a cloud engine), if so."""
-        spec = self.models.models.get(self.model_name)
+        spec = self.models.models.get(self._model_name)
         if spec is None or not spec.is_cloud or self.settings.cloud_allowed(project):
             return None
-        return (f"Project '{project}' keeps its text off cloud engines, and '{self.model_name}' is one: pick a "
+        return (f"Project '{project}' keeps its text off cloud engines, and '{self._model_name}' is one: pick a "
                 f"local model (ctrl+m), or allow it with [projects.{project}] cloud = true in forge.toml.")
 
-    def _close_reply(self, store: Store, reply: Turn, text: str, status: TurnStatus,
-                     error: str | None, finish: str = "error") -> None:
-        reply.content, reply.status, reply.error, reply.updated_at = text, status, error, utcnow()
-        store.update_turn(reply.id, content=text, status=status, error=error, tokens=reply.tokens,
-                          engine=reply.engine, usage=reply.usage, adapter=reply.adapter)
-        self._busy.clear()  # before announcing: the user may send again as soon as they see it
-        self.emit(ev.ReplyFinished(reply, finish, error))
-        if self.conversation is not None and status is not TurnStatus.ERROR:
-            self._run_hooks(reply, self.conversation)
-
     def _run_hooks(self, turn: Turn, conv: Conversation) -> None:
-        for hook in self.hooks:
+        for hook in self._hooks:
             try:
                 hook.after_turn(turn, conv)
             except Exception:  # hooks must never cost the user a turn
                 log.exception("turn hook %r failed", hook)
 
-    def _count_tokens(self) -> None:
-        engine = self.engine
-        if engine is None or not engine.ready:
-            return
-        if self.conversation is None or not self.turns:
-            self.tokens_used = 0
-        else:
-            self.tokens_used = engine.count_tokens(build_messages(self.turns, self.conversation, self.store))
-        self.emit(ev.TokensCounted(self.tokens_used, engine.n_ctx))
-
-    # -- feature entry points (the UI calls these; the work lives in *_actions) --
-    def _feature(self, name: str):
-        feature = getattr(self, name)
-        if feature is None:
-            self.emit(ev.Notice(f"This Forge was started without {name.replace('_actions', '')}.", "warning"))
-        return feature
-
-    def compress(self, mode: str = "default", upto_message_id: str | None = None,
-                 context_archives: tuple = (), then_continue: bool = False):
-        f = self._feature("archive_actions")
-        return f and f.compress(mode, upto_message_id, context_archives, then_continue)
-
-    def continue_from_archive(self, archive_id: str | None = None):
-        f = self._feature("archive_actions")
-        return f and f.continue_from(archive_id)
-
-    def show_lineage(self, node: str | None = None):
-        f = self._feature("archive_actions")
-        return f and f.show_lineage(node)
-
-    def search(self, query: str, project: str | None = None):
-        f = self._feature("search_actions")
-        return f and f.query(query, project)
-
-    def keep_context(self, sources: list[str]):
-        f = self._feature("search_actions")
-        return f and f.keep_context(sources)
-
-    def refresh_knowledge(self):
-        f = self._feature("knowledge_actions")
-        return f and f.refresh()
-
-    def resolve_conflict(self, conflict_id: str, choice: str, project: str | None = None):
-        f = self._feature("knowledge_actions")
-        return f and f.choose(conflict_id, choice, project)
-
-    def revalidate_decision(self, decision_id: str, project: str | None = None):
-        f = self._feature("knowledge_actions")
-        return f and f.revalidate(decision_id, project)
-
-    def resolve_thread(self, thread_id: str, status: str = "RESOLVED", project: str | None = None):
-        f = self._feature("knowledge_actions")
-        return f and f.resolve_thread(thread_id, status, project)
-
-    # -- shutdown ------------------------------------------------------------
+    # -- shutdown ------------------------------------------------------------------------------------
     def shutdown(self) -> None:
+        """Quit quickly whatever the store's state: cancel, give writes a moment to land, stop."""
         self._closed = True
         self._cancel.set()
-        self._worker.shutdown(wait=True, cancel_futures=True)
-        if self.engine is not None:
-            self.engine.close()
+        self._monitor.stop()
+        self._worker.shutdown()
+        self._writer.drain(QUIT_DRAIN_S)
+        self._writer.stop()
+        self._jobs.shutdown()
+        engine = self._engine
+        if engine is not None:
+            engine.close()
 
 
 def usage_of(result: GenerationResult) -> dict[str, int]:
@@ -447,8 +514,11 @@ def usage_of(result: GenerationResult) -> dict[str, int]:
             "cache_read": result.cache_read_tokens, "cache_write": result.cache_write_tokens}
 
 
-def _store_message(exc: Exception) -> str:
+def _store_message(exc: Exception, embedded: bool) -> str:
     if isinstance(exc, StoreError):
         return str(exc)
+    if embedded:
+        return (f"The embedded database is not answering ({type(exc).__name__}). Forge restarts it; "
+                "ctrl+r retries now. Your typed text is kept.")
     return (f"MongoDB is not reachable ({type(exc).__name__}). Check that the server at --mongo-uri / "
-            "FORGE_MONGO_URI is running, then press ctrl+r to retry. Your typed text is kept.")
+            "FORGE_MONGO_URI is running; ctrl+r retries. Your typed text is kept.")

@@ -1,105 +1,190 @@
-"""Events the SessionController emits. Plain dataclasses, past tense; the UI
-bridge turns each into a Textual message. Emitted from worker threads."""
+"""What the session layer tells the UI: one frozen dataclass per event, past tense.
+
+Emitted from worker threads; ``ui/bridge.py`` carries every one into Textual in
+one message type and the screen dispatches on the event's type. Events about a
+conversation carry its id, so the UI ignores those for a conversation it no
+longer shows. ``StateChanged`` carries the whole ``SessionState`` snapshot the
+UI binds; the other events describe things that happened (a turn written, a
+piece of a reply written, an archive ready).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from forge_tui.domain.models import Conversation, Turn
+from forge_tui.session.state import SessionState
+
+Level = Literal["information", "warning", "error"]
 
 
 class Event:
     """Base class of every session event."""
 
 
-@dataclass
-class StoreConnected(Event):
-    uri_label: str
+class ConversationEvent(Event):
+    """An event about one conversation: the UI drops it unless it shows that conversation."""
+
+    conversation_id: str
 
 
-@dataclass
-class StoreFailed(Event):
+@dataclass(frozen=True)
+class StateChanged(Event):
+    """The controller's state after a change (the UI binds it)."""
+
+    state: SessionState
+
+
+@dataclass(frozen=True)
+class Notice(Event):
     message: str
+    level: Level = "information"
 
 
-@dataclass
-class ModelLoading(Event):
-    name: str
-
-
-@dataclass
-class ModelReady(Event):
-    name: str
-    n_ctx: int
-    load_s: float
-
-
-@dataclass
-class ModelFailed(Event):
-    name: str
-    message: str
-
-
-@dataclass
+@dataclass(frozen=True)
 class ConversationsListed(Event):
     conversations: list[Conversation]
-    current_id: str | None = None
 
 
-@dataclass
+# -- the open conversation --------------------------------------------------------------
+@dataclass(frozen=True)
 class ConversationOpened(Event):
+    """The pane now shows ``conversation`` (a new one has no turns and is not stored yet)."""
+
     conversation: Conversation
     turns: list[Turn]
     focus_turn_id: str | None = None
 
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation.id
 
-@dataclass
-class TurnPersisted(Event):
-    """A user turn is in the store (written before generation starts)."""
 
+@dataclass(frozen=True)
+class TurnPersisted(ConversationEvent):
+    """A user turn is in the store (written before its reply is)."""
+
+    conversation_id: str
     turn: Turn
 
 
-@dataclass
-class ReplyStarted(Event):
+@dataclass(frozen=True)
+class ReplyStarted(ConversationEvent):
+    """The assistant's turn is in the store with status ``streaming``."""
+
+    conversation_id: str
     turn: Turn
 
 
-@dataclass
-class ReplyChunk(Event):
+@dataclass(frozen=True)
+class ReplyChunk(ConversationEvent):
+    """Text of a streaming reply that is now in the store (shown only once written)."""
+
+    conversation_id: str
     turn_id: str
     text: str
 
 
-@dataclass
-class ReplyFinished(Event):
+@dataclass(frozen=True)
+class ReplyFinished(ConversationEvent):
+    """The reply's final text and status are in the store."""
+
+    conversation_id: str
     turn: Turn
     finish: str
     message: str | None = None
 
 
-@dataclass
-class TokensCounted(Event):
+# -- archives -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArchiveStarted(ConversationEvent):
+    conversation_id: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class ArchivePiece(ConversationEvent):
+    """YAML of the archive as the model writes it."""
+
+    conversation_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ArchiveReady(ConversationEvent):
+    conversation_id: str
+    archive_id: str
+    yaml: str
+    tokens_source: int
+    tokens_archive: int
+    mode: str
+    dropped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ArchiveFailed(ConversationEvent):
+    conversation_id: str
+    message: str
+    partial: str = ""
+
+
+@dataclass(frozen=True)
+class ArchivePasted(ConversationEvent):
+    """Archives pasted into a user turn: linked ids, and why others were not linked."""
+
+    conversation_id: str
+    linked: list[str]
+    invalid: list[str]
+
+
+@dataclass(frozen=True)
+class AutoCompressSuggested(ConversationEvent):
+    conversation_id: str
     used: int
     n_ctx: int
 
 
-@dataclass
-class Notice(Event):
-    message: str
-    level: str = "information"  # information | warning | error
+@dataclass(frozen=True)
+class LineageListed(Event):
+    """``compression.lineage.lineage``: id, type, ancestors, descendants."""
+
+    node: str
+    node_type: str
+    ancestors: list[dict[str, Any]]
+    descendants: list[dict[str, Any]]
+    titles: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class FeatureEvent(Event):
-    """Events from feature services (archives, knowledge, search) with a kind and payload."""
+# -- knowledge and search ----------------------------------------------------------------
+@dataclass(frozen=True)
+class KnowledgeChanged(Event):
+    """The sidebar's view of one project (``knowledge.view.knowledge_view``)."""
 
-    kind: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    project: str
+    view: dict[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True)
+class SearchResults(Event):
+    query: str
+    hits: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    semantic: bool = False
+
+
+@dataclass(frozen=True)
+class ContextOffered(ConversationEvent):
+    """Context retrieved for a conversation's opening (``ContextItem`` fields + ``kept``)."""
+
+    conversation_id: str
+    items: list[dict[str, Any]]
+    budget: int
+
+
+# -- training ---------------------------------------------------------------------------
+@dataclass(frozen=True)
 class TrainingProgressed(Event):
     """A background LoRA training run: a status line, or a finished step (``total`` > 0)."""
 
@@ -111,7 +196,7 @@ class TrainingProgressed(Event):
     eta_s: float = 0.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainingFinished(Event):
     task: str
     message: str

@@ -2,7 +2,7 @@
 
 Live turns and imported ones take the same path: classify → embed → extract
 knowledge → link pasted archives. Steps are injected by the composition root
-(each is ``step(turn, conversation) -> FeatureEvent | None``), run one turn at a
+(each is ``step(turn, conversation) -> Event | None``), run one turn at a
 time on a daemon thread, and never block typing or streaming; a failing step is
 logged and the others still run — the turn itself is already safe in the store.
 """
@@ -15,11 +15,11 @@ import threading
 from typing import Callable, Sequence
 
 from forge_tui.domain.models import Conversation, Turn
-from forge_tui.session.events import Event, FeatureEvent
+from forge_tui.session.events import Event
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[Turn, Conversation], "FeatureEvent | None"]
+Step = Callable[[Turn, Conversation], "Event | None"]
 
 
 class TurnPipeline:
@@ -56,7 +56,7 @@ class TurnPipeline:
         for turn in turns:
             self._queue.put((turn, conversation))
 
-    def process_now(self, turn: Turn, conversation: Conversation) -> list[FeatureEvent]:
+    def process_now(self, turn: Turn, conversation: Conversation) -> list[Event]:
         """Run every step synchronously (CLI imports, tests)."""
         out = []
         for step in self.steps:

@@ -61,10 +61,18 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_port(preferred: int | None = None) -> int:
+    """``preferred`` when it can be bound (a restarted server keeps its port, so connected
+    clients find it again), else any free port."""
+    for port in ((preferred, 0) if preferred else (0,)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise StoreUnavailable("No free TCP port on 127.0.0.1 for the embedded database server.")
 
 
 def _port_open(port: int, timeout: float = 0.3) -> bool:
@@ -123,6 +131,8 @@ class EmbeddedServer:
         self.state_file = Path(state_file)
         self.log_dir = Path(log_dir)
         self.credentials_file = Path(credentials_file or self.state_file.with_name(db_credentials.FILE_NAME))
+        #: the port of a server that died: a restart takes it again when it is free
+        self._previous_port: int | None = None
 
     # -- state file ----------------------------------------------------------
     def read_state(self) -> dict | None:
@@ -160,6 +170,14 @@ class EmbeddedServer:
             time.sleep(0.1)
         return None
 
+    def server_pid(self) -> int | None:
+        """The pid of the server Forge started on this data dir, if it is alive (no network)."""
+        state = self.read_state()
+        if not state or state.get("storage") != str(self.storage):
+            return None
+        pid = int(state.get("pid", 0))
+        return pid if pid and pid_alive(pid) else None
+
     def running_uri(self) -> str | None:
         """URI (with the login) of a live server Forge started on this data dir, else None."""
         port = self.running_port()
@@ -192,6 +210,7 @@ class EmbeddedServer:
                     "or point it at that server with --mongo-uri."
                 )
             if stale:  # stale record after a crash: recovered by starting again
+                self._previous_port = int(stale.get("port") or 0) or None
                 self.state_file.unlink(missing_ok=True)
             return self._start_authenticated()
 
@@ -226,7 +245,7 @@ class EmbeddedServer:
         private_dir(self.log_dir)
         tighten_tree(self.storage)
         tighten_tree(self.log_dir)
-        port = _free_port()
+        port = _free_port(self._previous_port)
         log = open_private(self.log_dir / "secantus.log", "ab")
         cmd = _server_binary() + [
             "--host", "127.0.0.1", "--port", str(port),

@@ -143,7 +143,7 @@ class ForgeApp(App):
             self.main_screen.config_failed(
                 "config:models", f"{exc} (Forge keeps the models it had before this edit.)")
             return False
-        self.controller.models = models
+        self.controller.update_models(models)
         self.main_screen.models_changed(models)
         return True
 

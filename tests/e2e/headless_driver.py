@@ -27,16 +27,19 @@ def main(data_dir: str, prompt: str) -> None:
         elif isinstance(event, ev.ReplyFinished):
             print(json.dumps({"event": "finished"}), flush=True)
             done.set()
-        elif isinstance(event, (ev.ModelFailed, ev.StoreFailed)):
-            print(json.dumps({"event": "error", "message": event.message}), flush=True)
+        elif isinstance(event, ev.StateChanged) and "failed" in (event.state.model_status, event.state.store_status):
+            message = event.state.model_message or event.state.store_message
+            print(json.dumps({"event": "error", "message": message}), flush=True)
             done.set()
 
     controller = SessionController(
-        store_factory=services.store, engine_factory=services.engine, models=services.models(),
+        store_link=services.store_link(), engine_factory=services.engine, models=services.models(),
         settings=settings, emit=emit,
     )
     controller.start().result()
-    controller.engine.wait_ready()
+    engine = controller.engine
+    assert engine is not None
+    engine.wait_ready()
     controller.send(prompt)
     done.wait()
 

@@ -1,4 +1,5 @@
-"""SessionController end to end: real llama.cpp (SmolLM2), real SecantusDB, no UI."""
+"""SessionController end to end with the real model: llama.cpp (SmolLM2), real SecantusDB, no UI.
+(The fast controller tests, on a scripted engine, are in test_controller_fast.py.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from forge_tui.domain.models import Role, TurnStatus
 from forge_tui.engine.llama_engine import LlamaEngine
 from forge_tui.session import events as ev
 from forge_tui.session.controller import SessionController
+from ui.fakes import StoreLinkTo
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +44,7 @@ def make_controller(store, tmp_path, n_ctx=2048, max_reply_tokens=48):
     models.models["smollm2"] = replace(models.models["smollm2"], n_ctx=n_ctx, n_threads=1)
     rec = Recorder()
     controller = SessionController(
-        store_factory=lambda: store,
+        store_link=StoreLinkTo(lambda: store),
         engine_factory=lambda name: LlamaEngine(models.get(name), cache_dir=Path(tmp_path)),
         models=models, settings=Settings(max_reply_tokens=max_reply_tokens, temperature=0.0), emit=rec,
     )
@@ -52,7 +54,7 @@ def make_controller(store, tmp_path, n_ctx=2048, max_reply_tokens=48):
 def test_send_streams_and_persists_both_turns(store, tmp_path):
     controller, rec = make_controller(store, tmp_path)
     controller.start().result(30)
-    rec.wait_for(ev.ModelReady)
+    rec.wait_for(ev.StateChanged, where=lambda e: e.state.model_status == 'ready')
     assert controller.send("What is the capital of France?") is not None
     user = rec.wait_for(ev.TurnPersisted).turn
     # the user's turn is in the store before the reply starts
@@ -65,15 +67,15 @@ def test_send_streams_and_persists_both_turns(store, tmp_path):
     assert [t.role for t in stored] == [Role.USER, Role.ASSISTANT]
     assert stored[1].status is TurnStatus.COMPLETE and stored[1].content == finished.turn.content
     assert stored[1].content.strip()
-    meter = rec.wait_for(ev.TokensCounted)
-    assert 0 < meter.used <= meter.n_ctx == 2048
+    meter = controller.state  # published before the final write's ReplyFinished
+    assert 0 < meter.tokens_used <= meter.n_ctx == 2048
     controller.shutdown()
 
 
 def test_cancel_leaves_a_cancelled_turn_with_partial_text(store, tmp_path):
     controller, rec = make_controller(store, tmp_path, max_reply_tokens=2000)
     controller.start().result(30)
-    rec.wait_for(ev.ModelReady)
+    rec.wait_for(ev.StateChanged, where=lambda e: e.state.model_status == 'ready')
     controller.send("Write a long essay about rivers.")
     rec.wait_for(ev.ReplyChunk)
     assert controller.cancel()
@@ -92,7 +94,7 @@ def test_cancel_leaves_a_cancelled_turn_with_partial_text(store, tmp_path):
 def test_overrunning_the_context_stops_cleanly(store, tmp_path):
     controller, rec = make_controller(store, tmp_path, n_ctx=256, max_reply_tokens=500)
     controller.start().result(30)
-    rec.wait_for(ev.ModelReady)
+    rec.wait_for(ev.StateChanged, where=lambda e: e.state.model_status == 'ready')
     # ~200 prompt tokens leave ~50 for the reply: asking for it all back must overrun
     story = " ".join(f"Step {i}: the river turns north." for i in range(1, 25))
     controller.send("Repeat this back word for word: " + story)
@@ -112,7 +114,7 @@ def test_overrunning_the_context_stops_cleanly(store, tmp_path):
 def test_reopen_restores_turns_and_continues(store, tmp_path):
     controller, rec = make_controller(store, tmp_path)
     controller.start().result(30)
-    rec.wait_for(ev.ModelReady)
+    rec.wait_for(ev.StateChanged, where=lambda e: e.state.model_status == 'ready')
     controller.send("Remember the number 42.")
     conv_id = rec.wait_for(ev.ReplyFinished).turn.conversation_id
     controller.shutdown()
@@ -130,20 +132,20 @@ def test_reopen_restores_turns_and_continues(store, tmp_path):
     again.shutdown()
 
 
-def test_store_unreachable_refuses_send_and_keeps_the_text(tmp_path):
+def test_store_unreachable_keeps_the_message_for_later(tmp_path):
     from forge_tui.store.repository import Store
 
     models = load_models(REPO_ROOT / "models.toml")
     rec = Recorder()
     controller = SessionController(
-        store_factory=lambda: Store.connect("mongodb://127.0.0.1:1/?directConnection=true", timeout_ms=300),
+        store_link=StoreLinkTo(lambda: Store.connect("mongodb://127.0.0.1:1/?directConnection=true", timeout_ms=300)),
         engine_factory=lambda name: LlamaEngine(models.get(name), cache_dir=Path(tmp_path)),
         models=models, settings=Settings(), emit=rec,
     )
     controller.start().result(30)
-    failed = rec.wait_for(ev.StoreFailed)
-    assert "not reachable" in failed.message and "ctrl+r" in failed.message
-    assert controller.send("do not lose me") is None
-    notice = rec.wait_for(ev.Notice, where=lambda e: e.level == "error")
-    assert "kept in the input" in notice.message
+    failed = rec.wait_for(ev.StateChanged, where=lambda e: e.state.store_status == "failed").state
+    assert "not reachable" in failed.store_message and "ctrl+r" in failed.store_message
+    assert controller.send("do not lose me")
+    kept = rec.wait_for(ev.StateChanged, where=lambda e: bool(e.state.queued_messages)).state
+    assert kept.queued_messages == ("do not lose me",)
     controller.shutdown()

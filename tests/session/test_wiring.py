@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from forge_tui.app_factory import build_controller
+from forge_tui.app_factory import build_session
 from forge_tui.config import resolve_paths
 from forge_tui.services import Services
 from forge_tui.session import events as ev
@@ -46,7 +46,7 @@ class Events:
 
 
 def feature(kind):
-    return lambda e: isinstance(e, ev.FeatureEvent) and e.kind == kind
+    return lambda e: isinstance(e, kind)
 
 
 @pytest.fixture
@@ -56,14 +56,14 @@ def wired(tmp_path, mongo_uri, monkeypatch, mongo_client):
     db_name = "w_" + uuid.uuid4().hex[:10]
     services = Services(paths=resolve_paths(str(tmp_path / "data")), mongo_uri=mongo_uri, db_name=db_name)
     events = Events()
-    controller = build_controller(services, events)
+    session = build_session(services, events)
+    controller = session.controller
     controller.settings.max_reply_tokens = 24
     controller.settings.temperature = 0.0
     controller.start().result(60)
-    events.wait(lambda e: isinstance(e, ev.ModelReady))
+    events.wait(lambda e: isinstance(e, ev.StateChanged) and e.state.model_status == "ready")
     yield controller, events, services
-    controller.shutdown()
-    controller.pipeline.stop()
+    session.shutdown()
     mongo_client.drop_database(db_name)
 
 
@@ -72,27 +72,27 @@ def test_decision_compress_continue_lineage_and_search(wired):
     controller.send("We decided to use PostgreSQL for the ledger database. Never commit secrets to git.")
     first = events.wait(lambda e: isinstance(e, ev.ReplyFinished)).turn
     # the pipeline extracts in the background once the reply is done
-    view = events.wait(lambda e: feature("knowledge_changed")(e) and e.payload["decisions"]).payload
+    view = events.wait(lambda e: isinstance(e, ev.KnowledgeChanged) and e.view["decisions"]).view
     assert any("PostgreSQL" in d["text"] for d in view["decisions"])
     assert all(d["id"].startswith("D") for d in view["decisions"])
     labels = services.store().messages.find_one({"conversation_id": first.conversation_id, "seq": 0})["labels"]
     assert "decision" in labels
 
     controller.compress()
-    ready = events.wait(feature("archive_ready")).payload
-    assert "PostgreSQL" in ready["yaml"] and ready["tokens_archive"] > 0
+    ready = events.wait(feature(ev.ArchiveReady))
+    assert "PostgreSQL" in ready.yaml and ready.tokens_archive > 0
     controller.continue_from_archive()
     opened = events.wait(lambda e: isinstance(e, ev.ConversationOpened)).conversation
-    assert opened.archive_context == ready["archive_id"]
+    assert opened.archive_context == ready.archive_id
     store = services.store()
-    assert store.edges_from(first.conversation_id, "compressed_into")[0]["dst"] == ready["archive_id"]
-    assert store.edges_from(opened.id, "continued_from")[0]["dst"] == ready["archive_id"]
-    lineage = events.wait(feature("lineage")).payload
-    assert [a["id"] for a in lineage["ancestors"]][:2] == [ready["archive_id"], first.conversation_id]
+    assert store.edges_from(first.conversation_id, "compressed_into")[0]["dst"] == ready.archive_id
+    assert store.edges_from(opened.id, "continued_from")[0]["dst"] == ready.archive_id
+    lineage = events.wait(feature(ev.LineageListed))
+    assert [a["id"] for a in lineage.ancestors][:2] == [ready.archive_id, first.conversation_id]
 
     controller.search("PostgreSQL ledger")
-    results = events.wait(feature("search_results")).payload
-    assert any(h["conversation_id"] == first.conversation_id for h in results["hits"])
+    results = events.wait(feature(ev.SearchResults))
+    assert any(h["conversation_id"] == first.conversation_id for h in results.hits)
 
 
 def test_an_archive_pasted_into_a_turn_is_linked_in_real_time(wired):
@@ -103,9 +103,9 @@ def test_an_archive_pasted_into_a_turn_is_linked_in_real_time(wired):
     archive = example_archive()
     controller.send("Here is where we left off:\n```yaml\n" + dump_archive(archive) + "```\nWhat next?")
     turn = events.wait(lambda e: isinstance(e, ev.TurnPersisted)).turn
-    pasted = events.wait(feature("archive_pasted")).payload
+    pasted = events.wait(feature(ev.ArchivePasted))
     archive_id = archive["header"]["archive_id"]
-    assert pasted["linked"] == [archive_id]
+    assert pasted.linked == [archive_id]
     edge = services.store().edges_from(turn.conversation_id, "continued_from")[0]
     assert edge["dst"] == archive_id and edge["origin"] == "paste"
     assert services.store().archives.find_one({"_id": archive_id}) is not None

@@ -11,7 +11,7 @@ from forge_tui.config import REPO_ROOT, Settings, load_models
 from forge_tui.session.controller import SessionController
 from forge_tui.ui.app import ForgeApp
 
-from .fakes import FakeEngine
+from .fakes import FakeEngine, StoreLinkTo
 from .features import wire_features
 
 SIZE = (110, 32)
@@ -54,7 +54,7 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
 
     def build(*, reply: str | None = None, delay_s: float = 0.005, theme: str = "forge-dark",
               watch_files: bool = False, store_factory=None, engine_factory=None,
-              features: bool = False, keymap=None, model_finder=None) -> ForgeApp:
+              features: bool = False, keymap=None, model_finder=None, training=None) -> ForgeApp:
         models = load_models(models_file)
         settings = Settings(theme=theme)
 
@@ -63,14 +63,13 @@ def make_app(store, models_file) -> Callable[..., ForgeApp]:
             return FakeEngine(model_name=name, n_ctx=models.get(name).n_ctx, delay_s=delay_s, **kwargs)
 
         def controller_factory(emit):
-            controller = SessionController(
-                store_factory=store_factory or (lambda: store),
+            return SessionController(
+                store_link=StoreLinkTo(store_factory or (lambda: store)),
                 engine_factory=engine_factory or fake_engine,
                 models=models, settings=settings, emit=emit,
+                features=wire_features(store, settings) if features else None,
+                training=training(emit) if training is not None else None,
             )
-            if features:
-                wire_features(controller, store)
-            return controller
 
         return ForgeApp(controller_factory=controller_factory, settings=settings,
                         themes_dirs=[REPO_ROOT / "themes"], models_file=models_file, watch_files=watch_files, keymap=keymap,

@@ -79,3 +79,38 @@ class FakeEngine:
 
     def close(self) -> None:
         self.closed = True
+
+
+class StoreLinkTo:
+    """A ``StoreLink`` to a test's store: ``store_factory()`` may raise to play an unreachable
+    database; ``recover`` (ctrl+r, the monitor) calls it again."""
+
+    def __init__(self, store_factory, embedded: bool = False):
+        self._factory = store_factory
+        self._embedded = embedded
+        self.store = None
+        self.recoveries = 0
+
+    @property
+    def embedded(self) -> bool:
+        return self._embedded
+
+    def connect(self):
+        store = self._factory()
+        store.ping()
+        self.store = store
+        return store
+
+    def alive(self) -> bool:
+        if self.store is None:
+            return False
+        self.store.ping()
+        return True
+
+    def recover(self) -> str:
+        self.recoveries += 1
+        self.connect()
+        return "the test store answers again."
+
+    def label(self) -> str:
+        return "test database"

@@ -21,7 +21,7 @@ async def wait_connected(pilot) -> None:
     def ready() -> bool:
         """store connected, model ready and list shown"""
         screen = app.main_screen
-        return (app.controller.store is not None and screen.model_label.endswith("ready")
+        return (app.controller.state.store_status == "connected" and screen.model_label.endswith("ready")
                 and screen.store_label.endswith("connected"))
 
     await wait_until(pilot, ready)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from forge_tui.domain.models import TurnStatus
-from forge_tui.ui import messages as msg
+from forge_tui.session import events as ev
+from forge_tui.ui.messages import SessionEventPosted
 from forge_tui.ui.widgets.conversation import TurnView
 from forge_tui.ui.widgets.prompt import PromptInput
 
@@ -19,18 +20,22 @@ def _docs(store):
 async def test_typed_message_streams_a_reply_and_both_turns_are_stored(make_app, store):
     seen: list[type] = []
     app = make_app()
-    async with app.run_test(size=SIZE, message_hook=lambda m: seen.append(type(m))) as pilot:
+    def hook(message) -> None:
+        if isinstance(message, SessionEventPosted):
+            seen.append(message.event_type)
+
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await wait_connected(pilot)
         await pilot.press(*"plan the refactor")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: msg.ReplyStarted in seen)
+        await wait_until(pilot, lambda: ev.ReplyStarted in seen)
         await wait_idle(pilot)
         views = list(app.main_screen.query(TurnView))
         assert [v.turn.role.value for v in views] == ["user", "assistant"]
         assert views[1].turn.status is TurnStatus.COMPLETE
         assert "Read the file" in views[1].turn.content
         assert app.main_screen.query_one(PromptInput).text == ""
-        assert msg.ReplyStreamed in seen and msg.ReplyFinished in seen
+        assert ev.ReplyChunk in seen and ev.ReplyFinished in seen
         assert app.main_screen.tokens_used > 0
     docs = _docs(store)
     assert [(d["role"], d["status"]) for d in docs] == [("user", "complete"), ("assistant", "complete")]
@@ -78,7 +83,7 @@ async def test_opening_a_conversation_from_the_list_restores_its_turns(make_app,
         views = list(app.main_screen.query(TurnView))
         assert [v.turn.content for v in views] == [t[1] for t in PLAN_TURNS]
         assert views[-1].has_class("-cancelled")
-        assert app.controller.conversation.id == convs["plan"].id
+        assert app.controller.state.conversation.id == convs["plan"].id
         # typing continues the opened conversation
         await pilot.press(*"go on")
         await pilot.press("enter")
@@ -130,11 +135,11 @@ async def test_model_picker_switches_models(make_app, store):
         await pilot.pause(0.1)
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: app.main_screen.model_label == "gemma3-270m · ready")
-        assert app.controller.model_name == "gemma3-270m"
+        assert app.controller.state.model == "gemma3-270m"
         assert app.main_screen.n_ctx == 8192
 
 
-async def test_store_unreachable_then_retry_keeps_the_draft(make_app, store):
+async def test_store_unreachable_keeps_the_message_and_sends_it_after_retry(make_app, store):
     from pymongo.errors import ServerSelectionTimeoutError
 
     reachable = {"ok": False}
@@ -148,16 +153,18 @@ async def test_store_unreachable_then_retry_keeps_the_draft(make_app, store):
     async with app.run_test(size=SIZE) as pilot:
         banner = app.main_screen.banner
         await wait_until(pilot, lambda: "store" in banner.lines)
+        assert "ctrl+r" in banner.lines["store"]
         await pilot.press(*"keep me")
         await pilot.press("enter")
-        await pilot.pause(0.1)
-        assert app.main_screen.query_one(PromptInput).text == "keep me"
+        await wait_until(pilot, lambda: app.controller.state.queued_messages == ("keep me",))
+        assert "1 message(s) waiting" in banner.lines["store"]
         reachable["ok"] = True
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: "store" not in banner.lines)
-        await pilot.press("enter")
+        await wait_until(pilot, lambda: store.messages.count_documents({}) == 2)
         await wait_idle(pilot)
         assert app.main_screen.query_one(PromptInput).text == ""
+        assert [v.turn.content for v in app.main_screen.query(TurnView)][0] == "keep me"
     assert store.messages.find_one({"role": "user"})["content"] == "keep me"
 
 

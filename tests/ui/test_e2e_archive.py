@@ -1,4 +1,4 @@
-"""End to end through the real composition root (``app_factory.build_controller``): SmolLM2,
+"""End to end through the real composition root (``app_factory.build_session``): SmolLM2,
 SecantusDB, the turn pipeline. A stated decision reaches the sidebar; f5 compresses into the
 archive pane (YAML streaming, then the validated archive); f6 continues in a new conversation
 and the lineage view shows conversation → archive → new conversation."""
@@ -39,7 +39,7 @@ embed_on_write = false
 
 @pytest.fixture
 def root_app(tmp_path, mongo_uri, mongo_client, monkeypatch):
-    from forge_tui.app_factory import build_controller
+    from forge_tui.app_factory import build_session
 
     (tmp_path / "models.toml").write_text(MODELS)
     monkeypatch.setenv("FORGE_MODELS", str(tmp_path / "models.toml"))
@@ -51,15 +51,14 @@ def root_app(tmp_path, mongo_uri, mongo_client, monkeypatch):
     holder = {}
 
     def factory(emit):
-        holder["c"] = build_controller(services, emit)
-        return holder["c"]
+        holder["s"] = build_session(services, emit)
+        return holder["s"].controller
 
     app = ForgeApp(controller_factory=factory, settings=services.settings(), themes_dirs=[REPO_ROOT / "themes"],
                    models_file=tmp_path / "models.toml", watch_files=False)
     yield app, services
-    pipeline = getattr(holder.get("c"), "pipeline", None)
-    if pipeline is not None:
-        pipeline.stop()
+    if "s" in holder:
+        holder["s"].pipeline.stop()
     mongo_client.drop_database(db_name)
 
 
@@ -67,7 +66,7 @@ async def test_decision_sidebar_compress_continue_lineage(root_app):
     app, services = root_app
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.main_screen.model_label == "smollm2 · ready"
-                         and app.controller.store is not None, timeout=120)
+                         and app.controller.state.store_status == "connected", timeout=120)
         await pilot.press(*"We decided to use PostgreSQL for the ledger database. Never commit secrets to git.")
         await pilot.press("enter")
         await wait_idle(pilot, timeout=120)
@@ -86,7 +85,7 @@ async def test_decision_sidebar_compress_continue_lineage(root_app):
 
         await pilot.press("f6")
         await wait_until(pilot, lambda: isinstance(app.screen, LineageScreen), timeout=60)
-        ancestors = [n["id"] for n in app.screen.payload["ancestors"]]
+        ancestors = [n["id"] for n in app.screen.lineage.ancestors]
         assert ancestors[:2] == [archive_id, first_id]
         await pilot.press("escape")
         assert app.main_screen.current_id != first_id

@@ -9,11 +9,13 @@ from forge_tui.config import REPO_ROOT, Settings, load_models
 from forge_tui.domain.models import TurnStatus
 from forge_tui.session.controller import SessionController
 from forge_tui.ui.app import ForgeApp
-from forge_tui.ui.messages import ReplyStreamed
+from forge_tui.session import events as ev
+from forge_tui.ui.messages import SessionEventPosted
 from forge_tui.ui.widgets.conversation import TurnView
 from forge_tui.ui.widgets.prompt import PromptInput
 
 from .conftest import SIZE
+from .fakes import StoreLinkTo
 from .helpers import wait_idle, wait_until
 
 pytestmark = pytest.mark.slow
@@ -29,7 +31,7 @@ def real_app(store, tmp_path):
 
     def controller_factory(emit):
         return SessionController(
-            store_factory=lambda: store,
+            store_link=StoreLinkTo(lambda: store),
             engine_factory=lambda name: LlamaEngine(models.get(name), cache_dir=tmp_path / "cache",
                                                     base_dir=models_file.parent),
             models=models, settings=settings, emit=emit,
@@ -42,11 +44,11 @@ def real_app(store, tmp_path):
 async def test_real_reply_streams_and_escape_leaves_a_cancelled_turn(real_app, store):
     app = real_app
     streamed: list[int] = []
-    hook = lambda m: streamed.append(1) if isinstance(m, ReplyStreamed) else None  # noqa: E731
+    hook = lambda m: streamed.append(1) if isinstance(m, SessionEventPosted) and m.event_type is ev.ReplyChunk else None  # noqa: E731
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await wait_until(pilot, lambda: app.main_screen.model_label == "smollm2 · ready"
-                         and app.controller.store is not None, timeout=120)
-        await pilot.press(*"Say hello in one short sentence.")
+                         and app.controller.state.store_status == "connected", timeout=120)
+        await pilot.press(*"Write three sentences about rivers.")
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(store.messages.find_one({"role": "assistant"}) or {}) > 0, timeout=30)
         await wait_idle(pilot, timeout=120)

@@ -8,9 +8,10 @@ need a model's archive are driven by the events the compression service's result
 from __future__ import annotations
 
 
+from forge_tui.knowledge.registry import Registry
 from forge_tui.protocol.example import example_archive
 from forge_tui.protocol.render import dump_archive
-from forge_tui.session.events import FeatureEvent
+from forge_tui.session import events as ev
 from forge_tui.ui.screens.conflict import ConflictModal
 from forge_tui.ui.screens.search import SearchScreen
 from forge_tui.ui.widgets.archive import ArchivePane
@@ -46,10 +47,10 @@ KNOWLEDGE = {
 }
 
 
-def _archive_payload() -> dict:
+def _archive_ready(conversation_id: str) -> ev.ArchiveReady:
     archive = example_archive()
-    return {"archive_id": archive["header"]["archive_id"], "yaml": dump_archive(archive), "mode": "default",
-            "tokens_source": 5234, "tokens_archive": 812, "dropped": []}
+    return ev.ArchiveReady(conversation_id, archive["header"]["archive_id"], dump_archive(archive),
+                           5234, 812, "default", [])
 
 
 # -- snapshots -------------------------------------------------------------------
@@ -58,7 +59,7 @@ def test_knowledge_sidebar(snap_compare, make_app, store):
 
     async def run_before(pilot):
         await wait_connected(pilot)
-        pilot.app.bridge.emit(FeatureEvent("knowledge_changed", KNOWLEDGE))
+        pilot.app.bridge.emit(ev.KnowledgeChanged("default", KNOWLEDGE))
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -67,7 +68,7 @@ def test_knowledge_sidebar(snap_compare, make_app, store):
 def test_conflict_modal(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
-        pilot.app.bridge.emit(FeatureEvent("knowledge_changed", KNOWLEDGE))
+        pilot.app.bridge.emit(ev.KnowledgeChanged("default", KNOWLEDGE))
         await pilot.pause(0.2)
         panel = pilot.app.main_screen.query_one(KnowledgePanel)
         panel.post_message(KnowledgePanel.Picked(panel, "conflict", KNOWLEDGE["conflicts"][0]))
@@ -79,15 +80,14 @@ def test_conflict_modal(snap_compare, make_app, store):
 
 def test_archive_pane_streaming(snap_compare, make_app, store):
     convs = seed_library(store)
-    text = _archive_payload()["yaml"]
+    text = _archive_ready("").yaml
 
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        pilot.app.bridge.emit(FeatureEvent("archive_started", {"conversation_id": convs["plan"].id,
-                                                               "mode": "default"}))
+        pilot.app.bridge.emit(ev.ArchiveStarted(convs["plan"].id, "default"))
         for i in range(0, 700, 20):
-            pilot.app.bridge.emit(FeatureEvent("archive_piece", {"text": text[i:i + 20]}))
+            pilot.app.bridge.emit(ev.ArchivePiece(convs["plan"].id, text[i:i + 20]))
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -99,8 +99,8 @@ def test_archive_pane_ready(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        pilot.app.bridge.emit(FeatureEvent("archive_started", {"mode": "default"}))
-        pilot.app.bridge.emit(FeatureEvent("archive_ready", _archive_payload()))
+        pilot.app.bridge.emit(ev.ArchiveStarted(convs["plan"].id, "default"))
+        pilot.app.bridge.emit(_archive_ready(convs["plan"].id))
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -109,20 +109,18 @@ def test_archive_pane_ready(snap_compare, make_app, store):
 def test_lineage_view(snap_compare, make_app, store):
     convs = seed_library(store)
     plan, bugs = convs["plan"].id, convs["bugs"].id
-    archive_id = _archive_payload()["archive_id"]
-    payload = {
-        "id": bugs, "type": "conversation",
-        "ancestors": [{"id": archive_id, "type": "archive", "via": "continued_from", "from": bugs, "depth": 1},
-                      {"id": plan, "type": "conversation", "via": "compressed_into", "from": archive_id,
-                       "depth": 2}],
-        "descendants": [],
-        "titles": {plan: "Archive storage plan", bugs: "Streaming bug in the pane"},
-    }
+    archive_id = _archive_ready("").archive_id
+    listed = ev.LineageListed(
+        bugs, "conversation",
+        [{"id": archive_id, "type": "archive", "via": "continued_from", "from": bugs, "depth": 1},
+         {"id": plan, "type": "conversation", "via": "compressed_into", "from": archive_id, "depth": 2}],
+        [], {plan: "Archive storage plan", bugs: "Streaming bug in the pane"},
+    )
 
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, bugs)
-        pilot.app.bridge.emit(FeatureEvent("lineage", payload))
+        pilot.app.bridge.emit(listed)
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -148,7 +146,7 @@ async def test_ambiguous_conflict_opens_the_modal_and_the_choice_is_persisted(ma
     app = make_app(features=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        reg = app.controller.knowledge_actions.registry
+        reg = Registry(store.db)
         old = reg.record_decision("default", "Use Redis for caching.").decision
         new = reg.record_decision("default", "Use Memcached for caching.").decision
         app.controller.refresh_knowledge()
@@ -195,7 +193,7 @@ async def test_picking_a_decision_jumps_to_its_source_turn(make_app, store):
     app = make_app(features=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        reg = app.controller.knowledge_actions.registry
+        reg = Registry(store.db)
         reg.record_decision("default", "Never risk more than 2 % live.", sources=[turns[0].id],
                             conversation_id=convs["risk"].id)
         app.controller.refresh_knowledge()
@@ -222,13 +220,15 @@ async def test_archive_events_fill_the_pane_and_a_missing_command_is_a_notice(ma
         assert pane.has_class("-visible")
         await pilot.press("f6")  # nothing to continue from yet: a notice, no crash
         assert app.is_running
-        app.bridge.emit(FeatureEvent("archive_started", {"mode": "lossless"}))
-        app.bridge.emit(FeatureEvent("archive_piece", {"text": "schema: 1\n"}))
-        app.bridge.emit(FeatureEvent("archive_failed", {"message": "cut off twice", "partial": "schema: 1\n"}))
+        plan = convs["plan"].id
+        app.bridge.emit(ev.ArchiveStarted(plan, "lossless"))
+        app.bridge.emit(ev.ArchivePiece(plan, "schema: 1\n"))
+        app.bridge.emit(ev.ArchiveFailed(plan, "cut off twice", "schema: 1\n"))
         await wait_until(pilot, lambda: pane.state == "failed")
-        app.bridge.emit(FeatureEvent("archive_ready", _archive_payload()))
+        app.bridge.emit(ev.ArchiveStarted("another-conversation", "default"))  # not shown: dropped
+        app.bridge.emit(_archive_ready(plan))
         await wait_until(pilot, lambda: pane.state == "ready")
-        assert pane.archive_id == _archive_payload()["archive_id"]
+        assert pane.archive_id == _archive_ready(plan).archive_id
         await pilot.press("f5")  # no archive actions wired in this controller: a notice, the app keeps running
         await pilot.pause(0.1)
         assert app.is_running
@@ -247,7 +247,7 @@ OFFER = {"budget": 600, "items": [
 def test_context_tray(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
-        pilot.app.bridge.emit(FeatureEvent("context_offered", OFFER))
+        pilot.app.bridge.emit(ev.ContextOffered(pilot.app.main_screen.current_id, OFFER["items"], 600))
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -263,10 +263,11 @@ async def test_offered_context_is_shown_and_a_dropped_item_is_persisted(make_app
         await wait_connected(pilot)
         await pilot.press(*"How should we set up caching?", "enter")
         await wait_idle(pilot)
-        conv = app.controller.conversation
-        conv.context_items = [{**item, "kept": True} for item in OFFER["items"]]
-        store.update_conversation(conv.id, context_items=conv.context_items)
-        app.bridge.emit(FeatureEvent("context_offered", {**OFFER, "conversation_id": conv.id}))
+        conv = app.controller.state.conversation
+        items = [{**item, "kept": True} for item in OFFER["items"]]
+        store.update_conversation(conv.id, context_items=items)
+        app.controller.open_conversation(conv.id)  # the controller reads the planted offer back
+        await wait_until(pilot, lambda: app.controller.state.conversation.context_items == items)
         tray = app.main_screen.query_one("#context-tray")
         await wait_until(pilot, lambda: len(tray.items) == 2)
         assert tray.has_class("-visible")
@@ -292,7 +293,7 @@ async def test_auto_compress_in_ask_mode_asks_first(make_app, store):
         await wait_connected(pilot)
         await pilot.press(*"hello", "enter")
         await wait_idle(pilot)
-        app.bridge.emit(FeatureEvent("auto_compress_suggested", {"used": 3300, "n_ctx": 4096}))
+        app.bridge.emit(ev.AutoCompressSuggested(app.main_screen.current_id, 3300, 4096))
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.click("#yes")
         pane = app.main_screen.query_one(ArchivePane)

@@ -30,7 +30,7 @@ async def test_broken_models_edit_shows_an_error_and_keeps_the_old_models(make_a
         models_file.write_text(MODELS_TOML + '\n[models.mine]\npath = "/models/mine.gguf"\n'
                                'description = "my own"\nn_ctx = 2048\n', encoding="utf-8")
         await wait_until(pilot, lambda: "config:models" not in banner.lines)
-        assert "mine" in app.controller.models.models
+        await wait_until(pilot, lambda: "mine" in app.controller.models.models)
         options = [o.id for o in app.screen.query_one("#model-options").options]
         assert options == ["smollm2", "gemma3-270m", "mine"]
 

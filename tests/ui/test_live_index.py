@@ -18,7 +18,7 @@ from forge_tui.session.controller import SessionController
 from forge_tui.ui.app import ForgeApp
 
 from .conftest import SIZE
-from .fakes import FakeEngine
+from .fakes import FakeEngine, StoreLinkTo
 from .features import wire_features
 from .helpers import wait_connected, wait_until
 
@@ -45,33 +45,34 @@ def _import_in_another_process(tmp_path, mongo_uri: str, db_name: str) -> None:
 
 @pytest.fixture
 def live_app(store, models_file):
+    from forge_tui.search.hybrid import SearchService
+
     models = load_models(models_file)
     settings = Settings()
     watchers: list[StoreWatcher] = []
+    service = SearchService(store, None)
+    built: dict[str, SessionController] = {}
 
     def controller_factory(emit):
-        controller = SessionController(
-            store_factory=lambda: store,
+        built["c"] = SessionController(
+            store_link=StoreLinkTo(lambda: store),
             engine_factory=lambda name: FakeEngine(model_name=name, n_ctx=4096, delay_s=0.005),
-            models=models, settings=settings, emit=emit,
+            models=models, settings=settings, emit=emit, features=wire_features(store, settings, service),
+            on_connected=[lambda: watchers.append(watch_store(store.db, lambda: built["c"], lambda: service))],
         )
-        wire_features(controller, store)
-        controller.after_start.append(
-            lambda: watchers.append(watch_store(store.db, controller, lambda: controller.search_actions.service)))
-        return controller
+        return built["c"]
 
     app = ForgeApp(controller_factory=controller_factory, settings=settings, themes_dirs=[REPO_ROOT / "themes"],
                    models_file=models_file, watch_files=False)
-    yield app
+    yield app, service
     for watcher in watchers:
         watcher.stop()
 
 
 async def test_a_cli_import_appears_in_the_sidebar_and_in_search(live_app, store, mongo_uri, tmp_path):
-    app = live_app
+    app, search = live_app
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        search = app.controller.search_actions.service
         assert search.search("celadon cone") == []  # nothing there yet (and the index is built)
         _import_in_another_process(tmp_path, mongo_uri, store.db.name)
         started = time.monotonic()

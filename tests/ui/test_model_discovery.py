@@ -69,5 +69,5 @@ async def test_a_adds_the_found_model_and_enter_loads_it(make_app, store):
         assert picker.found == [FINDS[1]] and ids.count("found:0") == 1 and "qwen2-5-7b" in ids
         options.highlighted = ids.index("qwen2-5-7b")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.controller.model_name == "qwen2-5-7b")
+        await wait_until(pilot, lambda: app.controller.state.model == "qwen2-5-7b")
         assert "qwen2-5-7b" in app.controller.models.models

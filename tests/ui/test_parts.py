@@ -33,62 +33,65 @@ def test_bridge_coalesces_reply_pieces_until_the_ui_takes_them():
     bridge, target = Bridge(), Collector()
     bridge.attach(target)
     for piece in ("a", "b", "c"):
-        bridge.emit(ev.ReplyChunk("t1", piece))
-    assert len(target.posted) == 1 and target.posted[0].take() == "abc"
-    bridge.emit(ev.ReplyChunk("t1", "d"))  # taken: a new message
-    bridge.emit(ev.ReplyFinished(_turn(), "stop"))
-    bridge.emit(ev.ReplyChunk("t1", "e"))  # after finish: never appended to an old message
-    kinds = [type(m) for m in target.posted]
-    assert kinds == [msg.ReplyStreamed, msg.ReplyStreamed, msg.ReplyFinished, msg.ReplyStreamed]
-    assert target.posted[1].take() == "d" and target.posted[3].take() == "e"
+        bridge.emit(ev.ReplyChunk("c", "t1", piece))
+    assert len(target.posted) == 1 and target.posted[0].event.text == "abc"
+    bridge.emit(ev.ReplyChunk("c", "t1", "d"))  # taken: a new message
+    bridge.emit(ev.ReplyFinished("c", _turn(), "stop"))
+    bridge.emit(ev.ReplyChunk("c", "t1", "e"))  # after finish: never appended to an old message
+    kinds = [m.event_type for m in target.posted]
+    assert kinds == [ev.ReplyChunk, ev.ReplyChunk, ev.ReplyFinished, ev.ReplyChunk]
+    assert target.posted[1].event.text == "d" and target.posted[3].event.text == "e"
 
 
 def test_bridge_delivers_events_emitted_before_attach_in_order():
     bridge, target = Bridge(), Collector()
-    bridge.emit(ev.ModelLoading("m"))
-    bridge.emit(ev.StoreFailed("down"))
+    bridge.emit(ev.Notice("first"))
+    bridge.emit(ev.ConversationsListed([]))
     bridge.attach(target)
-    assert [type(m) for m in target.posted] == [msg.ModelLoading, msg.StoreFailed]
+    assert [m.event_type for m in target.posted] == [ev.Notice, ev.ConversationsListed]
 
 
-def test_every_session_event_has_a_message():
-    bridge, target = Bridge(), Collector()
-    bridge.attach(target)
-    events = [cls for cls in vars(ev).values()
-              if isinstance(cls, type) and issubclass(cls, ev.Event) and cls is not ev.Event]
-    samples = {
-        ev.StoreConnected: ("x",), ev.StoreFailed: ("x",), ev.ModelLoading: ("m",),
-        ev.ModelReady: ("m", 1, 0.0), ev.ModelFailed: ("m", "x"), ev.ConversationsListed: ([],),
-        ev.TurnPersisted: (_turn(),), ev.ReplyStarted: (_turn(),),
-        ev.ReplyChunk: ("t", "x"), ev.ReplyFinished: (_turn(), "stop"), ev.TokensCounted: (1, 2),
-        ev.Notice: ("x",), ev.FeatureEvent: ("k",),
-    }
-    for cls in events:
-        if cls is ev.ConversationOpened:
-            continue  # needs a Conversation; covered by the Pilot tests
-        bridge.emit(cls(*samples[cls]))
-    assert len(target.posted) == len(events) - 1
+def test_every_session_event_is_one_dataclass_the_screen_handles():
+    """No kind strings, no payload dicts: each event type is a frozen dataclass with a handler."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from forge_tui.session.state import SessionState
+    from forge_tui.ui.screens.main import MainScreen
+
+    events = {cls for cls in vars(ev).values()
+              if isinstance(cls, type) and issubclass(cls, ev.Event) and cls not in (ev.Event, ev.ConversationEvent)}
+    assert all(dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen for cls in events)
+    screen = MainScreen(SimpleNamespace(state=SessionState(project="p")))  # type: ignore[arg-type]
+    assert set(screen._handlers) == events
 
 
-def test_bursty_messages_coalesce():
-    assert msg.TokensCounted(1, 10).can_replace(msg.TokensCounted(2, 10))
-    assert msg.ConversationsListed([]).can_replace(msg.ConversationsListed([]))
-    assert not msg.TokensCounted(1, 10).can_replace(msg.StoreFailed("x"))
-    assert msg.FeatureUpdated("knowledge_changed").can_replace(msg.FeatureUpdated("knowledge_changed"))
-    assert not msg.FeatureUpdated("lineage").can_replace(msg.FeatureUpdated("lineage"))
+def test_bursty_events_coalesce():
+    from forge_tui.session.state import SessionState
+
+    state = SessionState(project="p")
+    assert msg.SessionEventPosted(ev.StateChanged(state)).can_replace(msg.SessionEventPosted(ev.StateChanged(state)))
+    assert msg.SessionEventPosted(ev.ConversationsListed([])).can_replace(
+        msg.SessionEventPosted(ev.ConversationsListed([])))
+    assert not msg.SessionEventPosted(ev.StateChanged(state)).can_replace(msg.SessionEventPosted(ev.Notice("x")))
+    assert msg.SessionEventPosted(ev.KnowledgeChanged("p", {})).can_replace(
+        msg.SessionEventPosted(ev.KnowledgeChanged("p", {})))
+    assert not msg.SessionEventPosted(ev.KnowledgeChanged("p", {})).can_replace(
+        msg.SessionEventPosted(ev.KnowledgeChanged("q", {})))
+    assert not msg.SessionEventPosted(ev.Notice("a")).can_replace(msg.SessionEventPosted(ev.Notice("a")))
 
 
 def test_bridge_coalesces_archive_pieces_and_keeps_order():
     bridge, target = Bridge(), Collector()
     bridge.attach(target)
-    bridge.emit(ev.FeatureEvent("archive_started", {"mode": "default"}))
+    bridge.emit(ev.ArchiveStarted("c", "default"))
     for piece in ("sch", "ema: ", "1\n"):
-        bridge.emit(ev.FeatureEvent("archive_piece", {"text": piece}))
-    bridge.emit(ev.FeatureEvent("archive_ready", {"archive_id": "a"}))
-    bridge.emit(ev.FeatureEvent("archive_piece", {"text": "x"}))
-    kinds = [type(m).__name__ for m in target.posted]
-    assert kinds == ["FeatureUpdated", "ArchiveStreamed", "FeatureUpdated", "ArchiveStreamed"]
-    assert target.posted[1].take() == "schema: 1\n" and target.posted[3].take() == "x"
+        bridge.emit(ev.ArchivePiece("c", piece))
+    bridge.emit(ev.ArchiveFailed("c", "stopped"))
+    bridge.emit(ev.ArchivePiece("c", "x"))
+    kinds = [m.event_type for m in target.posted]
+    assert kinds == [ev.ArchiveStarted, ev.ArchivePiece, ev.ArchiveFailed, ev.ArchivePiece]
+    assert target.posted[1].event.text == "schema: 1\n" and target.posted[3].event.text == "x"
 
 
 def test_themes_load_from_files_and_failures_are_collected(tmp_path):

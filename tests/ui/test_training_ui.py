@@ -43,9 +43,8 @@ class ScriptedTraining:
 
 
 def _app_with_training(make_app):
-    app = make_app()
     script = ScriptedTraining()
-    app.controller.training = TrainingRunner(script, app.controller.emit)
+    app = make_app(training=lambda emit: TrainingRunner(script, emit))
     return app, script
 
 
@@ -75,9 +74,9 @@ async def test_train_from_palette_shows_progress_and_chat_stays_live(make_app, s
         # chat is not blocked while training runs
         await pilot.press(*"hello")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.busy or len(app.controller.turns) >= 2)
+        await wait_until(pilot, lambda: screen.busy or len(app.controller.state.turns) >= 2)
         await wait_idle(pilot)
-        assert app.controller.turns[-1].content
+        assert app.controller.state.turns[-1].content
         script.release.set()
         await wait_until(pilot, lambda: not screen.training_label)
         assert not app.controller.training.running

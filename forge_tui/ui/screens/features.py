@@ -1,16 +1,19 @@
-"""Feature wiring of the main screen: archives (issue 3), knowledge (issue 4), search (issue 5).
+"""Feature wiring of the main screen: archives, knowledge, search.
 
-Mixed into ``MainScreen``. Feature services report through the controller as
-``FeatureEvent(kind, payload)``; ``FEATURE_KINDS`` names the kinds the UI
-understands and the handler for each. Commands go straight to the controller's feature entry points (a feature the
-composition root did not wire answers with a notice).
+Mixed into ``MainScreen``. Feature events are typed (``forge_tui.session.events``);
+``feature_handlers`` maps each type to its handler, and the screen dispatches
+them with the rest. Commands go straight to the controller's feature commands
+(a feature the composition root did not wire answers with a notice).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, Awaitable, Callable
 
-from forge_tui.ui import messages as msg
+from forge_tui.domain.models import Conversation
+from forge_tui.session import events as ev
+from forge_tui.session.state import SessionState
 from forge_tui.ui.screens.conflict import ConflictModal
 from forge_tui.ui.screens.confirm import ConfirmModal
 from forge_tui.ui.screens.lineage import LineageScreen
@@ -19,35 +22,33 @@ from forge_tui.ui.widgets.archive import ArchivePane
 from forge_tui.ui.widgets.context_tray import ContextTray
 from forge_tui.ui.widgets.knowledge import KnowledgePanel, KnowledgeState
 
-#: FeatureEvent kind -> handler method name (payload documented in the handler)
-FEATURE_KINDS = {
-    "knowledge_changed": "_knowledge_changed",
-    "archive_started": "_archive_started",
-    "archive_ready": "_archive_ready",
-    "archive_failed": "_archive_failed",
-    "lineage": "_lineage_listed",
-    "search_results": "_search_results",
-    "auto_compress_suggested": "_archive_suggested",
-    "context_offered": "_retrieval_offered",
-    "archive_pasted": "_archive_pasted",
-}
-# ``archive_piece`` {text} arrives as ``ArchiveStreamed`` (coalesced by the bridge)
 
 class FeatureHandlers:
-    """Needs ``self.controller``, ``self.app``, ``self.notify``, ``self.query_one`` (a Screen)."""
+    """Needs ``self.controller``, ``self.state``, ``self.app``, ``self.notify``, ``self.query_one`` (a Screen)."""
 
     last_decision: dict[str, Any] | None = None
     last_thread: dict[str, Any] | None = None
+    state: SessionState
+    conversations: list[Conversation]
 
-    def on_feature_updated(self, message: msg.FeatureUpdated) -> None:
-        handler = FEATURE_KINDS.get(message.kind)
-        if handler is not None:
-            getattr(self, handler)(message.payload)
+    def feature_handlers(self) -> dict[type, Callable[[Any], Awaitable[None] | None]]:
+        return {
+            ev.KnowledgeChanged: self._knowledge_changed,
+            ev.ArchiveStarted: self._archive_started,
+            ev.ArchivePiece: self._archive_piece,
+            ev.ArchiveReady: self._archive_ready,
+            ev.ArchiveFailed: self._archive_failed,
+            ev.ArchivePasted: self._archive_pasted,
+            ev.AutoCompressSuggested: self._archive_suggested,
+            ev.LineageListed: self._lineage_listed,
+            ev.ContextOffered: self._retrieval_offered,
+            ev.SearchResults: self._search_results,
+        }
 
     # -- knowledge -----------------------------------------------------------
-    def _knowledge_changed(self, payload: dict[str, Any]) -> None:
-        """payload: ``forge_tui.knowledge.view.knowledge_view(...)``."""
-        self.query_one(KnowledgePanel).show(KnowledgeState.from_payload(payload))
+    def _knowledge_changed(self, event: ev.KnowledgeChanged) -> None:
+        if event.project == self.state.project:
+            self.query_one(KnowledgePanel).show(KnowledgeState.from_payload(event.view))
 
     def on_knowledge_panel_picked(self, event: KnowledgePanel.Picked) -> None:
         item = event.item
@@ -92,33 +93,29 @@ class FeatureHandlers:
         self.controller.resolve_thread(thread["id"], "RESOLVED", project=thread.get("project"))
 
     # -- archives ------------------------------------------------------------
-    def _archive_started(self, payload: dict[str, Any]) -> None:
-        """payload: conversation_id, mode."""
-        self.query_one(ArchivePane).started(payload)
+    def _archive_started(self, event: ev.ArchiveStarted) -> None:
+        self.query_one(ArchivePane).started(event)
 
-    def on_archive_streamed(self, message: msg.ArchiveStreamed) -> None:
-        """Pieces of the YAML being generated (``archive_piece`` events, coalesced)."""
-        self.query_one(ArchivePane).chunk(message.take())
+    def _archive_piece(self, event: ev.ArchivePiece) -> None:
+        """YAML as the model writes it (pieces coalesced by the bridge)."""
+        self.query_one(ArchivePane).chunk(event.text)
 
-    def _archive_ready(self, payload: dict[str, Any]) -> None:
-        """payload: archive_id, yaml, tokens_source, tokens_archive, mode, dropped."""
-        self.query_one(ArchivePane).ready(payload)
+    def _archive_ready(self, event: ev.ArchiveReady) -> None:
+        self.query_one(ArchivePane).ready(event)
 
-    def _archive_failed(self, payload: dict[str, Any]) -> None:
-        """payload: message, partial."""
-        self.query_one(ArchivePane).failed(payload)
-        self.notify(payload.get("message", "Compression failed."), severity="error")
+    def _archive_failed(self, event: ev.ArchiveFailed) -> None:
+        self.query_one(ArchivePane).failed(event)
+        self.notify(event.message or "Compression failed.", severity="error")
 
-    def _archive_pasted(self, payload: dict[str, Any]) -> None:
-        """payload: linked [archive ids], invalid [reasons], conversation_id."""
-        for archive_id in payload.get("linked", []):
+    def _archive_pasted(self, event: ev.ArchivePasted) -> None:
+        for archive_id in event.linked:
             self.notify(f"Pasted archive {archive_id[:8]} linked: this conversation continues from it (F7).")
-        for reason in payload.get("invalid", []):
+        for reason in event.invalid:
             self.notify(f"A pasted archive is not valid and was not linked: {reason}", severity="warning")
 
-    def _archive_suggested(self, payload: dict[str, Any]) -> None:
-        """payload: used, n_ctx (auto_compress = "ask": the context passed the threshold)."""
-        used, n_ctx = int(payload.get("used", 0)), int(payload.get("n_ctx", 0)) or 1
+    def _archive_suggested(self, event: ev.AutoCompressSuggested) -> None:
+        """auto_compress = "ask": the context passed the threshold."""
+        used, n_ctx = event.used, event.n_ctx or 1
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -131,7 +128,7 @@ class FeatureHandlers:
             yes="Compress and continue"), answered)
 
     def action_compress(self) -> None:
-        if self.controller.conversation is None:
+        if not self.state.turns:
             self.notify("Open or start a conversation first.", severity="warning")
             return
         self.controller.compress()
@@ -141,25 +138,23 @@ class FeatureHandlers:
         self.controller.continue_from_archive(self.query_one(ArchivePane).archive_id)
 
     def action_lineage(self) -> None:
-        if self.controller.conversation is None:
+        if not self.state.turns:
             self.notify("Open a conversation to see its lineage.", severity="warning")
             return
         self.controller.show_lineage()
 
-    def _lineage_listed(self, payload: dict[str, Any]) -> None:
-        """payload: ``compression.lineage.lineage(store, id)`` (+ optional titles {id: title})."""
+    def _lineage_listed(self, event: ev.LineageListed) -> None:
         def chosen(conv_id: str | None) -> None:
             if conv_id:
                 self.controller.open_conversation(conv_id)
 
-        titles = {c.id: c.title for c in getattr(self, "conversations", [])}
-        titles.update(payload.get("titles") or {})
-        self.app.push_screen(LineageScreen({**payload, "titles": titles}), chosen)
+        titles = {c.id: c.title for c in self.conversations}
+        titles.update(event.titles)
+        self.app.push_screen(LineageScreen(replace(event, titles=titles)), chosen)
 
     # -- retrieval -----------------------------------------------------------
-    def _retrieval_offered(self, payload: dict[str, Any]) -> None:
-        """payload: items [ContextItem fields: kind, text, source, project, score, tokens], budget."""
-        self.query_one(ContextTray).offer(payload)
+    def _retrieval_offered(self, event: ev.ContextOffered) -> None:
+        self.query_one(ContextTray).offer(event.items)
 
     def on_context_tray_kept(self, event: ContextTray.Kept) -> None:
         self.controller.keep_context(event.sources)
@@ -178,8 +173,7 @@ class FeatureHandlers:
     def run_search(self, query: str) -> None:
         self.controller.search(query)
 
-    def _search_results(self, payload: dict[str, Any]) -> None:
-        """payload: query, hits [SearchHit.to_dict()], notes, error."""
+    def _search_results(self, event: ev.SearchResults) -> None:
         screen = self.app.screen
         if isinstance(screen, SearchScreen):
-            screen.show_results(payload)
+            screen.show_results(event)

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static, Tree
 
+from forge_tui.session import events as ev
+
 VIA = {"compressed_into": "compressed into", "continued_from": "continued from", "bridged_from": "bridged from"}
 
 
@@ -30,21 +32,20 @@ class LineageScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss_modal", "Close", id="forge.modal.close")]
 
-    def __init__(self, payload: dict[str, Any]) -> None:
+    def __init__(self, lineage: ev.LineageListed) -> None:
         super().__init__(classes="forge-modal")
-        self.payload = payload
+        self.lineage = lineage
 
     def compose(self) -> ComposeResult:
-        p = self.payload
-        titles = dict(p.get("titles") or {})
-        root_title = titles.get(p.get("id", ""), "")
+        p = self.lineage
+        titles = dict(p.titles)
+        root_title = titles.get(p.node, "")
         with Vertical(classes="modal-box", id="lineage"):
             yield Label("Lineage", classes="modal-title")
-            tree: Tree[dict] = Tree(f"this {p.get('type', 'conversation')} {str(p.get('id', ''))[:8]} "
+            tree: Tree[dict] = Tree(f"this {p.node_type or 'conversation'} {p.node[:8]} "
                                     f"{('· ' + root_title) if root_title else ''}", id="lineage-tree")
             tree.root.expand()
-            for section, key in (("Ancestors", "ancestors"), ("Descendants", "descendants")):
-                nodes = p.get(key) or []
+            for section, nodes in (("Ancestors", p.ancestors), ("Descendants", p.descendants)):
                 branch = tree.root.add(f"{section} ({len(nodes)})", expand=True)
                 for node in nodes:
                     indent = "  " * max(0, int(node.get("depth", 1)) - 1)

@@ -1,14 +1,16 @@
 """The main screen and the hub of session state.
 
-Session messages (from ``ui/bridge.py``) arrive here; the screen keeps the
-state in reactives, bound into the sidebar with ``data_bind``, and calls the
-conversation pane's methods. Widgets post their choices up; only this screen
-talks to the controller, and the controller's methods all return at once.
+Session events (from ``ui/bridge.py``, one message type) arrive here and are
+dispatched by the event's type. ``StateChanged`` carries the controller's
+immutable ``SessionState``; the screen binds it (its reactives feed the
+sidebar with ``data_bind``). Events about a conversation the pane no longer
+shows are dropped. Widgets post their choices up; only this screen talks to the
+controller, whose commands all return at once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,8 +21,10 @@ from textual.widgets import Footer
 
 from forge_tui.config import ModelsConfig
 from forge_tui.domain.models import Conversation, Task, TurnStatus
-from forge_tui.ui import messages as msg
+from forge_tui.session import events as ev
+from forge_tui.session.state import SessionState
 from forge_tui.ui.actions import bindings
+from forge_tui.ui.messages import SessionEventPosted
 from forge_tui.ui.screens.features import FeatureHandlers
 from forge_tui.ui.screens.model_picker import ModelFinder, ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
@@ -34,6 +38,12 @@ from forge_tui.ui.widgets.sidebar import ConversationList, Sidebar
 
 if TYPE_CHECKING:
     from forge_tui.session.controller import SessionController
+
+#: "no conversation shown yet": a new one or an opened one is on its way
+PENDING = ""
+
+_STORE_LABELS = {"connecting": "database · connecting…", "connected": "database · connected",
+                 "lost": "database · reconnecting…", "failed": "database · not reachable"}
 
 
 class MainScreen(FeatureHandlers, Screen):
@@ -53,10 +63,24 @@ class MainScreen(FeatureHandlers, Screen):
         self.controller = controller
         self.model_finder = model_finder
         self.conversations: list[Conversation] = []
-        self.current_id: str | None = None
-        self.model_failed = False
-        self.set_reactive(MainScreen.project, controller.project)
-        self.set_reactive(MainScreen.n_ctx, controller.n_ctx)
+        self.state: SessionState = controller.state
+        #: the conversation the pane shows (events for any other are dropped)
+        self.current_id: str | None = self.state.conversation_id
+        self.set_reactive(MainScreen.project, self.state.project)
+        self.set_reactive(MainScreen.n_ctx, self.state.n_ctx)
+        self._handlers: dict[type, Callable[[Any], Awaitable[None] | None]] = {
+            ev.StateChanged: self._state_changed,
+            ev.Notice: self._notice,
+            ev.ConversationsListed: self._conversations_listed,
+            ev.ConversationOpened: self._conversation_opened,
+            ev.TurnPersisted: self._turn_persisted,
+            ev.ReplyStarted: self._reply_started,
+            ev.ReplyChunk: self._reply_chunk,
+            ev.ReplyFinished: self._reply_finished,
+            ev.TrainingProgressed: self._training_progressed,
+            ev.TrainingFinished: self._training_finished,
+            **self.feature_handlers(),
+        }
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -87,103 +111,117 @@ class MainScreen(FeatureHandlers, Screen):
     def watch_busy(self, busy: bool) -> None:
         self.query_one(PromptInput).set_class(busy, "-busy")
 
-    # -- session messages ----------------------------------------------------
-    def on_store_connected(self, message: msg.StoreConnected) -> None:
-        self.store_label = "database · connected"
-        self.banner.clear("store")
+    # -- session events ------------------------------------------------------------------
+    async def on_session_event_posted(self, message: SessionEventPosted) -> None:
+        event = message.event
+        if isinstance(event, ev.ConversationEvent) and event.conversation_id != self.current_id:
+            return  # about a conversation this pane no longer shows
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            result = handler(event)
+            if result is not None:
+                await result
 
-    def on_store_failed(self, message: msg.StoreFailed) -> None:
-        self.store_label = "database · not reachable"
-        self.banner.show("store", message.message)
+    def _state_changed(self, event: ev.StateChanged) -> None:
+        old, state = self.state, event.state
+        self.state = state
+        self.busy = state.busy
+        self.project = state.project
+        self.tokens_used, self.n_ctx = state.tokens_used, state.n_ctx
+        self.model_label = f"{state.model} · {'loading…' if state.model_status == 'loading' else state.model_status}"
+        self.store_label = _STORE_LABELS[state.store_status]
+        if state.model_status == "failed":
+            self.banner.show("model", f"Model '{state.model}' could not be loaded: {state.model_message} "
+                                      "(ctrl+m or f2 picks another model)")
+        else:
+            self.banner.clear("model")
+        self._show_store(state)
+        if old.project != state.project:
+            self._render_list()
 
-    def on_model_loading(self, message: msg.ModelLoading) -> None:
-        self.model_label = f"{message.name} · loading…"
+    def _show_store(self, state: SessionState) -> None:
+        waiting = []
+        if state.pending_writes:
+            waiting.append(f"{state.pending_writes} write(s) held in memory")
+        if state.queued_messages:
+            waiting.append(f"{len(state.queued_messages)} message(s) waiting to be sent")
+        tail = f" ({', '.join(waiting)})" if waiting else ""
+        if state.store_status == "connected":
+            self.banner.clear("store")
+        elif state.store_message:
+            level = "warning" if state.store_status in ("lost", "connecting") else "error"
+            self.banner.show("store", state.store_message + tail, level)
 
-    def on_model_ready(self, message: msg.ModelReady) -> None:
-        self.model_failed = False
-        self.model_label = f"{message.name} · ready"
-        self.n_ctx = message.n_ctx
-        self.banner.clear("model")
+    def _notice(self, event: ev.Notice) -> None:
+        if event.level == "error":
+            self.banner.show("notice", event.message, "error")
+        else:
+            self.notify(event.message, severity=event.level)
 
-    def on_model_failed(self, message: msg.ModelFailed) -> None:
-        self.model_failed = True
-        self.model_label = f"{message.name} · failed"
-        self.banner.show("model", f"Model '{message.name}' could not be loaded: {message.message} "
-                                  "(ctrl+m or f2 picks another model)")
-
-    def on_conversations_listed(self, message: msg.ConversationsListed) -> None:
-        self.conversations = message.conversations
-        if message.current_id is not None:
-            self.current_id = message.current_id
+    def _conversations_listed(self, event: ev.ConversationsListed) -> None:
+        self.conversations = list(event.conversations)
         self._render_list()
 
     def _render_list(self) -> None:
         self.conversation_list.set_conversations(self.conversations, self.current_id, self.project)
 
-    async def on_conversation_opened(self, message: msg.ConversationOpened) -> None:
-        self.current_id = message.conversation.id
-        self.project = message.conversation.project
+    async def _conversation_opened(self, event: ev.ConversationOpened) -> None:
+        self.current_id = event.conversation.id
+        self.project = event.conversation.project
         self.query_one(ContextTray).clear()
-        await self.conversation_view.show_conversation(message.turns, message.focus_turn_id)
+        if event.turns:
+            await self.conversation_view.show_conversation(list(event.turns), event.focus_turn_id)
+        else:
+            await self.conversation_view.clear_conversation()
         self._render_list()
 
-    async def on_turn_persisted(self, message: msg.TurnPersisted) -> None:
-        self.current_id = message.turn.conversation_id
-        await self.conversation_view.add_turn(message.turn)
+    async def _turn_persisted(self, event: ev.TurnPersisted) -> None:
+        await self.conversation_view.add_turn(event.turn)
 
-    async def on_reply_started(self, message: msg.ReplyStarted) -> None:
-        self.busy = True
+    async def _reply_started(self, event: ev.ReplyStarted) -> None:
         self.banner.clear("reply")
-        await self.conversation_view.add_turn(message.turn)
+        await self.conversation_view.add_turn(event.turn)
 
-    async def on_reply_streamed(self, message: msg.ReplyStreamed) -> None:
-        text = message.take()
-        if text:
-            await self.conversation_view.append_reply(message.turn_id, text)
+    async def _reply_chunk(self, event: ev.ReplyChunk) -> None:
+        await self.conversation_view.append_reply(event.turn_id, event.text)
 
-    async def on_reply_finished(self, message: msg.ReplyFinished) -> None:
-        self.busy = False
-        await self.conversation_view.finish_reply(message.turn, message.message)
-        self.controller.refresh_list()  # turn counts and order changed
-        if message.finish == "context" and message.message:
-            self.banner.show("context", message.message, "warning")
-        elif message.turn.status is TurnStatus.ERROR:  # e.g. a server down or a key refused: the fix, kept in view
-            self.banner.show("reply", message.message or "The reply failed.", "error")
+    async def _reply_finished(self, event: ev.ReplyFinished) -> None:
+        await self.conversation_view.finish_reply(event.turn, event.message)
+        if event.finish == "context" and event.message:
+            self.banner.show("context", event.message, "warning")
+        elif event.turn.status is TurnStatus.ERROR:  # e.g. a server down or a key refused: the fix, kept in view
+            self.banner.show("reply", event.message or "The reply failed.", "error")
 
-    def on_tokens_counted(self, message: msg.TokensCounted) -> None:
-        self.tokens_used = message.used
-        self.n_ctx = message.n_ctx
+    def _training_progressed(self, event: ev.TrainingProgressed) -> None:
+        self.training_label = training_label(event)
 
-    def on_training_progressed(self, message: msg.TrainingProgressed) -> None:
-        self.training_label = message.label
-
-    def on_training_finished(self, message: msg.TrainingFinished) -> None:
+    def _training_finished(self, event: ev.TrainingFinished) -> None:
         self.training_label = ""
-        self.notify(message.message, severity="information" if message.ok else "warning", timeout=10)
-
-    def on_notice_posted(self, message: msg.NoticePosted) -> None:
-        if message.level == "error":
-            self.banner.show("notice", message.message, "error")
-        else:
-            self.notify(message.message, severity=message.level if message.level in
-                        ("information", "warning", "error") else "information")
+        self.notify(f"Training {event.task}: {event.message}", severity="information" if event.ok else "warning",
+                    timeout=10)
 
     # -- widget messages -----------------------------------------------------
     @on(PromptInput.Submitted)
     def send_prompt(self, event: PromptInput.Submitted) -> None:
         if not event.text.strip():
             return
-        if self.controller.send(event.text) is None:
-            return  # refused (no database, reply running): the text stays in the input
+        if self.state.busy:
+            # the text stays in the input: sending now would queue it behind the running work
+            self.notify(f"A {self.state.activity} is still running: press Esc to cancel it first.",
+                        severity="warning")
+            return
+        if not self.controller.send(event.text):
+            return
         event.prompt.clear_prompt()
         self.banner.clear("notice")
         self.banner.clear("context")
 
     @on(ConversationList.Chosen)
     def open_chosen(self, event: ConversationList.Chosen) -> None:
-        if self.controller.busy:
-            self.notify("A reply is still streaming: press Esc to cancel it first.", severity="warning")
+        if event.conversation_id == self.current_id:
+            self.query_one(PromptInput).focus()
             return
+        self.current_id = PENDING  # drop the old conversation's late events until the new one is shown
         self.controller.open_conversation(event.conversation_id)
         self.query_one(PromptInput).focus()
 
@@ -199,11 +237,9 @@ class MainScreen(FeatureHandlers, Screen):
     async def _start_new(self, project: str | None) -> None:
         if project is None:
             return
-        if self.controller.busy:
-            self.controller.cancel()
-        self.controller.new_conversation(project)
+        self.controller.new_conversation(project)  # cancels a running reply; it stays in its conversation
         self.project = project
-        self.current_id = None
+        self.current_id = PENDING
         self.query_one(ContextTray).clear()
         await self.conversation_view.clear_conversation()
         self._render_list()
@@ -215,22 +251,23 @@ class MainScreen(FeatureHandlers, Screen):
     def action_pick_model(self) -> None:
         if isinstance(self.app.screen, ModelPicker):
             return
-        picker = ModelPicker(self.controller.models, self.controller.model_name, self.model_finder)
+        picker = ModelPicker(self.controller.models, self.state.model, self.model_finder)
         self.app.push_screen(picker, lambda name: self._model_chosen(name, picker.models))
 
     def _model_chosen(self, name: str | None, models: ModelsConfig) -> None:
         if models is not self.controller.models:  # the picker added a found model
-            self.controller.models = models
+            self.controller.update_models(models)
         if name is None:
             return
-        if name != self.controller.model_name or self.model_failed:
+        if name != self.state.model or self.state.model_status == "failed":
             self.controller.load_model(name)
 
     def action_train_adapter(self) -> None:
-        if self.controller.training is None:
+        training = self.controller.training
+        if training is None:
             self.notify("Training is not available in this session.", severity="warning")
             return
-        self.app.push_screen(TrainPicker(self.controller.training.running), self._train_chosen)
+        self.app.push_screen(TrainPicker(training.running), self._train_chosen)
 
     def _train_chosen(self, task: Task | None) -> None:
         training = self.controller.training
@@ -243,7 +280,6 @@ class MainScreen(FeatureHandlers, Screen):
             self.training_label = f"training {task.value} · starting…"
 
     def action_retry_store(self) -> None:
-        self.store_label = "database · connecting…"
         self.controller.retry_store()
 
     def action_toggle_archive(self) -> None:
@@ -266,3 +302,11 @@ class MainScreen(FeatureHandlers, Screen):
 
     def config_ok(self, key: str) -> None:
         self.banner.clear(key)
+
+
+def training_label(event: ev.TrainingProgressed) -> str:
+    """The sidebar's line for a training run."""
+    if not event.total:
+        return f"training {event.task} · {event.text}"[:120]
+    eta = "" if event.eta_s != event.eta_s else f" · ETA {int(event.eta_s) // 60}m{int(event.eta_s) % 60:02d}s"
+    return f"training {event.task} · {event.step}/{event.total} · loss {event.loss:.3f}{eta}"

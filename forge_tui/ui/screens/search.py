@@ -21,6 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from forge_tui.session import events as ev
+
 
 def hit_prompt(hit: dict[str, Any]) -> Text:
     text = Text()
@@ -74,19 +76,19 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
         self.query_one("#search-status", Static).update(f"Searching for “{query}”…")
         self.post_message(self.QueryEntered(self, query))
 
-    def show_results(self, payload: dict[str, Any]) -> None:
-        if payload.get("query") and payload["query"] != self.query_text:
+    def show_results(self, results_event: ev.SearchResults) -> None:
+        if results_event.query and results_event.query != self.query_text:
             return  # an answer to an older query
-        self.hits = list(payload.get("hits") or [])
+        self.hits = list(results_event.hits)
         results = self.query_one("#search-results", OptionList)
         results.clear_options()
         results.add_options([Option(hit_prompt(h), id=str(i)) for i, h in enumerate(self.hits)])
         status = f"{len(self.hits)} result(s)"
-        notes = payload.get("notes") or []
+        notes = results_event.notes
         if notes:
             status += " · " + " · ".join(notes)
-        if payload.get("error"):
-            status = payload["error"]
+        if results_event.error:
+            status = results_event.error
         self.query_one("#search-status", Static).update(status)
         if self.hits:
             results.highlighted = 0

@@ -11,6 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
+from forge_tui.session import events as ev
+
 #: characters of streamed YAML kept on screen while generating
 STREAM_TAIL = 6_000
 
@@ -35,10 +37,10 @@ class ArchivePane(VerticalScroll):
         static.set_class(hint, "dim-hint")
         static.update(body)
 
-    def started(self, payload: dict[str, Any]) -> None:
+    def started(self, event: ev.ArchiveStarted) -> None:
         self.state, self.archive_id, self._buffer = "streaming", None, []
         self.add_class("-visible")
-        mode = payload.get("mode", "default")
+        mode = event.mode
         self._set(f"Archive · compressing ({mode})…", "Waiting for the model…", hint=True)
 
     def chunk(self, text: str) -> None:
@@ -49,27 +51,27 @@ class ArchivePane(VerticalScroll):
         self._set("Archive · generating YAML…", streamed[-STREAM_TAIL:])
         self.scroll_end(animate=False)
 
-    def ready(self, payload: dict[str, Any]) -> None:
+    def ready(self, event: ev.ArchiveReady) -> None:
         self.state = "ready"
-        self.archive_id = payload.get("archive_id")
+        self.archive_id = event.archive_id
         self.add_class("-visible")
-        src, arc = payload.get("tokens_source", 0), payload.get("tokens_archive", 0)
+        src, arc = event.tokens_source, event.tokens_archive
         parts = [f"Archive {str(self.archive_id or '')[:8]}", f"{src:,} → {arc:,} tokens"]
-        if payload.get("mode"):
-            parts.append(str(payload["mode"]))
-        if payload.get("dropped"):
-            parts.append(f"{len(payload['dropped'])} item(s) left out for the budget")
+        if event.mode:
+            parts.append(event.mode)
+        if event.dropped:
+            parts.append(f"{len(event.dropped)} item(s) left out for the budget")
         title = " · ".join(parts) + " · f6 continue"
         theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
-        self._set(title, Syntax(payload.get("yaml", ""), "yaml", theme=theme, word_wrap=True,
+        self._set(title, Syntax(event.yaml, "yaml", theme=theme, word_wrap=True,
                                 background_color="default"))
         self.scroll_home(animate=False)
 
-    def failed(self, payload: dict[str, Any]) -> None:
+    def failed(self, event: ev.ArchiveFailed) -> None:
         self.state = "failed"
         self.add_class("-visible")
-        partial = payload.get("partial") or ""
-        body = payload.get("message", "Compression failed.")
+        partial = event.partial
+        body = event.message or "Compression failed."
         if partial:
             body += "\n\nPartial output kept for inspection:\n" + partial[-STREAM_TAIL:]
         self._set("Archive · failed", body)

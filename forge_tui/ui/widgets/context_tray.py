@@ -48,8 +48,9 @@ class ContextTray(Vertical):
         yield Label("", id="context-title", classes="section-title")
         yield SelectionList[str](id="context-items")
 
-    def offer(self, payload: dict[str, Any]) -> None:
-        self.items = list(payload.get("items") or [])
+    def offer(self, items: list[dict[str, Any]]) -> None:
+        """Show retrieved items (``ContextOffered.items``: ContextItem fields + ``kept``)."""
+        self.items = list(items)
         self._kept = [str(i.get("source", n)) for n, i in enumerate(self.items) if i.get("kept", True)]
         selections = self.query_one(SelectionList)
         selections.clear_options()
@@ -74,4 +75,4 @@ class ContextTray(Vertical):
             self.post_message(self.Kept(self, kept))
 
     def clear(self) -> None:
-        self.offer({"items": []})
+        self.offer([])

@@ -1,0 +1,92 @@
+"""Compress / continue / lineage for the session: the archive feature's service.
+
+Built by the composition root with what it needs (the store, the knowledge
+registry, the settings) and handed to the controller, which runs it on its
+threads and announces the results. It never reaches back into the controller.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from forge_tui.compression.lineage import lineage
+from forge_tui.compression.service import CompressionError, compress, continue_from, load_archive
+from forge_tui.domain.models import Conversation
+from forge_tui.engine.base import KnowledgeEngine
+from forge_tui.session import events as ev
+from forge_tui.session.routing import Router, RoutingExhausted
+from forge_tui.store.repository import Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from forge_tui.knowledge.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+class ArchiveService:
+    def __init__(self, store: Callable[[], Store], registry: Callable[[], "Registry"] | None,
+                 archive_token_budget: int, router: Router | None = None):
+        """``router``: compressions follow ``[routing].compress`` when it is set (else the model in use)."""
+        self._store = store
+        self._registry = registry
+        self._budget = archive_token_budget
+        self._router = router
+
+    @property
+    def routed(self) -> bool:
+        """Whether compressions follow a ``[routing].compress`` chain (no model of the moment needed)."""
+        return self._router is not None and self._router.routes("compress")
+
+    def compress(self, engine: KnowledgeEngine | None, conversation_id: str, *, mode: str,
+                 upto_message_id: str | None, context_archives: Sequence[str], on_piece: Callable[[str], None],
+                 cancel: threading.Event, project: str, current_model: str) -> ev.ArchiveReady:
+        """Raises ``CompressionError`` (with the partial output) when no valid archive came out."""
+        store = self._store()
+
+        def attempt(with_engine: KnowledgeEngine):
+            return compress(
+                store, with_engine, conversation_id, mode=mode, upto_message_id=upto_message_id,
+                budget_tokens=self._budget, context_archives=tuple(context_archives),
+                registry=self._registry() if self._registry else None, on_piece=on_piece, cancel=cancel,
+            )
+
+        if self._router is not None and self.routed:
+            try:
+                result = self._router.run("compress", project, attempt, escalate_on=(CompressionError,),
+                                          current=current_model, cancel=cancel).value
+            except RoutingExhausted as exc:
+                raise CompressionError(str(exc)) from None
+        elif engine is None or not engine.ready:
+            raise CompressionError("No model is ready to write the archive: pick one with ctrl+m (or f2).")
+        else:
+            result = attempt(engine)
+        return ev.ArchiveReady(conversation_id, result.archive_id, result.yaml_text, result.tokens_source,
+                               result.tokens_archive, mode, list(result.dropped))
+
+    def continue_from(self, archive_id: str) -> tuple[Conversation, str]:
+        """A new conversation continuing ``archive_id`` (lineage written, knowledge re-hydrated),
+        and the archive's continuation prompt (for retrieval). Raises ``CompressionError``."""
+        store = self._store()
+        conv = continue_from(store, archive_id)
+        archive = load_archive(store, archive_id)
+        if self._registry is not None:
+            from forge_tui.knowledge.decay import rehydrate
+
+            try:
+                rehydrate(self._registry(), archive, conv.id)
+            except Exception:  # knowledge is secondary: the continued conversation exists already
+                log.exception("re-hydrating archive %s failed", archive_id)
+        return conv, str(archive.get("continuation_prompt") or conv.title)
+
+    def latest_archive_id(self, conversation_id: str) -> str | None:
+        edges = self._store().edges_from(conversation_id, "compressed_into")
+        if not edges:
+            return None
+        return str(max(edges, key=lambda e: str(e.get("created_at") or ""))["dst"])
+
+    def lineage(self, node: str, titles: dict[str, str]) -> ev.LineageListed:
+        found = lineage(self._store(), node)
+        return ev.LineageListed(node, str(found.get("type", "")), list(found.get("ancestors", [])),
+                                list(found.get("descendants", [])), dict(titles))
