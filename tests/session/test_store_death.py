@@ -18,7 +18,7 @@ from forge_tui.session.controller import SessionController
 from forge_tui.store.server import EmbeddedServer
 from ui.fakes import FakeEngine
 
-from .test_controller_fast import Recorder
+from test_controller_fast import Recorder
 
 REPLY = "word " * 400  # 500 pieces at 10 ms: about 5 s of streaming
 
