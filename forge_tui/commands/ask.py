@@ -65,11 +65,17 @@ def cmd_ask(args, ctx) -> int:
     failures: list[str] = []
     done = threading.Event()
 
+    printed = [0]  # characters of the reply on stdout: each is printed once it is stored
+
     def emit(event: ev.Event) -> None:
         if isinstance(event, ev.ReplyChunk) and not args.json:
             sys.stdout.write(event.text)
             sys.stdout.flush()
+            printed[0] += len(event.text)
         elif isinstance(event, ev.ReplyFinished):
+            if not args.json:
+                sys.stdout.write(event.turn.content[printed[0]:])
+                sys.stdout.flush()
             finished.append(event)
             done.set()
         elif isinstance(event, ev.StateChanged) and event.state.store_status == "failed":
