@@ -73,3 +73,43 @@ async def test_real_reply_streams_and_escape_leaves_a_cancelled_turn(real_app, s
     assert [d["role"] for d in docs] == ["user", "assistant", "user", "assistant"]
     assert docs[1]["status"] == "complete" and docs[1]["content"].strip()
     assert docs[3]["status"] == "cancelled"
+
+
+async def test_real_replies_survive_keys_at_random_moments(real_app, store):
+    """The smaller real-model loop beside test_random_keys.py: Ctrl+N, Esc, F5 and F2 pressed at
+    random moments of SmolLM2 replies (seeded); no crash, no turn in the wrong conversation."""
+    import random
+
+    from .test_random_keys import check_store
+
+    rng = random.Random(1313)
+    app = real_app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.main_screen.model_label == "smollm2 · ready"
+                         and app.controller.state.store_status == "connected", timeout=120)
+        screen = app.main_screen
+        for i in range(8):
+            await wait_idle(pilot, timeout=120)
+            prompt = screen.query_one(PromptInput)
+            prompt.load_text(f"msg {i}: name three rivers.")
+            await pilot.press("enter")
+            await pilot.pause(rng.uniform(0.05, 1.0))
+            key = rng.choice(("ctrl+n", "escape", "f5", "f2", "none"))
+            if key == "ctrl+n":
+                await pilot.press("ctrl+n")
+                await pilot.pause(0.05)
+                await pilot.press("enter")
+            elif key == "f2":
+                await pilot.press("f2")
+                await pilot.pause(0.05)
+                await pilot.press("escape")
+            elif key != "none":
+                await pilot.press(key)
+            await pilot.pause(0.1)
+            if app.screen is not screen:
+                await pilot.press("escape")
+            assert app.is_running
+            assert {v.turn.conversation_id for v in screen.query(TurnView)} <= {screen.current_id}
+        await pilot.press("escape")
+        await wait_idle(pilot, timeout=120)
+    check_store(store)
