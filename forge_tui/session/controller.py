@@ -465,8 +465,12 @@ class SessionController(FeatureCommands):
             stream.turn.adapter = result.adapter
             stream.turn.engine = engine.kind if engine is not None else None
         stream.turn.tokens = tokens
-        final = stream.finish(text, status, error, finish,
-                              lambda turn: self._run_hooks(turn, conv) if status is not TurnStatus.ERROR else None)
+        def landed(turn: Turn) -> None:
+            self._refresh_list_later()  # turn counts and order changed
+            if status is not TurnStatus.ERROR:
+                self._run_hooks(turn, conv)
+
+        final = stream.finish(text, status, error, finish, landed)
         current = conv.id == self._conversation.id
         if current:
             self._turns = [final if t.id == final.id else t for t in self._turns]

@@ -297,6 +297,6 @@ async def test_auto_compress_in_ask_mode_asks_first(make_app, store):
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.click("#yes")
         pane = app.main_screen.query_one(ArchivePane)
-        # the scripted engine writes no YAML: the real compression fails cleanly, shown in the pane
-        await wait_until(pilot, lambda: pane.state == "failed", timeout=90)  # extraction may load its classifier
+        # the scripted engine writes no YAML: the real compression ends cleanly (deterministic archive or failure)
+        await wait_until(pilot, lambda: pane.state in ("ready", "failed"), timeout=90)
         assert pane.has_class("-visible") and app.is_running
