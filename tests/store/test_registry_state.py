@@ -1,0 +1,89 @@
+"""The registry keeps state, not sentences: the live path (Extractor.process_turn) links like the archive.
+
+A scripted labeller stands in for the learned classifier so each link is pinned
+whatever the shipped weights say; the store is the real SecantusDB.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from forge_tui.config import Settings
+from forge_tui.domain.ids import conversation_id, message_id
+from forge_tui.domain.models import Conversation, Role, Turn
+from forge_tui.knowledge.extraction import Extractor
+from forge_tui.knowledge.pipeline.classify import Labelled, as_turns, turn_units
+from forge_tui.knowledge.pipeline.model import LABELS
+from forge_tui.knowledge.registry import Registry
+
+
+class Scripted:
+    path = "scripted"
+
+    def __init__(self, labels: dict[str, str]):
+        self.labels = labels
+
+    def label(self, turns, only=None, offset=0):
+        tt = as_turns(turns)
+        out = []
+        for i in (range(len(tt)) if only is None else only):
+            for s, ctx in turn_units(tt, i, offset):
+                label = next((lab for phrase, lab in self.labels.items() if phrase in s.text), "other")
+                out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, 1.0,
+                                    tuple(1.0 if n == label else 0.0 for n in LABELS)))
+        return out
+
+
+@pytest.fixture
+def run(store):
+    reg = Registry(store.db)
+    conv = Conversation(id=conversation_id("p", "chat", "2026-01-01"), project="p", title="chat")
+    store.create_conversation(conv)
+
+    def feed(labels: dict[str, str], *contents: str) -> list[Turn]:
+        extractor = Extractor(reg, None, Settings(), classifier=Scripted(labels))
+        turns = []
+        for seq, content in enumerate(contents):
+            turn = Turn(id=message_id(conv.id, f"m{seq}", None), conversation_id=conv.id, seq=seq,
+                        role=Role.USER if seq % 2 == 0 else Role.ASSISTANT, content=content)
+            store.insert_turn(turn, "p")
+            assert extractor.process_turn(turn, conv).ok
+            turns.append(turn)
+        return turns
+
+    return reg, feed
+
+
+def test_revision_supersedes_and_restatement_merges(run):
+    reg, feed = run
+    turns = feed({"redis it is": "decision", "will hold": "decision", "scrap": "decision"},
+                 "ok redis it is.", "Great, Redis will hold the buckets.", "scrap redis, we move to an in-memory limiter.")
+    old, new = reg.decisions("p", include_inactive=True)
+    assert old.sources == [turns[0].id, turns[1].id]  # the assistant's restatement merged in
+    assert (old.status, old.superseded_by, new.supersedes, new.value) == ("superseded", new.id, [old.id],
+                                                                         "an in-memory limiter")
+
+
+def test_agreement_records_the_proposal(run):
+    reg, feed = run
+    turns = feed({"sounds good": "decision"}, "what burst size?",
+                 "I would start with a burst of 20 and a refill of 5 per second.", "sounds good, do that.")
+    (d,) = reg.decisions("p")
+    assert d.value.startswith("I would start with a burst of 20") and d.sources == [turns[2].id]
+    assert "agreed: sounds good, do that." in d.text
+
+
+def test_resolution_closes_the_thread_with_that_turn_as_source(run):
+    reg, feed = run
+    turns = feed({"not sure yet": "question", "settles it": "resolution"},
+                 "not sure yet whether we limit per key or per ip.", "Noted.", "per key then, that settles it.")
+    (t,) = reg.threads("p")
+    assert (t.status, t.title, t.resolution_sources) == ("RESOLVED", "We limit per key or per ip", [turns[2].id])
+    assert t.question == "not sure yet whether we limit per key or per ip."
+
+
+def test_pinned_decisions_are_not_superseded_by_extraction(run):
+    reg, feed = run
+    reg.pin("p", "decision", "We use Redis for the buckets.")
+    feed({"scrap": "decision"}, "scrap redis, we move to memcached.")
+    assert reg.get_decision("p", "D001").status == "active"
