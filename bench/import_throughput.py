@@ -1,8 +1,11 @@
 """Import throughput (messages/s) for a synthetic Claude export of 225 conversations /
-3,777 messages (the seed's corpus size), without and with embedding; plus the peak
-memory of parsing a ~50 MB export.
+3,777 messages (the seed's corpus size), without and with embedding; the peak
+memory of parsing a ~50 MB export; and the large case: a 10,000-conversation /
+50,000-message export (~49 MB) imported through the embedded, authenticated
+server as Forge runs it, in a child process whose peak RSS is reported.
 
     python bench/import_throughput.py [--conversations 225 --messages 3777] [--no-embed] [--no-memory]
+    python bench/import_throughput.py --large [--large-conversations 10000 --large-messages 50000]
 
 Starts its own SecantusDB server (port 0, temp dir); nothing is timed in tests.
 Embedding goes through Forge's search layer (``forge_tui.search``: Embedder +
@@ -124,8 +127,62 @@ def memory_probe(path: Path) -> None:
     print(json.dumps({"messages": n, "baseline_mib": round(before, 1), "peak_mib": round(_hwm_mib(), 1)}))
 
 
+def import_probe(uri: str, path: Path) -> None:
+    """Child process: import ``path`` (storing only, as ``forge import`` does before its
+    extraction/embedding pass), then again (idempotent); print times and peak RSS."""
+    from forge_tui.importers.claude import parse_claude
+    from forge_tui.importers.service import import_conversations
+    from forge_tui.store.repository import Store
+
+    store = Store.connect(uri, "bench_large")
+    store.ensure_schema()
+    before = _hwm_mib()
+    t0 = time.perf_counter()
+    summary = import_conversations(store, parse_claude(path), project="bench")
+    elapsed = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    again = import_conversations(store, parse_claude(path), project="bench")
+    rerun = time.perf_counter() - t1
+    print(json.dumps({"conversations": summary.conversations, "messages": summary.messages, "seconds": elapsed,
+                      "rerun_seconds": rerun, "rerun_new": again.conversations + again.updated,
+                      "baseline_mib": round(before, 1), "peak_mib": round(_hwm_mib(), 1)}))
+
+
+def large_case(conversations: int, messages: int) -> int:
+    from forge_tui.store.server import EmbeddedServer
+
+    with tempfile.TemporaryDirectory(prefix="forge-bench-large-") as tmp:
+        export = Path(tmp) / "conversations.json"
+        data = synthetic_claude_export(conversations, messages, seed=13)
+        export.write_text(json.dumps(data), encoding="utf-8")
+        del data
+        mb = export.stat().st_size / 1e6
+        print(f"large Claude export: {conversations:,} conversations, {messages:,} messages, {mb:.0f} MB")
+        server = EmbeddedServer(Path(tmp) / "mongo", Path(tmp) / "server.json", Path(tmp) / "logs")
+        try:
+            uri = server.ensure_running()
+            out = subprocess.run([sys.executable, __file__, "--import-probe", uri, str(export)],
+                                 capture_output=True, text=True)
+        finally:
+            server.stop()
+        if out.returncode != 0:
+            print("import probe failed:", out.stderr[-2000:])
+            return 1
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"import (store only):    {r['messages']:,} messages, {r['conversations']:,} conversations in "
+              f"{r['seconds']:.1f}s = {r['messages'] / r['seconds']:,.0f} messages/s")
+        print(f"peak RSS of the import: {r['peak_mib']:.0f} MiB (baseline {r['baseline_mib']:.0f} MiB, "
+              f"+{r['peak_mib'] - r['baseline_mib']:.0f} MiB for a {mb:.0f} MB export)")
+        print(f"re-import (idempotent): {r['rerun_new']} new or updated, {r['rerun_seconds']:.1f}s")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--large", action="store_true", help="the 10k-conversation case only")
+    ap.add_argument("--large-conversations", type=int, default=10_000)
+    ap.add_argument("--large-messages", type=int, default=50_000)
+    ap.add_argument("--import-probe", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--conversations", type=int, default=225)
     ap.add_argument("--messages", type=int, default=3777)
     ap.add_argument("--no-embed", action="store_true")
@@ -135,6 +192,11 @@ def main() -> int:
     if args.memory_probe:
         memory_probe(Path(args.memory_probe))
         return 0
+    if args.import_probe:
+        import_probe(args.import_probe[0], Path(args.import_probe[1]))
+        return 0
+    if args.large:
+        return large_case(args.large_conversations, args.large_messages)
 
     from secantus import SecantusDBServer
 

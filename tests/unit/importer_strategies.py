@@ -54,7 +54,20 @@ claude_conversation = shaped({
     "chat_messages": st.lists(_claude_message, max_size=5),
     "project": shaped({"name": _TEXT}, CLAUDE_KEYS), "summary": any_json(CLAUDE_KEYS),
 }, CLAUDE_KEYS)
-claude_export = st.lists(claude_conversation, max_size=4)
+_WORDS = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
+#: Mostly well-formed, with hostile values only where real exports vary: these get parsed,
+#: so the code past the first type check is exercised too.
+_claude_plausible_message = st.fixed_dictionaries(
+    {"uuid": st.uuids().map(str), "sender": st.sampled_from(["human", "assistant"]), "text": _WORDS},
+    optional={"content": st.lists(_claude_block, max_size=3), "created_at": _STAMP,
+              "attachments": any_json(CLAUDE_KEYS), "files": any_json(CLAUDE_KEYS)},
+)
+claude_plausible = st.fixed_dictionaries(
+    {"uuid": st.uuids().map(str), "chat_messages": st.lists(_claude_plausible_message, min_size=1, max_size=4)},
+    optional={"name": _TEXT, "created_at": _STAMP, "updated_at": _STAMP, "summary": any_json(CLAUDE_KEYS),
+              "project": shaped({"name": _TEXT}, CLAUDE_KEYS)},
+)
+claude_export = st.lists(claude_plausible | claude_conversation, max_size=4)
 
 # -- ChatGPT -----------------------------------------------------------------------------
 CHATGPT_KEYS = ["title", "conversation_id", "id", "create_time", "update_time", "mapping", "current_node",
@@ -83,7 +96,26 @@ chatgpt_conversation = shaped({
     "mapping": st.dictionaries(st.sampled_from(_NODE_IDS), _chatgpt_node, max_size=4),
     "current_node": st.sampled_from(_NODE_IDS + [None, "zz"]), "default_model_slug": _TEXT,
 }, CHATGPT_KEYS)
-chatgpt_export = st.lists(chatgpt_conversation, max_size=4)
+def _chain(parts: list) -> dict:
+    """A ChatGPT mapping whose nodes form one branch a -> b -> c ... (what real exports hold)."""
+    ids = [f"n{i}" for i in range(len(parts))]
+    mapping = {}
+    for i, (role, text, extra) in enumerate(parts):
+        mapping[ids[i]] = {"parent": ids[i - 1] if i else None, "children": ids[i + 1:i + 2],
+                           "message": {"id": ids[i], "author": {"role": role},
+                                       "content": {"content_type": "text", "parts": [text]}, **extra}}
+    return {"mapping": mapping, "current_node": ids[-1] if ids else None}
+
+
+chatgpt_plausible = st.builds(
+    lambda chain, rest: {**rest, **chain},
+    st.lists(st.tuples(st.sampled_from(["user", "assistant", "tool", "system"]), _WORDS,
+                       st.fixed_dictionaries({}, optional={"create_time": _STAMP, "recipient": _TEXT,
+                                                           "metadata": any_json(CHATGPT_KEYS)})),
+             min_size=1, max_size=4).map(_chain),
+    st.fixed_dictionaries({}, optional={"title": _TEXT, "id": _TEXT, "create_time": _STAMP}),
+)
+chatgpt_export = st.lists(chatgpt_plausible | chatgpt_conversation, max_size=4)
 
 # -- transcripts -------------------------------------------------------------------------
 TRANSCRIPT_KEYS = ["messages", "title", "project", "id", "source", "kind", "created_at", "updated_at", "role",
