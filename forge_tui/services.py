@@ -70,8 +70,10 @@ class Services:
     def store(self) -> "Store":
         with self._lock:
             if self._store is None:
+                from forge_tui.store.private_files import private_dir
                 from forge_tui.store.repository import Store
 
+                private_dir(self.paths.data_dir)  # logs, caches and (embedded) the database live here
                 what = self.mongo_uri_source if self.mongo_uri else "the embedded database"
                 uri = self.uri()
                 store = Store.connect(uri, self.db_name, what=what)

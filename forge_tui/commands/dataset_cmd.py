@@ -47,15 +47,14 @@ def cmd_dataset_extraction(args, ctx) -> int:
     from pathlib import Path
 
     from forge_tui.knowledge.registry import Registry
+    from forge_tui.store.private_files import write_private
 
     registry = Registry(ctx.store().db)
     rows = [{"text": c["text"], "label": c["label"], "role": c.get("role", "user"), "project": c["project"],
              "action": c.get("action", "")} for c in registry.corrections(getattr(args, "project", None))]
     path = Path(args.output)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        tmp.replace(path)
+        write_private(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     except OSError as exc:
         print(f"forge: cannot write {args.output}: {exc.strerror or exc}.", file=sys.stderr)
         return 2
