@@ -137,14 +137,20 @@ def import_probe(uri: str, path: Path) -> None:
     store = Store.connect(uri, "bench_large")
     store.ensure_schema()
     before = _hwm_mib()
+    marks: list[float] = []  # time at every 1,000th conversation: does the cost grow as the store fills?
+
+    def progress(n: int = 1, note: str = "") -> None:
+        marks.append(time.perf_counter())
+
     t0 = time.perf_counter()
-    summary = import_conversations(store, parse_claude(path), project="bench")
+    summary = import_conversations(store, parse_claude(path), project="bench", progress=progress)
     elapsed = time.perf_counter() - t0
+    per_k = [round(b - a, 2) for a, b in zip([t0] + marks[999::1000], marks[999::1000])]
     t1 = time.perf_counter()
     again = import_conversations(store, parse_claude(path), project="bench")
     rerun = time.perf_counter() - t1
     print(json.dumps({"conversations": summary.conversations, "messages": summary.messages, "seconds": elapsed,
-                      "rerun_seconds": rerun, "rerun_new": again.conversations + again.updated,
+                      "rerun_seconds": rerun, "rerun_new": again.conversations + again.updated, "per_1000": per_k,
                       "baseline_mib": round(before, 1), "peak_mib": round(_hwm_mib(), 1)}))
 
 
@@ -171,6 +177,7 @@ def large_case(conversations: int, messages: int) -> int:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"import (store only):    {r['messages']:,} messages, {r['conversations']:,} conversations in "
               f"{r['seconds']:.1f}s = {r['messages'] / r['seconds']:,.0f} messages/s")
+        print(f"seconds per 1,000 conversations, first to last: {r['per_1000']}")
         print(f"peak RSS of the import: {r['peak_mib']:.0f} MiB (baseline {r['baseline_mib']:.0f} MiB, "
               f"+{r['peak_mib'] - r['baseline_mib']:.0f} MiB for a {mb:.0f} MB export)")
         print(f"re-import (idempotent): {r['rerun_new']} new or updated, {r['rerun_seconds']:.1f}s")

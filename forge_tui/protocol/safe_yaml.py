@@ -55,6 +55,11 @@ def screen(text: str, max_depth: int = MAX_DEPTH) -> None:
                 depth -= 1
     except yaml.YAMLError as exc:
         raise YamlRefused(f"not valid YAML: {describe(exc)}") from None
+    except UnicodeEncodeError:  # libyaml takes UTF-8: a lone surrogate cannot be encoded
+        raise YamlRefused(_SURROGATES) from None
+
+
+_SURROGATES = "not valid YAML: it holds unpaired surrogate characters (broken Unicode)"
 
 
 def load_plain_yaml(text: str, *, max_depth: int = MAX_DEPTH, fast: bool = True) -> Any:
@@ -66,3 +71,8 @@ def load_plain_yaml(text: str, *, max_depth: int = MAX_DEPTH, fast: bool = True)
         raise YamlRefused(f"not valid YAML: {describe(exc)}") from None
     except RecursionError:
         raise YamlRefused("nested too deeply to load") from None
+    except UnicodeEncodeError:
+        raise YamlRefused(_SURROGATES) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # a value the safe constructor cannot build: ``2025-13-45`` (a date), ``!!int xyz``
+        raise YamlRefused(f"not valid YAML: a value cannot be read ({' '.join(str(exc).split())[:120]})") from None

@@ -33,18 +33,19 @@ def open_client(uri: str, *, what: str = "the MongoDB URI", timeout_ms: int = 50
         raise StoreUnavailable(f"{what} '{shown}' is not usable ({_first_line(exc)}); fix it and try again.") from None
 
 
-def check_reachable(client: MongoClient, *, what: str = "the MongoDB URI", timeout_s: float = CHECK_TIMEOUT_S) -> None:
+def check_reachable(client: MongoClient, *, what: str = "the MongoDB URI", timeout_s: float = CHECK_TIMEOUT_S,
+                    database: str = "admin") -> None:
     """Contact the server once, within ``timeout_s``, and check the login can read.
 
     ``ping`` alone is answered before authentication, so a wrong password would only
-    show up at the first real command; ``listCollections`` on the client's default
-    (or ``admin``) database needs the login."""
+    show up at the first real command; ``listCollections`` (names of the collections
+    the user may see, in ``database``) needs the login and no particular role."""
     where = _hosts(client)
     timeout_s = min(timeout_s, client.options.server_selection_timeout)
     try:
         with pymongo.timeout(timeout_s):
             client.admin.command("ping")
-            client.get_database("admin").command("listCollections", nameOnly=True, authorizedCollections=True)
+            client[database].command("listCollections", nameOnly=True, authorizedCollections=True)
     except OperationFailure as exc:
         if exc.code in _LOGIN_REFUSED:
             raise StoreUnavailable(

@@ -47,7 +47,7 @@ class Store:
 
     def check(self, what: str = "the MongoDB URI") -> None:
         """Contact the server within a couple of seconds; a ``StoreUnavailable`` says what to fix."""
-        check_reachable(self.db.client, what=what)
+        check_reachable(self.db.client, what=what, database=self.db.name)
 
     def ping(self) -> None:
         self.db.client.admin.command("ping")

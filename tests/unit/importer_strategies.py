@@ -129,7 +129,16 @@ _transcript_object = shaped({
     "title": _TEXT, "project": _TEXT, "id": _TEXT, "messages": st.lists(_transcript_message, max_size=5),
     "created_at": _STAMP, "source": shaped({"kind": _TEXT, "id": _TEXT}, TRANSCRIPT_KEYS),
 }, TRANSCRIPT_KEYS)
+transcript_plausible = st.lists(
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system"]), "content": _WORDS},
+                          optional={"timestamp": _STAMP, "id": _TEXT, "labels": any_json(TRANSCRIPT_KEYS),
+                                    "model": any_json(TRANSCRIPT_KEYS), "source": any_json(TRANSCRIPT_KEYS)}),
+    min_size=1, max_size=5,
+)
 transcript_data = st.one_of(
+    transcript_plausible,
+    st.fixed_dictionaries({"messages": transcript_plausible},
+                          optional={"title": _TEXT, "project": _TEXT, "source": any_json(TRANSCRIPT_KEYS)}),
     st.lists(_transcript_message, max_size=5),
     _transcript_object,
     st.lists(_transcript_object, max_size=3),
@@ -140,8 +149,41 @@ transcript_data = st.one_of(
 # -- archive YAML ------------------------------------------------------------------------
 _YAML_PIECES = ["schema: forge-archive/1\n", "archive_id: A1\n", "decisions:\n", "  - id: D001\n", "    text: x\n",
                 "threads: []\n", "- ", "  ", "{", "}", "[", "]", ": ", "&a ", "*a ", "!!python/object ", "'", '"',
-                "\n", "---\n", "key: value\n", "```yaml\n", "```\n", "\t", "? ", "|\n", "%YAML 1.1\n", "!!binary "]
+                "\n", "---\n", "key: value\n", "d: 2025-13-45\n", "n: !!int xyz\n", "t: !!timestamp x\n", "!!set {a}\n", "```yaml\n", "```\n", "\t", "? ", "|\n", "%YAML 1.1\n", "!!binary "]
 archive_text = st.one_of(
     st.lists(st.sampled_from(_YAML_PIECES) | st.text(max_size=8), max_size=30).map("".join),
     st.text(max_size=200),
+    st.deferred(lambda: archive_mutations()),
 )
+
+
+def _mutate(archive: dict, edits: list) -> str:
+    """The example archive with some values replaced by anything, as YAML."""
+    import copy
+    import json
+
+    doc = copy.deepcopy(archive)
+    for path_choice, value in edits:
+        node: object = doc
+        for _ in range(4):  # walk down a few levels by the drawn choices, then replace there
+            keys = list(node) if isinstance(node, dict) else list(range(len(node))) if isinstance(node, list) else []
+            if not keys:
+                break
+            key = keys[path_choice % len(keys)]
+            path_choice //= len(keys)
+            child = node[key]  # type: ignore[index]
+            if path_choice == 0 or not isinstance(child, (dict, list)) or not child:
+                node[key] = value  # type: ignore[index]
+                break
+            node = child
+    return json.dumps(doc, ensure_ascii=False, default=str)  # JSON is YAML
+
+
+def archive_mutations() -> st.SearchStrategy:
+    """Near-valid archives: the example with values swapped for wrong types, ids and references."""
+    from forge_tui.protocol.example import example_archive
+
+    base = example_archive()
+    edit = st.tuples(st.integers(min_value=0, max_value=10_000), any_json(["id", "text", "tier", "status"])
+                     | st.sampled_from(["D001", "D999", "T001", -1, 2.5, None, [], {}]))
+    return st.lists(edit, min_size=0, max_size=4).map(lambda edits: _mutate(base, edits))
