@@ -87,8 +87,8 @@ def test_read_timeout_is_reported_with_the_fix(llama_server):
     eng = engine(llama_server, read_timeout=0.2)
     long_prompt = "Summarise: " + "the quick brown fox jumps over the lazy dog. " * 40
     result = eng.generate(ask(long_prompt, max_tokens=4), lambda _: None, threading.Event())
-    assert result.finish == "error" and result.backend_failed
-    assert "did not answer within 0.2 s" in result.error and "read_timeout" in result.error
+    assert result.finish == "error" and result.backend_failed, result
+    assert "did not answer within 0.2 s" in result.error and "read_timeout" in result.error, result
     # the server still works through the abandoned prompt: let it finish before the next test
     drained = engine(llama_server).generate(ask("Say hi.", max_tokens=2), lambda _: None, threading.Event())
     assert drained.finish in ("stop", "length")
