@@ -150,7 +150,7 @@ class AdapterSet:
     def close(self) -> None:
         import llama_cpp
 
-        if self._loaded and self.llm is not None and getattr(self.llm, "_ctx", None) is not None:
+        if self._loaded:  # detach before freeing: the context must not keep a dangling adapter
             llama_cpp.llama_set_adapters_lora(self.llm.ctx, None, 0, None)
         for adapter in self._loaded.values():
             llama_cpp.llama_adapter_lora_free(adapter.handle)
