@@ -154,7 +154,7 @@ class Services:
                 self._embedder = Embedder(self.models().embedding)
             return self._embedder
 
-    def close(self, timeout: float = 0.5) -> None:
+    def close(self, timeout: float = 0.25) -> None:
         """Close the database client; never waits more than ``timeout`` (a dead server would
         hold ``MongoClient.close`` for the whole server-selection timeout)."""
         store, self._store = self._store, None

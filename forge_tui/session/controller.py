@@ -29,13 +29,13 @@ from typing import Any, Callable, Sequence
 from pymongo.errors import PyMongoError
 
 from forge_tui.config import ModelsConfig, Settings
-from forge_tui.domain.ids import conversation_id, message_id
-from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Role, Turn, TurnStatus, utcnow
-from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
+from forge_tui.domain.ids import conversation_id
+from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Turn, utcnow
+from forge_tui.engine.base import KnowledgeEngine
 from forge_tui.session import events as ev
 from forge_tui.session.context import build_messages
+from forge_tui.session.chat_commands import FINISH_STATUS, ChatCommands, usage_of
 from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHook
-from forge_tui.session.reply import ReplyStream
 from forge_tui.session.state import Activity, ModelStatus, SessionState, StoreStatus
 from forge_tui.session.training import TrainingRunner
 from forge_tui.session.store_link import StoreLink, StoreMonitor
@@ -46,22 +46,13 @@ from forge_tui.store.repository import Store
 
 log = logging.getLogger(__name__)
 
-TITLE_LEN = 60
 #: at quit, how long writes still in memory may take to land
 QUIT_DRAIN_S = 0.4
 
-FINISH_STATUS = {
-    "stop": TurnStatus.COMPLETE,
-    "length": TurnStatus.COMPLETE,
-    "cancelled": TurnStatus.CANCELLED,
-    "context": TurnStatus.COMPLETE,
-    "error": TurnStatus.ERROR,
-}
-
-__all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS"]
+__all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS", "usage_of"]
 
 
-class SessionController(FeatureCommands):
+class SessionController(ChatCommands, FeatureCommands):
     def __init__(
         self,
         *,
@@ -341,162 +332,6 @@ class SessionController(FeatureCommands):
             return
         self._tokens_used = engine.count_tokens(build_messages(self._turns, self._conversation, self._store))
 
-    # -- chat ----------------------------------------------------------------------------------------
-    def send(self, text: str, system: str | None = None) -> bool:
-        """Queue a message; it is written, then replied to. While a reply runs or the
-        database is away it waits and is sent afterwards. False for empty text.
-
-        ``system`` (``forge ask --system``) is stored as a system turn before the user's;
-        it joins the system prompt for the rest of the conversation.
-        """
-        text = text.strip()
-        if not text:
-            return False
-        return self._submit(self._send, text, system) is not None
-
-    def cancel(self) -> bool:
-        """Cancel the running reply or compression (prompt processing included). Never quits."""
-        if self.state.busy:
-            self._cancel.set()
-            return True
-        return False
-
-    def _send_queued(self) -> None:
-        if self._queued and self._activity == "idle" and self._store is not None:
-            self._send(self._queued.pop(0))
-
-    def _send(self, text: str, system: str | None = None) -> None:
-        if self._store is None or self._activity != "idle":
-            self._queued.append(text)
-            why = ("the database is not connected yet" if self._store is None
-                   else "it is sent when the running reply ends (Esc cancels it)")
-            self.emit(ev.Notice(f"Message kept: {why}.", "information"))
-            self._publish()
-            return
-        store, conv = self._store, self._conversation
-        if not self._saved:
-            conv.title = " ".join(text.split())[:TITLE_LEN] or "New conversation"
-            conv.created_at = conv.updated_at = utcnow()
-            saved = replace(conv)
-            self._writer.submit(lambda: store.create_conversation(saved), self._refresh_list_later)
-            self._saved = True
-        if system:
-            instruction = self._new_turn(conv, Role.SYSTEM, system, TurnStatus.COMPLETE)
-            self._turns.append(instruction)
-            self._writer.submit(lambda: store.insert_turn(instruction, conv.project))
-        user = self._new_turn(conv, Role.USER, text, TurnStatus.COMPLETE)
-        self._turns.append(user)
-        persisted = replace(user)
-        self._writer.submit(lambda: store.insert_turn(persisted, conv.project),
-                            lambda: self._after_write(ev.TurnPersisted(conv.id, persisted), persisted, conv))
-        search = self.features.search
-        if search is not None and user.seq == 0 and not conv.archive_context:
-            try:
-                offered = search.offer_for(conv, text)
-            except PyMongoError:
-                offered = None
-            if offered is not None:
-                self.emit(offered)
-        self._reply(store, conv)
-
-    def _refresh_list_later(self) -> None:
-        self._submit(self._list)
-
-    def _after_write(self, event: ev.Event, turn: Turn, conv: Conversation) -> None:
-        self.emit(event)
-        self._run_hooks(turn, conv)
-
-    def _new_turn(self, conv: Conversation, role: Role, content: str, status: TurnStatus) -> Turn:
-        now = utcnow()
-        seq = len(self._turns)
-        return Turn(
-            id=message_id(conv.id, f"{seq}:{role.value}", now), conversation_id=conv.id, seq=seq,
-            role=role, content=content, status=status, created_at=now, updated_at=now,
-            model=self._model_name if role is Role.ASSISTANT else None,
-        )
-
-    def _reply(self, store: Store, conv: Conversation) -> None:
-        reply = self._new_turn(conv, Role.ASSISTANT, "", TurnStatus.STREAMING)
-        self._turns.append(reply)
-        started = replace(reply)
-        self._writer.submit(lambda: store.insert_turn(started, conv.project),
-                            lambda: self.emit(ev.ReplyStarted(conv.id, started)))
-        stream = ReplyStream(self._writer, store, started, self.emit)
-        engine = self._engine
-        if engine is None or self._model_status == "failed":
-            why = f"Model '{self._model_name}' could not be loaded: {self._model_message}"
-            self._reply_done(stream, conv, None, error=f"{why} (ctrl+m or f2 picks a model)")
-            return  # (a model still loading is waited for: generate() waits until it is ready)
-        refusal = self._cloud_refusal(conv.project)
-        if refusal:
-            self._reply_done(stream, conv, None, error=refusal)
-            return
-        try:
-            messages = build_messages(self._turns[:-1], conv, store)
-        except PyMongoError:  # the archive a continued conversation carries waits for the store
-            messages = build_messages(self._turns[:-1], conv, None)
-        request = GenerationRequest(messages=messages, max_tokens=self.settings.max_reply_tokens,
-                                    temperature=self.settings.temperature)
-        self._activity = "reply"
-        self._cancel.clear()
-        self._publish()
-        job = self._jobs.submit(lambda: engine.generate(request, stream.add, self._cancel))
-        assert job is not None
-        job.add_done_callback(lambda f: self._submit(self._reply_future_done, stream, conv, engine, f))
-
-    def _reply_future_done(self, stream: ReplyStream, conv: Conversation, engine: KnowledgeEngine,
-                           future: Future[GenerationResult]) -> None:
-        error = future.exception()
-        if error is not None:
-            log.error("generation failed", exc_info=error)
-            self._reply_done(stream, conv, None, error=f"{type(error).__name__}: {error}")
-        else:
-            self._reply_done(stream, conv, future.result(), engine=engine)
-
-    def _reply_done(self, stream: ReplyStream, conv: Conversation, result: GenerationResult | None,
-                    error: str | None = None, engine: KnowledgeEngine | None = None) -> None:
-        if result is None:
-            text, status, finish, tokens = stream.text, TurnStatus.ERROR, "error", None
-        else:
-            text, status, finish, tokens = result.text, FINISH_STATUS.get(result.finish, TurnStatus.COMPLETE), \
-                result.finish, result.tokens
-            error = result.error
-            stream.turn.usage = usage_of(result)
-            stream.turn.adapter = result.adapter
-            stream.turn.engine = engine.kind if engine is not None else None
-        stream.turn.tokens = tokens
-        def landed(turn: Turn) -> None:
-            self._refresh_list_later()  # turn counts and order changed
-            if status is not TurnStatus.ERROR:
-                self._run_hooks(turn, conv)
-
-        final = stream.finish(text, status, error, finish, landed)
-        current = conv.id == self._conversation.id
-        if current:
-            self._turns = [final if t.id == final.id else t for t in self._turns]
-            if result is not None:
-                self._tokens_used = result.prompt_tokens + result.tokens
-        self._activity = "idle"
-        self._publish()
-        if current and result is not None and status is TurnStatus.COMPLETE:
-            self._check_auto_compress(self._tokens_used, engine.n_ctx if engine is not None else 0)
-        self._send_queued()
-
-    def _cloud_refusal(self, project: str) -> str | None:
-        """Why this project's text must not go to the model of the moment (a cloud engine), if so."""
-        spec = self.models.models.get(self._model_name)
-        if spec is None or not spec.is_cloud or self.settings.cloud_allowed(project):
-            return None
-        return (f"Project '{project}' keeps its text off cloud engines, and '{self._model_name}' is one: pick a "
-                f"local model (ctrl+m), or allow it with [projects.{project}] cloud = true in forge.toml.")
-
-    def _run_hooks(self, turn: Turn, conv: Conversation) -> None:
-        for hook in self._hooks:
-            try:
-                hook.after_turn(turn, conv)
-            except Exception:  # hooks must never cost the user a turn
-                log.exception("turn hook %r failed", hook)
-
     # -- shutdown ------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Quit quickly whatever the store's state: cancel, give writes a moment to land, stop."""
@@ -504,18 +339,13 @@ class SessionController(FeatureCommands):
         self._cancel.set()
         self._monitor.stop()
         self._worker.shutdown()
-        self._writer.drain(QUIT_DRAIN_S)
+        if not self._writer.failing and self._store_status == "connected":
+            self._writer.drain(QUIT_DRAIN_S)  # a dead store gets no wait: what is unwritten was never shown
         self._writer.stop()
         self._jobs.shutdown()
         engine = self._engine
         if engine is not None:
             engine.close()
-
-
-def usage_of(result: GenerationResult) -> dict[str, int]:
-    """A generation's token usage as stored on its turn."""
-    return {"prompt": result.prompt_tokens, "completion": result.tokens,
-            "cache_read": result.cache_read_tokens, "cache_write": result.cache_write_tokens}
 
 
 def _store_message(exc: Exception, embedded: bool) -> str:

@@ -4,8 +4,6 @@ Hidden until toggled (f3) or until a compression starts."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
