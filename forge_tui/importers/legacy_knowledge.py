@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.collection import Collection
 
 from forge_tui.domain.models import DEFAULT_PROJECT, utcnow
+from forge_tui.importers.model import as_text
 from forge_tui.store.repository import Store
 
 LEGACY_MAP = "legacy_map"
@@ -57,7 +58,7 @@ def copy(store: Store, coll: Collection, kind: str, project: str | None) -> tupl
         key = f"{kind}:{doc['_id']}"
         if mapping.find_one({"_id": key}):
             continue
-        target_project = project or doc.get("project") or DEFAULT_PROJECT
+        target_project = project or as_text(doc.get("project")) or DEFAULT_PROJECT
         if kind == "decisions":
             short = _record_decision(registry, doc, target_project)
         else:

@@ -26,7 +26,7 @@ from pymongo.errors import PyMongoError
 
 from forge_tui.domain.models import DEFAULT_PROJECT
 from forge_tui.importers import legacy_knowledge
-from forge_tui.importers.model import ParsedConversation, ParsedMessage, Skip, parse_timestamp
+from forge_tui.importers.model import ParsedConversation, ParsedMessage, Skip, as_text, parse_timestamp
 from forge_tui.importers.service import ImportSummary, OnWritten, import_conversations, target_id
 from forge_tui.store.connection import check_reachable, open_client
 from forge_tui.store.errors import StoreUnavailable
@@ -172,8 +172,8 @@ def _conversation_metas(legacy: Database) -> dict[str, dict[str, Any]]:
     for doc in legacy["conversations"].find({}):
         key = str(pick(doc, CONV_KEYS) or doc["_id"])
         metas[key] = {
-            "title": pick(doc, ("title", "name", "topic", "summary")) or "",
-            "project": pick(doc, ("project", "project_name", "workspace")),
+            "title": as_text(pick(doc, ("title", "name", "topic", "summary"))),
+            "project": as_text(pick(doc, ("project", "project_name", "workspace"))) or None,
             "created_at": parse_timestamp(pick(doc, TIME_KEYS + ("started_at",))),
             "updated_at": parse_timestamp(pick(doc, ("updated_at", "updatedAt", "last_message_at", "ended_at"))),
             "_id": doc["_id"],

@@ -57,7 +57,7 @@ def json_safe(value: Any, depth: int = 0) -> Any:
         return [json_safe(v, depth + 1) for v in value[:200]]
     if isinstance(value, dict):
         return {
-            clean_text(str(k)).replace("$", "＄").replace(".", "．") or "_": json_safe(v, depth + 1)
+            clean_text(str(k)).replace("$", "＄").replace(".", "．").replace("\x00", "") or "_": json_safe(v, depth + 1)
             for k, v in list(value.items())[:200]
         }
     return clean_text(str(value))
@@ -92,10 +92,10 @@ class ParsedConversation:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.title = clean_text(self.title)
-        self.source_id = clean_text(self.source_id)
+        self.title = as_text(self.title) or "Untitled"
+        self.source_id = clean_text(str(self.source_id))
         if self.project is not None:
-            self.project = clean_text(self.project)
+            self.project = as_text(self.project) or None
         self.extra = json_safe(self.extra)
 
 

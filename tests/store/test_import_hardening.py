@@ -140,3 +140,31 @@ def test_one_megabyte_message(store, tmp_path):
     assert summary.conversations == 1 and summary.messages == 2
     conv = store.list_conversations("p")[0]
     assert len(store.turns(conv.id)[1].content) == len(text)
+
+
+_LEGACY_KEYS = ["conversation_id", "session_id", "role", "sender", "content", "text", "timestamp", "created_at",
+                "seq", "title", "project", "decision", "rationale", "tier", "status", "priority", "src", "dst",
+                "kind", "message_id", "id", "embedding"]
+
+
+@settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(docs=S.st.fixed_dictionaries({
+    name: S.st.lists(S.st.dictionaries(S.st.sampled_from(_LEGACY_KEYS), S.any_json(_LEGACY_KEYS), max_size=6),
+                     max_size=5)
+    for name in ("conversations", "messages", "decisions", "threads", "lineage")
+}))
+def test_fuzzed_legacy_database_imports_without_a_crash(store, mongo_client, docs):
+    """A Forge OS database with any values in its documents: imported, skipped or reported."""
+    from forge_tui.importers.legacy_mongo import import_legacy_db
+    from forge_tui.importers.model import json_safe
+
+    legacy = mongo_client["legacy_fuzz_" + store.db.name[-8:]]
+    try:
+        for name, rows in docs.items():
+            if rows:
+                legacy[name].insert_many([json_safe(r) for r in rows])
+        report = import_legacy_db(store, legacy, project=None)
+        assert all(reason for _, reason in report.summary.skipped)
+    finally:
+        mongo_client.drop_database(legacy.name)
+    _assert_consistent(store)
