@@ -145,7 +145,8 @@ def validate_archive(data: Any) -> list[ValidationIssue]:
             out.append(ValidationIssue("header.archive_id", "not a UUIDv8"))
     decision_ids = _check_ids(data.get("decisions"), "decisions", out)
     _check_ids(data.get("threads"), "threads", out)
-    for i, d in enumerate(data.get("decisions") or []):
+    decisions = data.get("decisions")
+    for i, d in enumerate(decisions if isinstance(decisions, list) else []):
         if not isinstance(d, dict):
             continue
         for key in ("supersedes", "conflicts_with"):

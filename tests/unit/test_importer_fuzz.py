@@ -95,6 +95,13 @@ def test_deeply_nested_yaml_is_refused_at_once(text):
     assert find_archive_blocks("decisions:\n" + text) is not None  # no RecursionError
 
 
+@pytest.mark.parametrize("value", [5, "x", True, 2.5, {"a": 1}])
+def test_archive_sections_of_the_wrong_type_are_issues_not_crashes(value):
+    from forge_tui.protocol.validate import validate_archive
+
+    assert validate_archive({"schema": "forge-archive/1", "decisions": value, "threads": value})
+
+
 def test_aliases_are_refused():
     with pytest.raises(ArchiveError, match="anchors"):
         safe_yaml("a: &x [1, 2]\nb: *x\n")
