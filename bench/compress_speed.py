@@ -80,6 +80,8 @@ def main() -> int:
             print(f"  with {args.model}: {time.perf_counter() - t0:.2f} s ({full.tokens_source} tokens, "
                   f"model note: {full.model_note or 'none'})")
 
+        if args.long_turns <= 0:
+            return 0
         turns: list[dict] = []
         while len(turns) < args.long_turns:
             for c in convs:
