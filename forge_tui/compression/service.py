@@ -12,20 +12,31 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from forge_tui.compression import assemble
-from forge_tui.compression.facts import key_statements
+from forge_tui.compression.archive_store import (
+    CONTEXT_PREAMBLE,
+    archive_context_messages,
+    archive_document,
+    continue_from,
+    import_archive,
+    list_archives,
+    load_archive,
+)
+from forge_tui.compression.build import RULES_ONLY, finish_archive
+from forge_tui.compression.errors import CompressionError
 from forge_tui.compression.prompt import build_messages
-from forge_tui.domain.ids import conversation_id as make_conversation_id
-from forge_tui.domain.ids import entity_id
-from forge_tui.domain.models import Conversation, Task, TurnStatus, utcnow
+from forge_tui.domain.models import Task, TurnStatus
 from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.knowledge.pipeline import Extraction, Tracker, default_classifier, to_extraction
-from forge_tui.knowledge.pipeline.text import words
 from forge_tui.protocol.gbnf import max_sentence_chars
 from forge_tui.protocol.json_schema import constraint
-from forge_tui.protocol.render import dump_archive, dump_yaml
-from forge_tui.protocol.spec import ARCHIVE_SPEC, SCHEMA_VERSION, ObjectSpec, compression_model_spec
+from forge_tui.protocol.render import dump_archive
+from forge_tui.protocol.spec import ObjectSpec, compression_model_spec
 from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate, validate_archive
+
+__all__ = [
+    "CONTEXT_PREAMBLE", "CompressionError", "CompressionResult", "RULES_ONLY", "archive_context_messages",
+    "archive_document", "compress", "continue_from", "import_archive", "list_archives", "load_archive",
+]  # the archive store's functions stay importable from here, where callers found them
 
 MODES = ("default", "lossless", "partial")
 DEFAULT_MAX_TOKENS = 384
@@ -33,14 +44,6 @@ RETRY_FACTOR = 2
 MAX_RETRY_TOKENS = 2048
 MAX_MODEL_DECISIONS = 4
 MAX_MODEL_THREADS = 3
-
-
-class CompressionError(Exception):
-    """Compression failed; ``partial`` keeps whatever the model wrote, for inspection."""
-
-    def __init__(self, message: str, partial: str = ""):
-        super().__init__(message)
-        self.partial = partial
 
 
 @dataclass
@@ -83,26 +86,6 @@ def _noop(_: str) -> None:
 
 def _text_tokens(engine: KnowledgeEngine, text: str) -> int:
     return int(engine.count_text_tokens(text))
-
-
-def load_archive(store: Any, archive_id: str) -> dict:
-    """The stored archive dict for ``archive_id`` (a full id or a unique prefix)."""
-    doc = store.archives.find_one({"_id": archive_id})
-    if doc is None and archive_id:
-        matches = list(store.archives.find({"_id": {"$regex": "^" + _re_escape(archive_id)}}).limit(2))
-        if len(matches) == 1:
-            doc = matches[0]
-        elif len(matches) > 1:
-            raise CompressionError(f"archive id prefix '{archive_id}' is ambiguous; give more characters")
-    if doc is None:
-        raise CompressionError(f"no archive '{archive_id}' in the store; `forge archive show` lists ids by prefix")
-    return doc["archive"]
-
-
-def _re_escape(text: str) -> str:
-    import re
-
-    return re.escape(text)
 
 
 def _usable_turns(store: Any, conversation_id: str) -> list:
@@ -174,26 +157,6 @@ def _generate(engine: KnowledgeEngine, messages: list[dict], spec: ObjectSpec, m
     return result, attempts
 
 
-#: a default archive's artifact summaries are cut to this many characters
-ARTIFACT_SUMMARY_CHARS = 60
-#: the header's model when an archive was made without one
-RULES_ONLY = "none (rules only)"
-ProgressFn = Callable[[str, int, int], None]
-#: a default archive is at most this share of its source (and never above the token budget)
-SOURCE_SHARE = 0.5
-
-
-#: below this many tokens a session is "short": half of it would not even hold the header, so the
-#: archive may use up to the whole source size (never more) to keep its statements
-SHORT_SESSION = 300
-
-
-def archive_budget(budget_tokens: int, tokens_source: int) -> int:
-    """Tokens a default archive may use: ``min(budget, ~half the source)``, and for a short
-    session up to ``SHORT_SESSION`` tokens but never more than the source itself."""
-    return max(1, min(budget_tokens, max(int(tokens_source * SOURCE_SHARE), min(tokens_source, SHORT_SESSION))))
-
-
 def approx_tokens(text: str) -> int:
     """Token estimate when no tokenizer is at hand (about four characters a token)."""
     return max(1, (len(text) + 3) // 4)
@@ -225,6 +188,7 @@ def compress(
     counter: Callable[[str], int] | None = None,
     embedder: Any = None,
     require_model: bool = False,
+    on_draft: Callable[[str], None] | None = None,
 ) -> CompressionResult:
     """Compress a stored conversation into a validated archive, store it, write lineage.
 
@@ -236,7 +200,9 @@ def compress(
     archive stands and ``model_note`` says why (with ``require_model``, it raises instead, so a
     router can escalate to another model). A default archive is at most
     ``min(budget_tokens, SOURCE_SHARE × source)`` tokens. Nothing is written unless the archive
-    validates. ``embedder`` (optional) lets the sentence classifier use embeddings.
+    validates. ``on_draft`` receives the rule-based archive's YAML before the model pass (so a
+    pane can show a valid archive at once). ``embedder`` (optional) lets the sentence classifier
+    use embeddings.
     Raises ``CompressionError`` (also when cancelled).
     """
     if mode not in MODES:
@@ -258,6 +224,10 @@ def compress(
 
     model_out: dict = {}
     raw_output, attempts, note, adapter = "", 0, "", None
+    if engine is not None and on_draft is not None:
+        draft, _, _ = finish_archive(conv, None, ex, {}, mode, bridged_ids, bridged, registry, verbatim, upto_message_id,
+                              compressed, refs, count_text, budget_tokens)
+        on_draft(dump_archive(draft))
     if engine is not None:
         progress("wording", 0, 1)
         try:
@@ -270,33 +240,9 @@ def compress(
             note, raw_output = str(exc), exc.partial
         progress("wording", 1, 1)
 
-    archive = _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim,
-                        upto_message_id if mode == "partial" else None, compressed)
-    if adapter:
-        archive["header"]["adapter"] = adapter
-    _short_sources(archive, refs)
-    assemble.compact(archive)
-    tokens_source = count_text(_transcript(compressed))
-    archive["header"]["tokens"]["source"] = tokens_source
-    measure = lambda a: count_text(dump_archive(a))  # noqa: E731
-    dropped: list[str] = []
-    if mode == "lossless":  # every statement with a value, once; code stays whole in its snippet
-        facts = key_statements(compressed, _covered_texts(archive), source_of=lambda t: refs.get(t.id, ""))
-        kept = [{"text": f.text, "source": f.source} for f in facts if not f.code]
-        if kept:
-            archive["facts"] = sorted(kept, key=lambda f: int(f["source"][1:]) if f["source"][1:].isdigit() else 0)
-    else:
-        budget = archive_budget(budget_tokens, tokens_source)
-        if tokens_source < SHORT_SESSION:
-            # the header (ids, times, counts: ~100 tokens) would leave a short session's archive
-            # empty; its body may be as large as the source instead, never larger
-            budget = tokens_source + count_text(dump_yaml(ARCHIVE_SPEC, {"schema": archive["schema"],
-                                                                          "header": archive["header"]}))
-            archive["continuation_prompt"] = (f"A short session on \"{_brief(conv.title or 'this work', 60)}\"; "
-                                              "what was said is kept below as it was said.")
-        covered = _covered_texts(archive)
-        facts = key_statements(compressed, covered, source_of=lambda t: refs.get(t.id, ""))
-        dropped = assemble.fit_to_budget(archive, budget, measure, facts=facts, count_text=count_text)
+    archive, tokens_source, dropped = finish_archive(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
+                                             verbatim, upto_message_id, compressed, refs, count_text,
+                                             budget_tokens, adapter)
     if cancel.is_set():
         raise CompressionError("compression cancelled", raw_output)
     yaml_text = dump_archive(archive)
@@ -318,6 +264,7 @@ def compress(
     )
 
 
+ProgressFn = Callable[[str, int, int], None]
 #: turns per extraction step: progress and cancellation between steps on long sessions
 EXTRACT_CHUNK = 200
 
@@ -339,27 +286,6 @@ def _extract_in_chunks(turns: list, progress: ProgressFn, cancel: threading.Even
     if total > EXTRACT_CHUNK:
         progress("extract", total, total)
     return to_extraction(tracker.state)
-
-
-def _transcript(turns: list) -> str:
-    return "\n\n".join(f"{_role(t)}: {t.content}" for t in turns)
-
-
-def _covered_texts(archive: dict) -> list[str]:
-    texts = [d["text"] for d in archive.get("decisions", [])]
-    texts += [t["title"] for t in archive.get("threads", [])] + [t.get("resolution", "") for t in archive.get("threads", [])]
-    return texts + [c["quote"] for c in archive.get("constraints", [])]
-
-
-def _short_sources(archive: dict, refs: dict[str, str]) -> None:
-    """Message ids of the compressed conversation become ``mSEQ`` (the turn's sequence number)."""
-    for d in archive.get("decisions", []):
-        d["sources"] = [refs.get(s, s) for s in d["sources"]]
-    for t in archive.get("threads", []):
-        t["sources"] = [refs.get(s, s) for s in t["sources"]]
-    for item in archive.get("artifacts", []) + archive.get("constraints", []):
-        if item.get("source") in refs:
-            item["source"] = refs[item["source"]]
 
 
 def _model_wording(engine: KnowledgeEngine, compressed: list, ex: Any, bridged: list[dict], max_tokens: int,
@@ -387,167 +313,3 @@ def _model_wording(engine: KnowledgeEngine, compressed: list, ex: Any, bridged: 
     return model_out, result, attempts
 
 
-def _role(turn: Any) -> str:
-    return str(getattr(turn.role, "value", turn.role))
-
-
-def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim, upto, compressed) -> dict:
-    lossless = mode == "lossless"
-    truth_d: list[dict] = []
-    truth_t: list[dict] = []
-    if registry is not None:
-        truth_d = [assemble.as_dict(d) for d in registry.active_decisions(conv.project)]
-        truth_t = [assemble.as_dict(t) for t in registry.threads(conv.project)]
-    inh_d = [d for a in bridged for d in a.get("decisions", [])]
-    inh_t = [t for a in bridged for t in a.get("threads", [])]
-    vocab = set().union(*(words(t.content) for t in compressed))
-    decisions = assemble.merge_decisions(ex.decisions, model_out.get("decisions") or [], lossless=lossless,
-                                         ground_truth=truth_d, inherited=inh_d, vocabulary=vocab)
-    threads = assemble.merge_threads(ex.threads, model_out.get("threads") or [], lossless=lossless,
-                                     ground_truth=truth_t, inherited=inh_t, vocabulary=vocab)
-    artifacts = [dict(a) for a in ex.artifacts]
-    if not lossless:  # in a budget the name is what matters: a short summary, no body
-        for a in artifacts:
-            a.pop("content", None)
-            a["summary"] = _brief(a.get("summary") or a["kind"], ARTIFACT_SUMMARY_CHARS)
-    artifacts = assemble.merge_simple(artifacts, [a for b in bridged for a in b.get("artifacts", [])], "name")
-    constraints = assemble.merge_simple(list(ex.constraints), [c for b in bridged for c in b.get("constraints", [])],
-                                        "quote")
-    created = utcnow().isoformat()
-    header: dict[str, Any] = {
-        "archive_id": entity_id(conv.project, "archive", f"{conv.id}:{mode}:{upto or ''}", created),
-        "source_conversations": [conv.id],
-        "project": conv.project,
-        "created_at": created,
-        "model": engine.model_name if engine is not None else RULES_ONLY,
-        "engine": engine.kind if engine is not None else "rules",
-        "mode": mode,
-        "tokens": {"source": 0, "archive": 0},
-    }
-    if bridged_ids:
-        header["bridged_from"] = bridged_ids
-    if upto:
-        header["partial_upto"] = compressed[-1].id
-    archive: dict[str, Any] = {
-        "schema": SCHEMA_VERSION,
-        "header": header,
-        "decisions": decisions,
-        "threads": threads,
-        "artifacts": artifacts,
-        "constraints": constraints,
-        "continuation_prompt": _continuation(str(model_out.get("continuation_prompt") or ""), vocab,
-                                             conv.title or "", decisions, threads, constraints),
-    }
-    if verbatim:
-        archive["verbatim_turns"] = [{"role": _role(t), "content": t.content, "source": t.id} for t in verbatim]
-    return archive
-
-
-def _continuation(model_text: str, vocab: set[str], title: str, decisions: list[dict], threads: list[dict],
-                  constraints: list[dict]) -> str:
-    """The model's continuation prompt when it is grounded in the conversation, else a built one."""
-    text = model_text.strip()
-    built = continuation_prose(title, decisions, threads, constraints)
-    if text and assemble.grounded(text, vocab, 0.6) and len(words(text)) >= 6:
-        return text
-    return built
-
-
-def _brief(text: str, limit: int = 90) -> str:
-    text = " ".join(text.split()).rstrip(".;:,")
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def continuation_prose(title: str, decisions: list[dict], threads: list[dict], constraints: list[dict]) -> str:
-    """Readable prose for the next session: what we are doing, what is decided (current values
-    only), what is still open, what must not be done."""
-    live = [_brief(d["text"], 60) for d in decisions if d["status"] == "active"][-3:]
-    open_ = [_brief(t["title"], 60) for t in threads if t["status"] == "OPEN"][:3]
-    rules = [_brief(c["quote"], 70) for c in constraints][:2]
-    parts = [f"We are continuing the work on \"{_brief(title, 80)}\"." if title else "We are continuing earlier work."]
-    for label, items in (("Settled so far", live), ("Still open", open_), ("Rules that hold", rules)):
-        if items:
-            text = f"{label}: " + "; ".join(items)
-            parts.append(text if text.endswith(("?", "!", "…")) else text + ".")
-    if not (live or open_ or rules):
-        parts.append("Nothing was decided or left open; the facts below are what was said.")
-    return " ".join(parts)
-
-
-def archive_document(archive: dict, yaml_text: str) -> dict:
-    """The MongoDB document for an archive (top-level fields for indexes and listing)."""
-    h = archive["header"]
-    return {
-        "_id": h["archive_id"], "project": h["project"], "created_at": h["created_at"],
-        "source_conversations": list(h["source_conversations"]), "mode": h["mode"], "model": h["model"],
-        "engine": h.get("engine"),
-        "tokens_source": h["tokens"]["source"], "tokens_archive": h["tokens"]["archive"],
-        "bridged_from": list(h.get("bridged_from", [])), "adapter": h.get("adapter"), "yaml": yaml_text,
-        "archive": archive,
-    }
-
-
-def list_archives(store: Any, *, project: str | None = None, conversation_id: str | None = None,
-                  limit: int = 50) -> list[dict]:
-    """Archive summaries (no body), newest first: id, project, created_at, mode, model, token counts."""
-    query: dict[str, Any] = {}
-    if project is not None:
-        query["project"] = project
-    if conversation_id is not None:
-        query["source_conversations"] = conversation_id
-    fields = {"archive": 0, "yaml": 0}
-    return list(store.archives.find(query, fields).sort("created_at", -1).limit(limit))
-
-
-def import_archive(store: Any, archive: dict, yaml_text: str | None = None) -> str:
-    """Store a validated archive read from a file (idempotent); returns its id."""
-    issues = validate_archive(archive)
-    if issues:
-        raise ArchiveError(f"invalid archive: {issues[0]}", issues[0].path, issues)
-    archive_id = archive["header"]["archive_id"]
-    if store.archives.find_one({"_id": archive_id}, {"_id": 1}) is None:
-        store.archives.insert_one(archive_document(archive, yaml_text or dump_archive(archive)))
-    for cid in archive["header"]["source_conversations"]:
-        if store.get_conversation(cid) is not None:
-            store.add_edge(cid, archive_id, "compressed_into", mode=archive["header"]["mode"])
-    return archive_id
-
-
-def continue_from(store: Any, archive_id: str, *, title: str | None = None) -> Conversation:
-    """Start a new conversation (same project) whose context is the archive."""
-    archive = load_archive(store, archive_id)
-    header = archive["header"]
-    archive_id = header["archive_id"]
-    now = utcnow()
-    source_title = None
-    for cid in header["source_conversations"]:
-        src = store.get_conversation(cid)
-        if src is not None:
-            source_title = src.title
-            break
-    conv = Conversation(
-        id=make_conversation_id(header["project"], f"continued:{archive_id}", now),
-        project=header["project"],
-        title=title or f"{source_title or 'Session'} (continued)",
-        created_at=now, updated_at=now, model=header.get("model"), archive_context=archive_id,
-    )
-    store.create_conversation(conv)
-    store.add_edge(conv.id, archive_id, "continued_from")
-    return conv
-
-
-CONTEXT_PREAMBLE = (
-    "You are continuing an earlier work session. Its archive follows. Treat active decisions as settled, "
-    "constraints as the user's own rules (quoted verbatim), and OPEN threads as pending work. "
-    "Start from the continuation prompt."
-)
-
-
-def archive_context_messages(archive: dict) -> list[dict]:
-    """The archive as the new session's context: one system message, then any verbatim turns."""
-    body = {k: v for k, v in archive.items() if k != "verbatim_turns"}
-    text = f"{CONTEXT_PREAMBLE}\n\n```yaml\n{dump_archive(body)}```"
-    messages = [{"role": "system", "content": text}]
-    for t in archive.get("verbatim_turns", []):
-        messages.append({"role": t["role"], "content": t["content"]})
-    return messages

@@ -41,29 +41,44 @@ class ArchiveService:
 
     def compress(self, engine: KnowledgeEngine | None, conversation_id: str, *, mode: str,
                  upto_message_id: str | None, context_archives: Sequence[str], on_piece: Callable[[str], None],
-                 cancel: threading.Event, project: str, current_model: str) -> ev.ArchiveReady:
-        """Raises ``CompressionError`` (with the partial output) when no valid archive came out."""
+                 cancel: threading.Event, project: str, current_model: str,
+                 emit: Callable[[ev.Event], None] = lambda event: None) -> ev.ArchiveReady:
+        """The archive of ``conversation_id``: the rule-based one first (``ArchiveDrafted`` through
+        ``emit``, with ``ArchiveProgressed`` while a long session is read), then the model's wording.
+        With no model ready the rule-based archive is the result, and its note says so.
+        Raises ``CompressionError`` (with the partial output) when no valid archive came out."""
         store = self._store()
 
-        def attempt(with_engine: KnowledgeEngine):
+        def attempt(with_engine: KnowledgeEngine | None, require_model: bool = False):
             return compress(
                 store, with_engine, conversation_id, mode=mode, upto_message_id=upto_message_id,
                 budget_tokens=self._budget, context_archives=tuple(context_archives),
                 registry=self._registry() if self._registry else None, on_piece=on_piece, cancel=cancel,
+                on_progress=lambda stage, done, total: emit(ev.ArchiveProgressed(conversation_id, stage, done, total)),
+                on_draft=lambda yaml_text: emit(ev.ArchiveDrafted(conversation_id, yaml_text)),
+                require_model=require_model,
             )
 
+        note = ""
         if self._router is not None and self.routed:
             try:
-                result = self._router.run("compress", project, attempt, escalate_on=(CompressionError,),
-                                          current=current_model, cancel=cancel).value
+                result = self._router.run("compress", project, lambda e: attempt(e, require_model=True),
+                                          escalate_on=(CompressionError,), current=current_model, cancel=cancel,
+                                          rules=lambda: attempt(None)).value
             except RoutingExhausted as exc:
-                raise CompressionError(str(exc)) from None
+                if cancel.is_set():
+                    raise CompressionError("compression cancelled") from None
+                note = f"no model in the compress chain could write it ({exc})"
+                result = attempt(None)
         elif engine is None or not engine.ready:
-            raise CompressionError("No model is ready to write the archive: pick one with ctrl+m (or f2).")
+            note = "no model is ready (pick one with ctrl+m or f2 for wording)"
+            result = attempt(None)
         else:
             result = attempt(engine)
+        if result.model_note:
+            note = f"the model's wording was not used: {result.model_note}"
         return ev.ArchiveReady(conversation_id, result.archive_id, result.yaml_text, result.tokens_source,
-                               result.tokens_archive, mode, list(result.dropped))
+                               result.tokens_archive, mode, list(result.dropped), note)
 
     def continue_from(self, archive_id: str) -> tuple[Conversation, str]:
         """A new conversation continuing ``archive_id`` (lineage written, knowledge re-hydrated),

@@ -112,6 +112,24 @@ class ArchivePiece(ConversationEvent):
 
 
 @dataclass(frozen=True)
+class ArchiveProgressed(ConversationEvent):
+    """A long compression's progress: ``stage`` is ``extract`` (turns read) or ``wording`` (the model)."""
+
+    conversation_id: str
+    stage: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ArchiveDrafted(ConversationEvent):
+    """The rule-based archive, valid already, shown while the model adds its wording."""
+
+    conversation_id: str
+    yaml: str
+
+
+@dataclass(frozen=True)
 class ArchiveReady(ConversationEvent):
     conversation_id: str
     archive_id: str
@@ -120,6 +138,7 @@ class ArchiveReady(ConversationEvent):
     tokens_archive: int
     mode: str
     dropped: list[str] = field(default_factory=list)
+    note: str = ""  # why the archive is the rule-based one (no model ready, or the model's answer unusable)
 
 
 @dataclass(frozen=True)

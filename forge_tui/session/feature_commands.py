@@ -79,10 +79,7 @@ class FeatureCommands:
         if self._activity != "idle":
             self.emit(ev.Notice(f"A {self._activity} is running: press Esc to cancel it first.", "warning"))
             return None
-        engine = self._engine
-        if not archives.routed and (engine is None or self._model_status != "ready"):
-            self.emit(ev.Notice("No model is ready to write the archive: pick one with ctrl+m (or f2).", "error"))
-            return None
+        engine = self._engine if self._model_status == "ready" else None  # none ready: the rule-based archive
         project, model = self._project, self._model_name
         conv_id = self._conversation.id
         self._activity = "compression"
@@ -93,7 +90,7 @@ class FeatureCommands:
         def run() -> ev.ArchiveReady:
             return archives.compress(engine, conv_id, mode=mode, upto_message_id=upto, context_archives=context,
                                      on_piece=lambda text: self.emit(ev.ArchivePiece(conv_id, text)),
-                                     cancel=self._cancel, project=project, current_model=model)
+                                     cancel=self._cancel, project=project, current_model=model, emit=self.emit)
 
         job = self._jobs.submit(run)
         assert job is not None

@@ -10,7 +10,8 @@ import pytest
 
 from forge_tui.compression import CompressionError, compress
 from forge_tui.compression.facts import choose, clauses, key_statements
-from forge_tui.compression.service import RULES_ONLY, approx_tokens, continuation_prose
+from forge_tui.compression.continuation import continuation_prose
+from forge_tui.compression.service import RULES_ONLY, approx_tokens
 from forge_tui.domain.ids import conversation_id, message_id
 from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus, utcnow
 from forge_tui.protocol.validate import validate_archive

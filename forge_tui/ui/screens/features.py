@@ -36,6 +36,8 @@ class FeatureHandlers:
             ev.KnowledgeChanged: self._knowledge_changed,
             ev.ArchiveStarted: self._archive_started,
             ev.ArchivePiece: self._archive_piece,
+            ev.ArchiveProgressed: self._archive_progressed,
+            ev.ArchiveDrafted: self._archive_drafted,
             ev.ArchiveReady: self._archive_ready,
             ev.ArchiveFailed: self._archive_failed,
             ev.ArchivePasted: self._archive_pasted,
@@ -100,8 +102,16 @@ class FeatureHandlers:
         """YAML as the model writes it (pieces coalesced by the bridge)."""
         self.query_one(ArchivePane).chunk(event.text)
 
+    def _archive_progressed(self, event: ev.ArchiveProgressed) -> None:
+        self.query_one(ArchivePane).progressed(event)
+
+    def _archive_drafted(self, event: ev.ArchiveDrafted) -> None:
+        self.query_one(ArchivePane).drafted(event)
+
     def _archive_ready(self, event: ev.ArchiveReady) -> None:
         self.query_one(ArchivePane).ready(event)
+        if event.note:
+            self.notify(f"Rule-based archive: {event.note}.", severity="warning")
 
     def _archive_failed(self, event: ev.ArchiveFailed) -> None:
         self.query_one(ArchivePane).failed(event)

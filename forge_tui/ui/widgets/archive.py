@@ -41,6 +41,25 @@ class ArchivePane(VerticalScroll):
         mode = event.mode
         self._set(f"Archive · compressing ({mode})…", "Waiting for the model…", hint=True)
 
+    STAGES = {"extract": "reading turns", "wording": "model wording"}
+
+    def progressed(self, event: ev.ArchiveProgressed) -> None:
+        if self.state not in ("streaming", "drafted"):
+            return
+        stage = self.STAGES.get(event.stage, event.stage)
+        count = f" {event.done:,}/{event.total:,}" if event.stage == "extract" else "…"
+        self.query_one("#archive-title", Label).update(f"Archive · {stage}{count} (esc cancels)")
+
+    def drafted(self, event: ev.ArchiveDrafted) -> None:
+        """The rule-based archive, valid already; the model's wording replaces it when it is done."""
+        if self.state != "streaming":
+            return
+        self.state = "drafted"
+        theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
+        self._set("Archive · rule-based draft · model wording follows (esc keeps nothing)",
+                  Syntax(event.yaml, "yaml", theme=theme, word_wrap=True, background_color="default"))
+        self.scroll_home(animate=False)
+
     def chunk(self, text: str) -> None:
         if self.state != "streaming":
             return
@@ -59,6 +78,8 @@ class ArchivePane(VerticalScroll):
             parts.append(event.mode)
         if event.dropped:
             parts.append(f"{len(event.dropped)} item(s) left out for the budget")
+        if event.note:
+            parts.append("rule-based")
         title = " · ".join(parts) + " · f6 continue"
         theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
         self._set(title, Syntax(event.yaml, "yaml", theme=theme, word_wrap=True,

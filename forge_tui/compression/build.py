@@ -1,0 +1,148 @@
+"""An archive from the extraction (and the model's wording, when there is one), fitted to its
+budget: ids and sources assigned, compact references, key statements in the room left."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from forge_tui.compression import assemble
+from forge_tui.compression.continuation import _brief, _continuation
+from forge_tui.compression.facts import key_statements
+from forge_tui.domain.ids import entity_id
+from forge_tui.domain.models import Conversation, utcnow
+from forge_tui.engine.base import KnowledgeEngine
+from forge_tui.knowledge.pipeline import Extraction
+from forge_tui.knowledge.pipeline.text import words
+from forge_tui.protocol.render import dump_archive, dump_yaml
+from forge_tui.protocol.spec import ARCHIVE_SPEC, SCHEMA_VERSION
+
+#: a default archive's artifact summaries are cut to this many characters
+ARTIFACT_SUMMARY_CHARS = 60
+#: the header's model when an archive was made without one
+RULES_ONLY = "none (rules only)"
+#: a default archive is at most this share of its source (and never above the token budget)
+SOURCE_SHARE = 0.5
+
+
+#: below this many tokens a session is "short": half of it would not even hold the header, so the
+#: archive may use up to the whole source size (never more) to keep its statements
+SHORT_SESSION = 300
+
+
+def archive_budget(budget_tokens: int, tokens_source: int) -> int:
+    """Tokens a default archive may use: ``min(budget, ~half the source)``, and for a short
+    session up to ``SHORT_SESSION`` tokens but never more than the source itself."""
+    return max(1, min(budget_tokens, max(int(tokens_source * SOURCE_SHARE), min(tokens_source, SHORT_SESSION))))
+
+
+def finish_archive(conv: Conversation, engine: KnowledgeEngine | None, ex: Extraction, model_out: dict, mode: str,
+            bridged_ids: list[str], bridged: list[dict], registry: Any, verbatim: list, upto_message_id: str | None,
+            compressed: list, refs: dict[str, str], count_text: Callable[[str], int], budget_tokens: int,
+            adapter: str | None = None) -> tuple[dict, int, list[str]]:
+    """The archive from the extraction (and the model's wording, if any), fitted to its budget:
+    the archive, the source's token count and the items left out."""
+    archive = _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim,
+                        upto_message_id if mode == "partial" else None, compressed)
+    if adapter:
+        archive["header"]["adapter"] = adapter
+    _short_sources(archive, refs)
+    assemble.compact(archive)
+    tokens_source = count_text(_transcript(compressed))
+    archive["header"]["tokens"]["source"] = tokens_source
+    measure = lambda a: count_text(dump_archive(a))  # noqa: E731
+    dropped: list[str] = []
+    if mode == "lossless":  # every statement with a value, once; code stays whole in its snippet
+        facts = key_statements(compressed, _covered_texts(archive), source_of=lambda t: refs.get(t.id, ""))
+        kept = [{"text": f.text, "source": f.source} for f in facts if not f.code]
+        if kept:
+            archive["facts"] = sorted(kept, key=lambda f: int(f["source"][1:]) if f["source"][1:].isdigit() else 0)
+    else:
+        budget = archive_budget(budget_tokens, tokens_source)
+        if tokens_source < SHORT_SESSION:
+            # the header (ids, times, counts: ~100 tokens) would leave a short session's archive
+            # empty; its body may be as large as the source instead, never larger
+            budget = tokens_source + count_text(dump_yaml(ARCHIVE_SPEC, {"schema": archive["schema"],
+                                                                          "header": archive["header"]}))
+            archive["continuation_prompt"] = (f"A short session on \"{_brief(conv.title or 'this work', 60)}\"; "
+                                              "what was said is kept below as it was said.")
+        covered = _covered_texts(archive)
+        facts = key_statements(compressed, covered, source_of=lambda t: refs.get(t.id, ""))
+        dropped = assemble.fit_to_budget(archive, budget, measure, facts=facts, count_text=count_text)
+    return archive, tokens_source, dropped
+
+
+def _transcript(turns: list) -> str:
+    return "\n\n".join(f"{_role(t)}: {t.content}" for t in turns)
+
+
+def _covered_texts(archive: dict) -> list[str]:
+    texts = [d["text"] for d in archive.get("decisions", [])]
+    texts += [t["title"] for t in archive.get("threads", [])] + [t.get("resolution", "") for t in archive.get("threads", [])]
+    return texts + [c["quote"] for c in archive.get("constraints", [])]
+
+
+def _short_sources(archive: dict, refs: dict[str, str]) -> None:
+    """Message ids of the compressed conversation become ``mSEQ`` (the turn's sequence number)."""
+    for d in archive.get("decisions", []):
+        d["sources"] = [refs.get(s, s) for s in d["sources"]]
+    for t in archive.get("threads", []):
+        t["sources"] = [refs.get(s, s) for s in t["sources"]]
+    for item in archive.get("artifacts", []) + archive.get("constraints", []):
+        if item.get("source") in refs:
+            item["source"] = refs[item["source"]]
+
+
+def _role(turn: Any) -> str:
+    return str(getattr(turn.role, "value", turn.role))
+
+
+def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim, upto, compressed) -> dict:
+    lossless = mode == "lossless"
+    truth_d: list[dict] = []
+    truth_t: list[dict] = []
+    if registry is not None:
+        truth_d = [assemble.as_dict(d) for d in registry.active_decisions(conv.project)]
+        truth_t = [assemble.as_dict(t) for t in registry.threads(conv.project)]
+    inh_d = [d for a in bridged for d in a.get("decisions", [])]
+    inh_t = [t for a in bridged for t in a.get("threads", [])]
+    vocab = set().union(*(words(t.content) for t in compressed))
+    decisions = assemble.merge_decisions(ex.decisions, model_out.get("decisions") or [], lossless=lossless,
+                                         ground_truth=truth_d, inherited=inh_d, vocabulary=vocab)
+    threads = assemble.merge_threads(ex.threads, model_out.get("threads") or [], lossless=lossless,
+                                     ground_truth=truth_t, inherited=inh_t, vocabulary=vocab)
+    artifacts = [dict(a) for a in ex.artifacts]
+    if not lossless:  # in a budget the name is what matters: a short summary, no body
+        for a in artifacts:
+            a.pop("content", None)
+            a["summary"] = _brief(a.get("summary") or a["kind"], ARTIFACT_SUMMARY_CHARS)
+    artifacts = assemble.merge_simple(artifacts, [a for b in bridged for a in b.get("artifacts", [])], "name")
+    constraints = assemble.merge_simple(list(ex.constraints), [c for b in bridged for c in b.get("constraints", [])],
+                                        "quote")
+    created = utcnow().isoformat()
+    header: dict[str, Any] = {
+        "archive_id": entity_id(conv.project, "archive", f"{conv.id}:{mode}:{upto or ''}", created),
+        "source_conversations": [conv.id],
+        "project": conv.project,
+        "created_at": created,
+        "model": engine.model_name if engine is not None else RULES_ONLY,
+        "engine": engine.kind if engine is not None else "rules",
+        "mode": mode,
+        "tokens": {"source": 0, "archive": 0},
+    }
+    if bridged_ids:
+        header["bridged_from"] = bridged_ids
+    if upto:
+        header["partial_upto"] = compressed[-1].id
+    archive: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "header": header,
+        "decisions": decisions,
+        "threads": threads,
+        "artifacts": artifacts,
+        "constraints": constraints,
+        "continuation_prompt": _continuation(str(model_out.get("continuation_prompt") or ""), vocab,
+                                             conv.title or "", decisions, threads, constraints),
+    }
+    if verbatim:
+        archive["verbatim_turns"] = [{"role": _role(t), "content": t.content, "source": t.id} for t in verbatim]
+    return archive
