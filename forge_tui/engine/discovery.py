@@ -20,9 +20,10 @@ import re
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
+
+from forge_tui.domain.found import Found
 
 #: port -> (server, the `structured` setting that suits it)
 LOCAL_PORTS = {11434: ("ollama", "ollama"), 8080: ("llama-server", "grammar"), 1234: ("lm-studio", "json_schema")}
@@ -30,30 +31,7 @@ PROBE_TIMEOUT_S = 0.5
 OLLAMA_WEIGHTS = "application/vnd.ollama.image.model"
 
 
-@dataclass(frozen=True)
-class Found:
-    """A model found on this machine, with what a models.toml entry for it needs."""
-
-    name: str  # a suggested entry name
-    source: str  # ollama | lm-studio | hf-cache | server:<port>
-    path: str = ""  # a GGUF file (kind llama)
-    base_url: str = ""  # a server (kind openai)
-    model: str = ""  # the server's model id
-    structured: str = ""
-    size: int = 0
-
-    @property
-    def kind(self) -> str:
-        return "openai" if self.base_url else "llama"
-
-    def entry(self) -> dict[str, str | int]:
-        """The models.toml keys for this find."""
-        if self.base_url:
-            return {"kind": "openai", "base_url": self.base_url, "model": self.model, "structured": self.structured,
-                    "description": f"found: {self.source}"}
-        return {"path": self.path, "description": f"found: {self.source}"}
-
-
+# ``Found`` is a plain record the UI shows too, so it lives in ``domain``.
 def entry_name(text: str) -> str:
     """A models.toml table name from a model id or file name (lower case, [a-z0-9-])."""
     stem = re.sub(r"\.gguf$", "", text.rsplit("/", 1)[-1], flags=re.I)

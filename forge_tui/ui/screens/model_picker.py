@@ -19,7 +19,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from forge_tui.config import ConfigError, ModelsConfig
-from forge_tui.engine.discovery import Found
+from forge_tui.domain.found import Found
 
 FOUND_PREFIX = "found:"
 
