@@ -24,7 +24,6 @@ with the default model's tokenizer (vocab only). Tune on train/dev; report test.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import statistics
@@ -37,37 +36,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from compression_fidelity import strings  # noqa: E402  (one flattening of an archive's text)
+
 CORPUS = ROOT / "tests" / "fixtures" / "memory_corpus"
 REPLACED = re.compile(r"\b(instead|rather than|replac\w*|scrap\w*|drop\w*|no longer|switch\w* (?:from|away)|"
                       r"supersed\w*|was |previously|old|not )", re.I)
 
 
-def split_of(conv_id: str) -> str:
-    bucket = int(hashlib.sha256(conv_id.encode()).hexdigest(), 16) % 10
-    return "train" if bucket <= 5 else "dev" if bucket <= 7 else "test"
-
-
 def load(split: str) -> list[dict]:
-    out = []
-    for path in sorted(CORPUS.glob("c*.json")):
-        conv = json.loads(path.read_text())
-        if split == "all" or split_of(conv["id"]) == split:
-            out.append(conv)
-    return out
+    """The corpus conversations of ``split`` (``all`` for every one) as plain dicts."""
+    from forge_tui.knowledge.pipeline import corpus
+
+    splits = None if split == "all" else (split,)
+    return [{"id": c.id, "title": c.title, "turns": c.turns, "labels": c.labels, "expected": c.expected}
+            for c in corpus.load(CORPUS, splits) if c.id.startswith("c")]
 
 
 def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def strings(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in strings(v)]
-    return []
 
 
 def archive_body(archive: dict) -> str:
