@@ -1,18 +1,24 @@
-"""`forge sessions`, `forge show ID`, `forge server status|stop`: check the store from a shell."""
+"""`forge sessions` (and its rename/delete/restore, in ``trash``), `forge show ID`,
+`forge server status|stop`: check the store from a shell."""
 
 from __future__ import annotations
 
 import json
-import sys
 
 from forge_tui.commands.output import rows_or_note
+from forge_tui.commands.resolve import resolve_conversation
+from forge_tui.commands.trash import add_trash_parsers, list_trash
+from forge_tui.domain.models import TRASH_KEEP_DAYS
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("sessions", help="list conversations")
+    p = subparsers.add_parser("sessions", help="list, rename, delete or restore conversations")
     p.add_argument("--project", help="only this project")
+    p.add_argument("--trash", action="store_true",
+                   help=f"list the deleted conversations (restorable for {TRASH_KEEP_DAYS} days)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_sessions)
+    add_trash_parsers(p.add_subparsers(dest="action", metavar="ACTION"))
 
     p = subparsers.add_parser("show", help="show one conversation's turns")
     p.add_argument("id", help="conversation id (a unique prefix is enough)")
@@ -31,6 +37,8 @@ def _iso(dt) -> str | None:
 def cmd_sessions(args, ctx) -> int:
     store = ctx.store()
     store.close_interrupted()
+    if args.trash:
+        return list_trash(store, args.project, args.json)
     convs = store.list_conversations(project=args.project)
     rows = [
         {"id": c.id, "project": c.project, "title": c.title, "turns": c.turn_count, "updated": _iso(c.updated_at)}
@@ -42,25 +50,6 @@ def cmd_sessions(args, ctx) -> int:
     for r in rows:
         print(f"{r['id'][:8]}  {r['project']:<12} {r['turns']:>4} turns  {r['updated'][:19]}  {r['title']}")
     return 0
-
-
-def resolve_conversation(store, ident: str):
-    """A full id or a unique prefix -> Conversation, or a clear error on stderr."""
-    if not ident.strip():
-        print("forge: the conversation id is empty; give an id or its first characters (`forge sessions` lists them).",
-              file=sys.stderr)
-        return None
-    conv = store.get_conversation(ident)
-    if conv is not None:
-        return conv
-    matches = store.find_conversations(ident)
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        print(f"forge: no conversation with id '{ident}'. `forge sessions` lists them.", file=sys.stderr)
-    else:
-        print(f"forge: '{ident}' matches {len(matches)} conversations; give more characters.", file=sys.stderr)
-    return None
 
 
 def cmd_show(args, ctx) -> int:

@@ -68,6 +68,13 @@ class Turn:
     adapter: str | None = None  # the LoRA adapter that produced an assistant turn, if any
 
 
+#: the project a deleted conversation shows under; parentheses keep it apart from any
+#: project a user can name (names are letters, digits, spaces, '.', '-' and '_')
+TRASH_PROJECT = "(trash)"
+#: how long a deleted conversation stays restorable before a purge removes it
+TRASH_KEEP_DAYS = 30
+
+
 @dataclass
 class Conversation:
     id: str
@@ -81,3 +88,10 @@ class Conversation:
     source: dict[str, Any] | None = None
     #: context retrieved for this conversation (decisions, constraints, excerpts); ``kept`` ones reach the model
     context_items: list[dict[str, Any]] = field(default_factory=list)
+    #: when it was moved to the trash (``None``: not trashed) and the project it came from
+    trashed_at: datetime | None = None
+    trashed_from: str | None = None
+
+    @property
+    def in_trash(self) -> bool:
+        return self.trashed_at is not None

@@ -215,7 +215,13 @@ class SearchService:
                 if rows is not None:
                     keyword = Ranking.from_rows("keyword", rows, self._keyword.row_of, self.candidates)
             semantic = self._semantic(query, project, notes) if mode != "keyword" else None
+            try:
+                trashed = self.store.trashed_message_ids()
+            except PyMongoError as exc:
+                return SearchResult([], [f"the message store cannot be read ({exc}); check that the server is running"])
         fused = fuse([r for r in (semantic, keyword) if r is not None], self.semantic_weight)
+        # turns of conversations in the trash stay indexed (a restore brings them back at once) but never come out
+        fused = {d: score for d, score in fused.items() if d not in trashed}
         ordered = sorted(fused, key=lambda d: (-fused[d], d))[:limit]
         matched = {d: tuple(r.name for r in (semantic, keyword) if r is not None and r.matched(d)) for d in ordered}
         hits = self._hydrate(ordered, fused, matched, query)

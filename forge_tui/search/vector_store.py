@@ -20,9 +20,10 @@ from pymongo import ASCENDING, IndexModel, ReplaceOne
 from pymongo.database import Database
 
 from forge_tui.domain.models import utcnow
+from forge_tui.store.repository import EMBEDDINGS_COLLECTION
 from forge_tui.store.schema import register_indexes
 
-EMBEDDINGS = "embeddings"
+EMBEDDINGS = EMBEDDINGS_COLLECTION
 META = "meta"
 META_ID = "embedding"
 # float32 BinaryVector header: dtype byte 0x27, padding byte 0

@@ -30,7 +30,7 @@ from pymongo.errors import PyMongoError
 
 from forge_tui.config import ModelsConfig, Settings
 from forge_tui.domain.ids import conversation_id
-from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Turn, utcnow
+from forge_tui.domain.models import DEFAULT_PROJECT, TRASH_KEEP_DAYS, Conversation, Turn, utcnow
 from forge_tui.engine.base import KnowledgeEngine
 from forge_tui.session import events as ev
 from forge_tui.session.context import build_messages
@@ -181,6 +181,7 @@ class SessionController(ChatCommands, FeatureCommands):
         try:
             store = self._link.connect()
             interrupted = store.close_interrupted()
+            purged = store.purge_trash()
         except (StoreError, PyMongoError) as exc:
             self._store_status, self._store_message = "failed", _store_message(exc, self._link.embedded)
             self._publish()
@@ -191,6 +192,9 @@ class SessionController(ChatCommands, FeatureCommands):
         self._monitor.start()
         if interrupted:
             self.emit(ev.Notice(f"{interrupted} reply(ies) cut off by a crash were kept as 'interrupted'.", "warning"))
+        if purged:
+            self.emit(ev.Notice(f"Emptied {len(purged)} conversation(s) deleted more than {TRASH_KEEP_DAYS} days ago "
+                                "from the trash.", "information"))
         self._list()
         self._emit_knowledge()
         for starter in self._on_connected:

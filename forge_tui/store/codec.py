@@ -16,7 +16,7 @@ def aware(value):
 
 
 def conversation_to_doc(conv: Conversation) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "_id": conv.id,
         "project": conv.project,
         "title": conv.title,
@@ -28,6 +28,10 @@ def conversation_to_doc(conv: Conversation) -> dict[str, Any]:
         "source": conv.source,
         "context_items": conv.context_items,
     }
+    if conv.trashed_at is not None:  # absent otherwise, so an import's upsert never restores from the trash
+        doc["trashed_at"] = conv.trashed_at
+        doc["trashed_from"] = conv.trashed_from
+    return doc
 
 
 def conversation_from_doc(doc: dict[str, Any]) -> Conversation:
@@ -42,6 +46,8 @@ def conversation_from_doc(doc: dict[str, Any]) -> Conversation:
         archive_context=doc.get("archive_context"),
         source=doc.get("source"),
         context_items=list(doc.get("context_items") or []),
+        trashed_at=aware(doc.get("trashed_at")),
+        trashed_from=doc.get("trashed_from"),
     )
 
 

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from forge_tui.domain.models import Conversation, Turn, TurnStatus, utcnow
+from forge_tui.domain.models import (
+    DEFAULT_PROJECT,
+    TRASH_KEEP_DAYS,
+    TRASH_PROJECT,
+    Conversation,
+    Turn,
+    TurnStatus,
+    utcnow,
+)
 from forge_tui.store.codec import (
     aware,
     conversation_from_doc,
@@ -27,6 +35,10 @@ from forge_tui.store.codec import (
 from forge_tui.store.connection import check_reachable, open_client
 from forge_tui.store.schema import ensure_indexes
 from forge_tui.store.server import pid_alive
+
+#: where the search feature keeps message vectors (``search.vector_store.EMBEDDINGS``); a purge
+#: removes a deleted turn's vectors with it
+EMBEDDINGS_COLLECTION = "embeddings"
 
 
 class Store:
@@ -72,8 +84,15 @@ class Store:
         return [conversation_from_doc(d) for d in docs]
 
     def list_conversations(self, project: str | None = None, limit: int = 0) -> list[Conversation]:
-        """Metadata only, newest first. Turns are loaded when a conversation opens."""
-        query = {} if project is None else {"project": project}
+        """Metadata only, newest first. Turns are loaded when a conversation opens.
+
+        Conversations in the trash are left out, except when ``project`` is ``TRASH_PROJECT``
+        (then only they are listed)."""
+        query: dict[str, Any] = {"trashed_at": None}
+        if project == TRASH_PROJECT:
+            query = {"trashed_at": {"$ne": None}}
+        elif project is not None:
+            query["project"] = project
         cursor = self.conversations.find(query).sort("updated_at", DESCENDING)
         if limit:
             cursor = cursor.limit(limit)
@@ -85,6 +104,64 @@ class Store:
     def update_conversation(self, conversation_id: str, **fields: Any) -> None:
         fields.setdefault("updated_at", utcnow())
         self.conversations.update_one({"_id": conversation_id}, {"$set": fields})
+
+    # -- rename and trash ----------------------------------------------------
+    def rename_conversation(self, conversation_id: str, title: str) -> Conversation | None:
+        """Set the title (stripped; a blank one is a ``ValueError``). ``None`` if there is no such conversation."""
+        title = " ".join(title.split())
+        if not title:
+            raise ValueError("the title is empty; give the conversation a name")
+        self.conversations.update_one({"_id": conversation_id}, {"$set": {"title": title}})
+        return self.get_conversation(conversation_id)
+
+    def trash_conversation(self, conversation_id: str, now: datetime | None = None) -> Conversation | None:
+        """Move a conversation to the trash: it shows under ``TRASH_PROJECT``, keeps its turns and
+        remembers its project (``trashed_from``) for ``restore_conversation``. Trashing twice keeps
+        the first date. ``None`` if there is no such conversation."""
+        conv = self.get_conversation(conversation_id)
+        if conv is None or conv.in_trash:
+            return conv
+        self.conversations.update_one(
+            {"_id": conversation_id, "trashed_at": None},
+            {"$set": {"project": TRASH_PROJECT, "trashed_from": conv.project, "trashed_at": now or utcnow()}},
+        )
+        return self.get_conversation(conversation_id)
+
+    def restore_conversation(self, conversation_id: str) -> Conversation | None:
+        """Bring a conversation back from the trash into its former project (a no-op if it is not trashed)."""
+        conv = self.get_conversation(conversation_id)
+        if conv is None or not conv.in_trash:
+            return conv
+        project = conv.trashed_from or DEFAULT_PROJECT
+        self.conversations.update_one(
+            {"_id": conversation_id},
+            {"$set": {"project": project}, "$unset": {"trashed_at": "", "trashed_from": ""}},
+        )
+        return self.get_conversation(conversation_id)
+
+    def trashed_message_ids(self) -> set[str]:
+        """Ids of every turn of a trashed conversation (search and retrieval leave them out)."""
+        conv_ids = [d["_id"] for d in self.conversations.find({"trashed_at": {"$ne": None}}, {"_id": 1})]
+        if not conv_ids:
+            return set()
+        return {d["_id"] for d in self.messages.find({"conversation_id": {"$in": conv_ids}}, {"_id": 1})}
+
+    def purge_trash(self, keep_days: int = TRASH_KEEP_DAYS, now: datetime | None = None) -> list[Conversation]:
+        """Delete for good the conversations trashed more than ``keep_days`` ago (never younger ones).
+
+        Their stored vectors and turns go first and the conversation document last, so an
+        interrupted purge leaves the conversation in the trash and the next purge finishes it.
+        Returns what was deleted.
+        """
+        cutoff = (now or utcnow()) - timedelta(days=keep_days)
+        old = [conversation_from_doc(d) for d in self.conversations.find({"trashed_at": {"$lt": cutoff}})]
+        for conv in old:
+            ids = [d["_id"] for d in self.messages.find({"conversation_id": conv.id}, {"_id": 1})]
+            if ids:
+                self.db[EMBEDDINGS_COLLECTION].delete_many({"message_id": {"$in": ids}})
+            self.messages.delete_many({"conversation_id": conv.id})
+            self.conversations.delete_one({"_id": conv.id, "trashed_at": {"$lt": cutoff}})
+        return old
 
     # -- turns ---------------------------------------------------------------
     def insert_turn(self, turn: Turn, project: str | None = None) -> None:
