@@ -198,7 +198,7 @@ def build_session(services: Services, emit: Callable[[Event], None], model: str 
         search=SearchCommands(services.store, search_service, settings, embedder, services.registry),
     )
     engine = CurrentEngine(lambda: refs["c"].engine if "c" in refs else None)
-    decider = routed_decider(router, lambda: refs["c"].state.model if "c" in refs else "")
+    decider = routed_decider(router, lambda: refs["c"].state.model if "c" in refs else "", task="extract")
     steps, idle, starters = build_steps(services, knowledge, lambda: refs["c"].state.project, engine, settings,
                                         decider)
     pipeline = TurnPipeline(steps, emit=emit, idle=idle, yield_to=lambda: "c" in refs and refs["c"].busy)
@@ -216,7 +216,7 @@ def build_session(services: Services, emit: Callable[[Event], None], model: str 
         store_link=services.store_link(), engine_factory=lambda name: services.engine(name, models),
         models=models, settings=settings, emit=emit, features=features, hooks=[pipeline],
         on_connected=[watch, warm_search, *starters], model=model,
-        training=TrainingRunner(train_in_background(services), emit),
+        training=TrainingRunner(train_in_background(services), emit), router=router,
     )
     refs["c"] = controller
     pipeline.start()

@@ -18,11 +18,12 @@ from pymongo.errors import PyMongoError
 from forge_tui.config import ModelsConfig, Settings
 from forge_tui.domain.ids import message_id
 from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus, utcnow
-from forge_tui.engine.base import GenerationRequest, GenerationResult, KnowledgeEngine
+from forge_tui.engine.base import EngineError, GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.session import events as ev
 from forge_tui.session.context import build_messages
 from forge_tui.session.feature_commands import Features, TurnHook
 from forge_tui.session.reply import ReplyStream
+from forge_tui.session.routing import Routed, Router, RoutingExhausted
 from forge_tui.session.state import Activity, ModelStatus, SessionState
 from forge_tui.session.worker import SerialWorker
 from forge_tui.session.writer import StoreWriter
@@ -60,6 +61,7 @@ class ChatCommands:
     _tokens_used: int
     _queued: list[str]
     _hooks: tuple[TurnHook, ...]
+    _router: Router | None
     _cancel: threading.Event
     _jobs: SerialWorker
     _writer: StoreWriter
@@ -149,12 +151,13 @@ class ChatCommands:
         self._writer.submit(lambda: store.insert_turn(started, conv.project),
                             lambda: self.emit(ev.ReplyStarted(conv.id, started)))
         stream = ReplyStream(self._writer, store, started, self.emit)
+        task = self._routed_task(conv)
         engine = self._engine
-        if engine is None or self._model_status == "failed":
+        if task is None and (engine is None or self._model_status == "failed"):
             why = f"Model '{self._model_name}' could not be loaded: {self._model_message}"
             self._reply_done(stream, conv, None, error=f"{why} (ctrl+m or f2 picks a model)")
             return  # (a model still loading is waited for: generate() waits until it is ready)
-        refusal = self._cloud_refusal(conv.project)
+        refusal = self._cloud_refusal(conv.project) if task is None else None  # a chain skips cloud itself
         if refusal:
             self._reply_done(stream, conv, None, error=refusal)
             return
@@ -167,6 +170,10 @@ class ChatCommands:
         self._activity = "reply"
         self._cancel.clear()
         self._publish()
+        if task is not None:
+            self._reply_routed(task, stream, conv, request)
+            return
+        assert engine is not None
         job = self._jobs.submit(lambda: engine.generate(request, stream.add, self._cancel))
         assert job is not None
         job.add_done_callback(lambda f: self._submit(self._reply_future_done, stream, conv, engine, f))
@@ -179,6 +186,58 @@ class ChatCommands:
             self._reply_done(stream, conv, None, error=f"{type(error).__name__}: {error}")
         else:
             self._reply_done(stream, conv, future.result(), engine=engine)
+
+    def _routed_task(self, conv: Conversation) -> str | None:
+        """The ``[routing]`` chain this reply follows: ``continue`` for the first reply of a conversation
+        continued from an archive (when that chain is set), else ``chat``; None: the picked model."""
+        router = self._router
+        if router is None:
+            return None
+        first_of_continued = conv.archive_context is not None and not any(
+            t.role is Role.ASSISTANT for t in self._turns[:-1])
+        if first_of_continued and router.routes("continue"):
+            return "continue"
+        return "chat" if router.routes("chat") else None
+
+    def _reply_routed(self, task: str, stream: ReplyStream, conv: Conversation, request: GenerationRequest) -> None:
+        """Generate along the task's chain: a model that is down, times out before its first token or
+        cannot fit the prompt passes the turn to the next one; once text has streamed there is no retry."""
+        router, cancel = self._router, self._cancel
+        assert router is not None
+
+        def attempt(engine: KnowledgeEngine) -> tuple[GenerationResult, KnowledgeEngine]:
+            try:
+                result = engine.generate(request, stream.add, cancel)
+            except EngineError as exc:
+                if stream.text:
+                    raise ReplyBroken(str(exc)) from exc
+                raise
+            if not stream.text and (result.backend_failed or result.finish == "context"):
+                raise NoReplyFrom(result.error or f"the model ended with '{result.finish}' before answering")
+            return result, engine
+
+        job = self._jobs.submit(lambda: router.run(task, conv.project, attempt, escalate_on=(NoReplyFrom,),
+                                                   current=self._model_name, cancel=cancel))
+        assert job is not None
+        job.add_done_callback(lambda f: self._submit(self._routed_reply_done, stream, conv, f))
+
+    def _routed_reply_done(self, stream: ReplyStream, conv: Conversation,
+                           future: Future[Routed[tuple[GenerationResult, KnowledgeEngine]]]) -> None:
+        error = future.exception()
+        if isinstance(error, RoutingExhausted):
+            self._reply_done(stream, conv, None, error=str(error))
+        elif error is not None:
+            log.error("generation failed", exc_info=error)
+            self._reply_done(stream, conv, None, error=f"{type(error).__name__}: {error}")
+        else:
+            routed = future.result()
+            result, engine = routed.value
+            stream.turn.model = routed.model
+            passed = [f"{a.model} ({a.reason})" for a in routed.attempts if a.outcome != "answered"]
+            if passed:
+                self.emit(ev.Notice(f"Replied with '{routed.model}': passed over {'; '.join(passed)}.",
+                                    "information"))
+            self._reply_done(stream, conv, result, engine=engine)
 
     def _reply_done(self, stream: ReplyStream, conv: Conversation, result: GenerationResult | None,
                     error: str | None = None, engine: KnowledgeEngine | None = None) -> None:
@@ -223,6 +282,14 @@ class ChatCommands:
                 hook.after_turn(turn, conv)
             except Exception:  # hooks must never cost the user a turn
                 log.exception("turn hook %r failed", hook)
+
+
+class NoReplyFrom(Exception):
+    """A model of a routed chain produced nothing (backend down, timed out, prompt too long): try the next."""
+
+
+class ReplyBroken(Exception):
+    """A model failed after its text had streamed: the reply ends there (never regenerated elsewhere)."""
 
 
 def usage_of(result: GenerationResult) -> dict[str, int]:

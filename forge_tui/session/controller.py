@@ -37,6 +37,7 @@ from forge_tui.session.context import build_messages
 from forge_tui.session.chat_commands import FINISH_STATUS, ChatCommands, usage_of
 from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHook
 from forge_tui.session.state import Activity, ModelStatus, SessionState, StoreStatus
+from forge_tui.session.routing import Router
 from forge_tui.session.training import TrainingRunner
 from forge_tui.session.store_link import StoreLink, StoreMonitor
 from forge_tui.session.worker import SerialWorker
@@ -66,6 +67,7 @@ class SessionController(ChatCommands, FeatureCommands):
         on_connected: Sequence[Callable[[], None]] = (),
         model: str | None = None,
         training: TrainingRunner | None = None,
+        router: Router | None = None,
         write_limit: int = 10_000,
     ):
         self._link = store_link
@@ -77,6 +79,8 @@ class SessionController(ChatCommands, FeatureCommands):
         #: LoRA training in the background (its own thread; None where the root offers none)
         self.training = training
         self._hooks = tuple(hooks)
+        #: replies follow [routing].chat / .continue when set (None, or no chain: the picked model)
+        self._router = router
         self._on_connected = tuple(on_connected)
         self._worker = SerialWorker("session")
         self._jobs = SerialWorker("session-job")

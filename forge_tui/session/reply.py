@@ -78,7 +78,8 @@ class ReplyStream:
         def write() -> None:
             self._final = True
             self._store.update_turn(final.id, content=text, status=status, error=error, tokens=final.tokens,
-                                    engine=final.engine, usage=final.usage, adapter=final.adapter)
+                                    engine=final.engine, model=final.model,
+                                    usage=final.usage, adapter=final.adapter)
 
         def announce() -> None:
             self._emit(ev.ReplyFinished(final.conversation_id, final, finish, error))

@@ -139,13 +139,15 @@ class EnginePool:
             engine.close()
 
 
-def routed_decider(router: Router, current: Callable[[], str]) -> Decider:
-    """decide() along ``[routing].decide`` (the model of the moment without a chain, cloud rules
-    applied either way); exhausting the chain is a ``DecideError``, so the caller keeps its draft."""
+def routed_decider(router: Router, current: Callable[[], str], task: str = "decide") -> Decider:
+    """decide() along ``[routing].<task>`` — ``extract`` for the knowledge extractor, falling back to
+    ``decide`` when that has no chain — (the model of the moment without either, cloud rules applied
+    either way); exhausting the chain is a ``DecideError``, so the caller keeps its draft."""
 
     def decide_for(project: str, context: str, options: DecideOptions, cancel: threading.Event) -> dict:
+        chain = task if router.routes(task) else "decide"
         try:
-            return router.run("decide", project, lambda engine: decide(engine, context, options, cancel),
+            return router.run(chain, project, lambda engine: decide(engine, context, options, cancel),
                               escalate_on=(DecideError,), current=current(), cancel=cancel).value
         except RoutingExhausted as exc:
             raise DecideError(str(exc)) from None

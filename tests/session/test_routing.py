@@ -119,3 +119,26 @@ def test_routed_decider_escalates_and_falls_back_to_the_draft():
     failing = Router(MODELS, lambda name: Answers("small"), lambda project: False)
     with pytest.raises(DecideError, match="no model could do 'decide'"):
         routed_decider(failing, lambda: "small")("p", "ctx", DECISION_OPTIONS, threading.Event())
+
+
+def test_the_extractors_decider_follows_extract_then_decide():
+    from forge_tui.knowledge.decide import DECISION_OPTIONS
+    from forge_tui.session.routing import routed_decider
+
+    asked: list[str] = []
+
+    class Answers(Named):
+        structured = "grammar"
+
+        def generate(self, request, on_piece, cancel):
+            from forge_tui.engine.base import GenerationResult
+
+            asked.append(self.model_name)
+            return GenerationResult('text: "Use Redis"\nrationale: ""\ntier: 1.0\npriority: "high"\n', 5, 5, "stop")
+
+    with_extract = parse_models('[models.small]\npath = "s.gguf"\n[models.large]\npath = "l.gguf"\n'
+                                '[routing]\ndecide = ["small"]\nextract = ["large"]\n')
+    for models, expected in ((with_extract, "large"), (MODELS, "small")):
+        decider = routed_decider(Router(models, Answers, lambda project: True), lambda: "small", task="extract")
+        decider("p", "ctx", DECISION_OPTIONS, threading.Event())
+        assert asked.pop() == expected
