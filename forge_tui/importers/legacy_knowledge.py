@@ -27,9 +27,7 @@ def _registry(store: Store):
         return None
     from forge_tui.knowledge.registry import Registry
 
-    registry = Registry(store.db)
-    registry.ensure_schema()
-    return registry
+    return Registry(store.db)
 
 
 def _text(doc: dict[str, Any], keys: tuple[str, ...]) -> str:

@@ -16,18 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, UpdateOne
 
 from forge_tui.domain.models import Conversation, Turn
 from forge_tui.protocol.detect import find_archive_blocks
 from forge_tui.store.repository import Store
-from forge_tui.store.schema import register_indexes
 
 MENTIONS = "archive_mentions"
 #: A user turn at seq < EARLY_USER_SEQ that pastes an archive is a continuation.
 EARLY_USER_SEQ = 4
-
-register_indexes(MENTIONS, [IndexModel([("key", ASCENDING)]), IndexModel([("conversation_id", ASCENDING)])])
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,16 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING
 
 from forge_tui.domain.ids import entity_id
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.pipeline.link import decision_value, question_title
 from forge_tui.knowledge.records import Decision, RecordOutcome, Thread
-from forge_tui.store.schema import register_indexes
 
 if TYPE_CHECKING:  # pragma: no cover
     from forge_tui.knowledge.registry import Registry
 
-register_indexes("corrections", [IndexModel([("project", ASCENDING), ("at", ASCENDING)])])
 
 PIN_KINDS = ("decision", "constraint", "question")
 

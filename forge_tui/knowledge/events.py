@@ -10,21 +10,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import utcnow
-from forge_tui.store.schema import register_indexes
-
-register_indexes(
-    "events",
-    [
-        IndexModel([("project", ASCENDING), ("at", DESCENDING)]),
-        IndexModel([("target", ASCENDING), ("at", DESCENDING)]),
-        IndexModel([("what", ASCENDING), ("retry", ASCENDING)]),
-    ],
-)
 
 
 class EventLog:

@@ -15,25 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from forge_tui.domain.ids import entity_id
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.store.codec import aware
-from forge_tui.store.schema import register_indexes
 
 if TYPE_CHECKING:  # pragma: no cover
     from forge_tui.knowledge.registry import Registry
 
-register_indexes(
-    "patterns",
-    [
-        IndexModel([("project", ASCENDING), ("fingerprint", ASCENDING)], unique=True),
-        IndexModel([("project", ASCENDING), ("id", ASCENDING)], unique=True),
-        IndexModel([("project", ASCENDING), ("confidence", DESCENDING)]),
-    ],
-)
 
 FIRST_CONFIDENCE = 0.5
 CONFIDENCE_GAIN = 0.3  # each further sighting closes 30 % of the gap to 1.0

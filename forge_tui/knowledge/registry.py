@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -25,29 +25,9 @@ from forge_tui.knowledge.events import EventLog
 from forge_tui.knowledge.records import CHOICES, Conflict, Decision, RecordOutcome, check_text, check_tier_priority
 from forge_tui.knowledge.threads import ThreadRegistry
 from forge_tui.store.repository import Store
-from forge_tui.store.schema import INDEXES, register_indexes
 
-register_indexes(
-    "decisions",
-    [
-        IndexModel([("project", ASCENDING), ("id", ASCENDING)], unique=True),
-        IndexModel([("project", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("status", ASCENDING), ("subject", ASCENDING)]),
-        IndexModel([("status", ASCENDING), ("key", ASCENDING)]),
-        IndexModel([("sources", ASCENDING)]),
-    ],
-)
-register_indexes(
-    "conflicts",
-    [
-        IndexModel([("project", ASCENDING), ("id", ASCENDING)], unique=True),
-        IndexModel([("status", ASCENDING), ("project", ASCENDING)]),
-        IndexModel([("existing_project", ASCENDING), ("status", ASCENDING)]),
-    ],
-)
 
 Clock = Callable[[], datetime]
-KNOWLEDGE_COLLECTIONS = ("decisions", "threads", "conflicts", "events", "patterns", "scratchpad", "corrections")
 OPEN_CONFLICT = ("pending", "blocked")
 
 
@@ -64,14 +44,6 @@ class Registry(ThreadRegistry, Corrections):
         self._known_counters: set[str] = set()
         self.events = EventLog(db)
         self._store = Store(db)
-
-    def ensure_schema(self) -> None:
-        """Create the knowledge collections' indexes (idempotent; also done by ``Store.ensure_schema``)."""
-        from forge_tui.knowledge import patterns, scratchpad  # noqa: F401 - they register their indexes
-
-        for name in KNOWLEDGE_COLLECTIONS:
-            if INDEXES.get(name):
-                self.db[name].create_indexes(INDEXES[name])
 
     # -- ids -------------------------------------------------------------------
     def next_short_id(self, project: str, prefix: str) -> str:

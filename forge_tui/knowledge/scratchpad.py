@@ -10,21 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING
 from pymongo.database import Database
 
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import utcnow
 from forge_tui.knowledge.errors import KnowledgeError
-from forge_tui.store.schema import register_indexes
 
-register_indexes(
-    "scratchpad",
-    [
-        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
-        IndexModel([("project", ASCENDING), ("key", ASCENDING)], unique=True),
-    ],
-)
 
 _MISSING = object()
 

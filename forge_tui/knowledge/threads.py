@@ -5,24 +5,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Sequence
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING
 
 from forge_tui.domain.ids import entity_id
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.records import PRIORITIES, THREAD_STATUSES, Thread
-from forge_tui.store.schema import register_indexes
 
 if TYPE_CHECKING:  # pragma: no cover
     from forge_tui.knowledge.registry import Registry
-
-register_indexes(
-    "threads",
-    [
-        IndexModel([("project", ASCENDING), ("id", ASCENDING)], unique=True),
-        IndexModel([("project", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("sources", ASCENDING)]),
-    ],
-)
 
 
 def title_key(title: str) -> str:

@@ -88,7 +88,6 @@ class SearchService:
         self.candidates = candidates
         self.semantic_weight = semantic_weight
         self.vectors = VectorStore(store.db)
-        self.vectors.ensure_indexes()
         self._keyword = KeywordIndex()
         # no periodic full rescan inside a search (seconds at 100k messages): turns written
         # with old timestamps (imports) come in through ``refresh(full=True)`` from a worker

@@ -35,7 +35,6 @@ class EmbeddingPipeline:
         self.embedder = embedder
         self.model = embedder.name
         self.vectors = VectorStore(store.db)
-        self.vectors.ensure_indexes()
         self._feed: MessageFeed | None = None
         self._rescan_s = rescan_s
         self._lock = threading.Lock()  # one embedding pass at a time

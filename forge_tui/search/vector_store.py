@@ -16,12 +16,11 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 from bson.binary import Binary, BinaryVectorDtype
-from pymongo import ASCENDING, IndexModel, ReplaceOne
+from pymongo import ReplaceOne
 from pymongo.database import Database
 
 from forge_tui.domain.models import utcnow
 from forge_tui.store.repository import EMBEDDINGS_COLLECTION
-from forge_tui.store.schema import register_indexes
 
 EMBEDDINGS = EMBEDDINGS_COLLECTION
 META = "meta"
@@ -29,20 +28,6 @@ META_ID = "embedding"
 # float32 BinaryVector header: dtype byte 0x27, padding byte 0
 _FLOAT32_HEADER = BinaryVectorDtype.FLOAT32.value + b"\x00"
 VECTOR_SUBTYPE = 9
-
-register_indexes(
-    EMBEDDINGS,
-    [
-        IndexModel([("model", ASCENDING), ("embedded_at", ASCENDING)]),
-        IndexModel([("message_id", ASCENDING)]),
-        IndexModel([("model", ASCENDING), ("project", ASCENDING)]),
-    ],
-)
-# the embedding pipeline and keyword index follow new and finished turns by updated_at
-register_indexes("messages", [IndexModel([("updated_at", ASCENDING)])])
-
-
-_INDEXED: set[tuple[int, str]] = set()
 
 
 def content_hash(text: str) -> str:
@@ -104,17 +89,6 @@ class VectorStore:
         self.db = db
         self.collection = db[EMBEDDINGS]
         self.meta = db[META]
-
-    def ensure_indexes(self) -> None:
-        """Create this module's indexes now (idempotent), in case ``ensure_schema`` ran before
-        this module was imported and registered them."""
-        key = (id(self.db.client), self.db.name)
-        if key in _INDEXED:
-            return
-        self.collection.create_index([("model", ASCENDING), ("embedded_at", ASCENDING)])
-        self.collection.create_index([("message_id", ASCENDING)])
-        self.db["messages"].create_index([("updated_at", ASCENDING)])
-        _INDEXED.add(key)
 
     # -- writes --------------------------------------------------------------
     def write(self, docs: list[dict[str, Any]]) -> int:

@@ -33,7 +33,7 @@ from forge_tui.store.codec import (
     turn_to_doc,
 )
 from forge_tui.store.connection import check_reachable, open_client
-from forge_tui.store.schema import ensure_indexes
+from forge_tui.store.schema import ensure_schema
 from forge_tui.store.server import pid_alive
 
 #: where the search feature keeps message vectors (``search.vector_store.EMBEDDINGS``); a purge
@@ -65,7 +65,8 @@ class Store:
         self.db.client.admin.command("ping")
 
     def ensure_schema(self) -> None:
-        ensure_indexes(self.db)
+        """Create every collection's indexes (idempotent); the composition root runs it on opening."""
+        ensure_schema(self.db)
 
     # -- conversations -------------------------------------------------------
     def create_conversation(self, conv: Conversation) -> None:

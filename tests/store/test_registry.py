@@ -10,7 +10,7 @@ import pytest
 from forge_tui.domain.ids import is_uuid8
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.registry import Registry
-from forge_tui.store.schema import ensure_indexes
+from forge_tui.store.schema import ensure_schema
 
 
 class FakeClock:
@@ -24,7 +24,7 @@ class FakeClock:
 
 @pytest.fixture
 def reg(db):
-    ensure_indexes(db)
+    ensure_schema(db)
     return Registry(db, clock=FakeClock())
 
 

@@ -10,7 +10,7 @@ from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.patterns import PatternStore, fingerprint
 from forge_tui.knowledge.registry import Registry
 from forge_tui.knowledge.scratchpad import Scratchpad
-from forge_tui.store.schema import ensure_indexes
+from forge_tui.store.schema import ensure_schema
 
 
 class Clock:
@@ -28,7 +28,7 @@ def clock():
 
 @pytest.fixture
 def reg(db, clock):
-    ensure_indexes(db)
+    ensure_schema(db)
     return Registry(db, clock=clock)
 
 
@@ -68,7 +68,7 @@ def test_use_counts_retrievals_and_ranks(reg):
 
 
 def test_scratchpad_ttl_and_expired_reads(db, clock):
-    ensure_indexes(db)
+    ensure_schema(db)
     pad = Scratchpad(db, clock=clock)
     pad.set("draft", {"step": 2}, ttl_s=60)
     pad.set("draft", {"step": 1}, ttl_s=60, project="other")

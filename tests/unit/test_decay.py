@@ -10,7 +10,7 @@ from forge_tui.config import Settings
 from forge_tui.knowledge.decay import carry_into_continuation, decay_reason, needs_revalidation, rehydrate
 from forge_tui.knowledge.records import Decision
 from forge_tui.knowledge.registry import Registry
-from forge_tui.store.schema import ensure_indexes
+from forge_tui.store.schema import ensure_schema
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 SETTINGS = Settings(decay_max_age_days=30, decay_max_hops=2)
@@ -35,7 +35,7 @@ def clock():
 
 @pytest.fixture
 def reg(db, clock):
-    ensure_indexes(db)
+    ensure_schema(db)
     return Registry(db, clock=clock)
 
 
