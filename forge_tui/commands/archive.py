@@ -230,13 +230,9 @@ def cmd_lineage(args, ctx) -> int:
 
 
 def _resolve_node(store, ident: str) -> str | None:
-    import re
-
     if not ident.strip():
         return None  # a blank prefix would match everything
-    for coll in (store.conversations, store.archives):
-        if coll.find_one({"_id": ident}, {"_id": 1}):
-            return ident
-    hits = [d["_id"] for coll in (store.conversations, store.archives)
-            for d in coll.find({"_id": {"$regex": "^" + re.escape(ident)}}, {"_id": 1}).limit(2)]
+    if store.has_conversation(ident) or store.has_archive(ident):
+        return ident
+    hits = store.conversation_ids_by_prefix(ident, limit=2) + store.archive_ids_by_prefix(ident, limit=2)
     return hits[0] if len(hits) == 1 else None

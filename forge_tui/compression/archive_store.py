@@ -14,9 +14,9 @@ from forge_tui.protocol.validate import ArchiveError, validate_archive
 
 def load_archive(store: Any, archive_id: str) -> dict:
     """The stored archive dict for ``archive_id`` (a full id or a unique prefix)."""
-    doc = store.archives.find_one({"_id": archive_id})
+    doc = store.get_archive(archive_id)
     if doc is None and archive_id:
-        matches = list(store.archives.find({"_id": {"$regex": "^" + _re_escape(archive_id)}}).limit(2))
+        matches = store.archives_by_prefix(archive_id, limit=2)
         if len(matches) == 1:
             doc = matches[0]
         elif len(matches) > 1:
@@ -24,12 +24,6 @@ def load_archive(store: Any, archive_id: str) -> dict:
     if doc is None:
         raise CompressionError(f"no archive '{archive_id}' in the store; `forge archive show` lists ids by prefix")
     return doc["archive"]
-
-
-def _re_escape(text: str) -> str:
-    import re
-
-    return re.escape(text)
 
 
 def archive_document(archive: dict, yaml_text: str) -> dict:
@@ -53,8 +47,7 @@ def list_archives(store: Any, *, project: str | None = None, conversation_id: st
         query["project"] = project
     if conversation_id is not None:
         query["source_conversations"] = conversation_id
-    fields = {"archive": 0, "yaml": 0}
-    return list(store.archives.find(query, fields).sort("created_at", -1).limit(limit))
+    return store.archive_summaries(query, limit=limit)
 
 
 def import_archive(store: Any, archive: dict, yaml_text: str | None = None) -> str:
@@ -63,8 +56,8 @@ def import_archive(store: Any, archive: dict, yaml_text: str | None = None) -> s
     if issues:
         raise ArchiveError(f"invalid archive: {issues[0]}", issues[0].path, issues)
     archive_id = archive["header"]["archive_id"]
-    if store.archives.find_one({"_id": archive_id}, {"_id": 1}) is None:
-        store.archives.insert_one(archive_document(archive, yaml_text or dump_archive(archive)))
+    if not store.has_archive(archive_id):
+        store.save_archive(archive_document(archive, yaml_text or dump_archive(archive)))
     for cid in archive["header"]["source_conversations"]:
         if store.get_conversation(cid) is not None:
             store.add_edge(cid, archive_id, "compressed_into", mode=archive["header"]["mode"])

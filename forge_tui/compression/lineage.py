@@ -29,9 +29,9 @@ def _children(store: Any, node: str) -> list[tuple[str, str]]:
 
 
 def _node_type(store: Any, node: str) -> str:
-    if store.archives.find_one({"_id": node}, {"_id": 1}) is not None:
+    if store.has_archive(node):
         return "archive"
-    if store.conversations.find_one({"_id": node}, {"_id": 1}) is not None:
+    if store.has_conversation(node):
         return "conversation"
     return "unknown"
 

@@ -253,7 +253,7 @@ def compress(
         raise CompressionError(f"assembled archive failed validation (a Forge bug): {issues[0]}", raw_output)
 
     archive_id = archive["header"]["archive_id"]
-    store.archives.replace_one({"_id": archive_id}, archive_document(archive, yaml_text), upsert=True)
+    store.save_archive(archive_document(archive, yaml_text))
     store.add_edge(conv.id, archive_id, "compressed_into", mode=mode)
     for bid in bridged_ids:
         store.add_edge(archive_id, bid, "bridged_from")

@@ -86,11 +86,11 @@ def _archive_text(doc: dict[str, Any]) -> str | None:
 
 
 def compression_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[tuple[str, dict]]:
-    for edge in store.lineage.find({"kind": "compressed_into"}).sort([("src", ASCENDING), ("dst", ASCENDING)]):
+    for edge in store.edges_of_kind("compressed_into"):
         conv = store.get_conversation(edge["src"])
         if conv is None or (project is not None and conv.project != project):
             continue
-        archive = store.archives.find_one({"_id": edge["dst"]})
+        archive = store.get_archive(edge["dst"])
         text = _archive_text(archive) if archive else None
         if not text:
             summary.excluded["compression without archive text"] += 1

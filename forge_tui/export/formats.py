@@ -117,7 +117,7 @@ def export_conversation(store: Store, conversation_id: str, fmt: str = "md") -> 
         raise ExportError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
     conv = _resolve_conversation(store, conversation_id)
     if conv is None:
-        if store.archives.find_one({"_id": conversation_id}, {"_id": 1}):
+        if store.has_archive(conversation_id):
             return export_archive(store, conversation_id)
         raise ExportError(f"no conversation or archive with id '{conversation_id}'. `forge sessions` lists them.")
     turns = store.turns(conv.id)
@@ -131,7 +131,7 @@ def export_conversation(store: Store, conversation_id: str, fmt: str = "md") -> 
 
 def export_archive(store: Store, archive_id: str) -> str:
     """An archive document as YAML: its own YAML text when stored, else its data."""
-    doc = store.archives.find_one({"_id": archive_id})
+    doc = store.get_archive(archive_id)
     if doc is None:
         raise ExportError(f"no archive with id '{archive_id}'.")
     text = doc.get("yaml") or doc.get("yaml_text")
@@ -169,8 +169,7 @@ def export_all(store: Store, out_dir: str | Path, fmt: str = "json", project: st
         write_private(path, export_conversation(store, conv.id, fmt))
         summary.files.append(path)
         summary.conversations += 1
-    query = {} if project is None else {"project": project}
-    archive_ids = [d["_id"] for d in store.archives.find(query, {"_id": 1})]
+    archive_ids = store.archive_ids(project)
     if archive_ids:
         (out / "archives").mkdir(exist_ok=True, mode=0o700)
     for aid in archive_ids:

@@ -108,19 +108,15 @@ def _ensure_archive(
     (``source_conversations`` is empty when only pastes of it were found)."""
     if block is None:
         return
-    store.archives.update_one(
-        {"_id": key},
-        {"$setOnInsert": {
-            "project": first["project"],
-            "archive_id": block.get("archive_id"),
-            "data": _bson_safe(block.get("data")),
-            "yaml": block.get("text"),
-            "source_conversations": [producer] if producer else [],
-            "created_at": first["created_at"],
-            "origin": "import",
-        }},
-        upsert=True,
-    )
+    store.add_archive_if_absent(key, {
+        "project": first["project"],
+        "archive_id": block.get("archive_id"),
+        "data": _bson_safe(block.get("data")),
+        "yaml": block.get("text"),
+        "source_conversations": [producer] if producer else [],
+        "created_at": first["created_at"],
+        "origin": "import",
+    })
 
 
 def _bson_safe(data: Any) -> Any:

@@ -181,7 +181,7 @@ def _archive_data(doc: dict[str, Any]) -> dict[str, Any] | None:
 
 def _archives(store: Any) -> Iterable[_Candidate]:
     try:
-        docs = list(store.db["archives"].find({}))
+        docs = store.all_archives()
     except PyMongoError as exc:
         log.warning("archives collection unreadable: %s", exc)
         return

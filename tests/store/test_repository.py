@@ -80,3 +80,37 @@ def test_lineage_edges_are_unique(store):
     assert len(store.edges_from("c1")) == 1
     assert {e["src"] for e in store.edges_to("a1")} == {"c1", "c2"}
     assert len(store.edges("a1")) == 2
+
+
+def test_archive_documents_by_id_prefix_and_project(store):
+    now = utcnow()
+    for aid, project, when in (("arc-a1", "p", now - timedelta(hours=1)), ("arc-a2", "p", now), ("arc-b1", "q", now)):
+        store.save_archive({"_id": aid, "project": project, "created_at": when, "yaml": "y", "archive": {"x": 1}})
+    store.save_archive({"_id": "arc-a1", "project": "p", "created_at": now - timedelta(hours=1), "yaml": "new"})
+    assert store.get_archive("arc-a1")["yaml"] == "new" and store.has_archive("arc-b1")
+    assert not store.has_archive("arc-")
+    assert sorted(d["_id"] for d in store.archives_by_prefix("arc-a")) == ["arc-a1", "arc-a2"]
+    assert store.archive_ids_by_prefix("arc-b") == ["arc-b1"]
+    assert store.archive_ids_by_prefix("arc.", limit=5) == []  # the prefix is literal, not a pattern
+    summaries = store.archive_summaries({"project": "p"})
+    assert [d["_id"] for d in summaries] == ["arc-a2", "arc-a1"] and "yaml" not in summaries[0]
+    assert sorted(store.archive_ids("q")) == ["arc-b1"] and len(store.all_archives()) == 3
+    store.add_archive_if_absent("arc-b1", {"project": "other"})
+    store.add_archive_if_absent("arc-c1", {"project": "r"})
+    assert store.get_archive("arc-b1")["project"] == "q" and store.get_archive("arc-c1")["project"] == "r"
+
+
+def test_conversation_existence_and_id_prefixes(store):
+    conv = make_conv(title="prefixed")
+    store.create_conversation(conv)
+    assert store.has_conversation(conv.id) and not store.has_conversation(conv.id + "x")
+    assert store.conversation_ids_by_prefix(conv.id[:6]) == [conv.id]
+
+
+def test_edges_of_one_kind_in_src_dst_order(store):
+    store.add_edge("c2", "a1", "compressed_into")
+    store.add_edge("c1", "a2", "compressed_into")
+    store.add_edge("c1", "a1", "compressed_into")
+    store.add_edge("c1", "a1", "continued_from")
+    assert [(e["src"], e["dst"]) for e in store.edges_of_kind("compressed_into")] == [
+        ("c1", "a1"), ("c1", "a2"), ("c2", "a1")]
