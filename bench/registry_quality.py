@@ -91,7 +91,7 @@ def main() -> int:
         uri = f"mongodb://{host}:{port}/?directConnection=true"
     store = Store.connect(uri, "forge_registry_bench_" + str(int(time.time())))
     store.ensure_schema()
-    registry = Registry(store.db)
+    registry = Registry(store)
     extractor = Extractor(registry, None, Settings(), classifier=default_classifier())
     try:
         for split in args.split or ["test", "insample"]:

@@ -121,7 +121,7 @@ class Services:
             if self._registry is None:
                 from forge_tui.knowledge.registry import Registry
 
-                self._registry = Registry(self.store().db)
+                self._registry = Registry(self.store())
             return self._registry
 
     # -- inference -----------------------------------------------------------

@@ -49,7 +49,7 @@ def cmd_dataset_extraction(args, ctx) -> int:
     from forge_tui.knowledge.registry import Registry
     from forge_tui.store.private_files import write_private
 
-    registry = Registry(ctx.store().db)
+    registry = Registry(ctx.store())
     rows = [{"text": c["text"], "label": c["label"], "role": c.get("role", "user"), "project": c["project"],
              "action": c.get("action", "")} for c in registry.corrections(getattr(args, "project", None))]
     path = Path(args.output)

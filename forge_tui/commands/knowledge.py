@@ -97,7 +97,7 @@ def add_parser(subparsers) -> None:
 def _registry(ctx):
     from forge_tui.knowledge.registry import Registry
 
-    return Registry(ctx.store().db)
+    return Registry(ctx.store())
 
 
 def _project(args, ctx) -> str:

@@ -27,7 +27,7 @@ def _registry(store: Store):
         return None
     from forge_tui.knowledge.registry import Registry
 
-    return Registry(store.db)
+    return Registry(store)
 
 
 def _text(doc: dict[str, Any], keys: tuple[str, ...]) -> str:

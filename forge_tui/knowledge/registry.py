@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
 from pymongo import ASCENDING, ReturnDocument
-from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from forge_tui.domain.ids import entity_id
@@ -34,7 +33,8 @@ OPEN_CONFLICT = ("pending", "blocked")
 class Registry(ThreadRegistry, Corrections):
     """Decisions, threads and conflicts for every project in one database. Thread-safe."""
 
-    def __init__(self, db: Database, clock: Clock = utcnow):
+    def __init__(self, store: Store, clock: Clock = utcnow):
+        db = store.db  # the knowledge collections live beside the conversations, in one database
         self.db = db
         self.clock = clock
         self._decisions = db["decisions"]
@@ -43,7 +43,7 @@ class Registry(ThreadRegistry, Corrections):
         self._counters = db["counters"]
         self._known_counters: set[str] = set()
         self.events = EventLog(db)
-        self._store = Store(db)
+        self._store = store
 
     # -- ids -------------------------------------------------------------------
     def next_short_id(self, project: str, prefix: str) -> str:

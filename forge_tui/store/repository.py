@@ -25,6 +25,7 @@ from forge_tui.domain.models import (
     TurnStatus,
     utcnow,
 )
+from forge_tui.store.archives import ArchiveDocuments
 from forge_tui.store.codec import (
     aware,
     conversation_from_doc,
@@ -41,7 +42,7 @@ from forge_tui.store.server import pid_alive
 EMBEDDINGS_COLLECTION = "embeddings"
 
 
-class Store:
+class Store(ArchiveDocuments):
     """Repository over one MongoDB database. Thread-safe (pymongo clients are)."""
 
     def __init__(self, db: Database):
@@ -256,41 +257,6 @@ class Store:
         """Ids of up to ``limit`` conversations starting with ``prefix`` (caller rejects a blank one)."""
         return [d["_id"] for d in self.conversations.find({"_id": {"$regex": "^" + _escape(prefix)}}, {"_id": 1})
                 .limit(limit)]
-
-    # -- archives (documents shaped by compression and the importers) ------------
-    def get_archive(self, archive_id: str) -> dict[str, Any] | None:
-        return self.archives.find_one({"_id": archive_id})
-
-    def has_archive(self, archive_id: str) -> bool:
-        return self.archives.find_one({"_id": archive_id}, {"_id": 1}) is not None
-
-    def archives_by_prefix(self, prefix: str, limit: int = 2) -> list[dict[str, Any]]:
-        """Up to ``limit`` archive documents whose id starts with ``prefix``."""
-        return list(self.archives.find({"_id": {"$regex": "^" + _escape(prefix)}}).limit(limit))
-
-    def archive_ids_by_prefix(self, prefix: str, limit: int = 2) -> list[str]:
-        return [d["_id"] for d in self.archives.find({"_id": {"$regex": "^" + _escape(prefix)}}, {"_id": 1})
-                .limit(limit)]
-
-    def archive_summaries(self, query: dict[str, Any], limit: int = 0) -> list[dict[str, Any]]:
-        """Archive documents matching ``query`` without their body (``archive``, ``yaml``), newest first."""
-        cursor = self.archives.find(query, {"archive": 0, "yaml": 0}).sort("created_at", DESCENDING)
-        return list(cursor.limit(limit) if limit else cursor)
-
-    def archive_ids(self, project: str | None = None) -> list[str]:
-        query = {} if project is None else {"project": project}
-        return [d["_id"] for d in self.archives.find(query, {"_id": 1})]
-
-    def all_archives(self) -> list[dict[str, Any]]:
-        return list(self.archives.find({}))
-
-    def save_archive(self, doc: dict[str, Any]) -> None:
-        """Write an archive document, replacing one with the same ``_id``."""
-        self.archives.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-
-    def add_archive_if_absent(self, archive_id: str, fields: dict[str, Any]) -> None:
-        """Store ``fields`` as archive ``archive_id`` unless that archive already exists."""
-        self.archives.update_one({"_id": archive_id}, {"$setOnInsert": fields}, upsert=True)
 
     # -- lineage -------------------------------------------------------------
     def add_edge(self, src: str, dst: str, kind: str, **meta: Any) -> None:

@@ -42,7 +42,7 @@ def test_pin_dismiss_edit_resolve_survive_a_restart(forge, store, turn, capsys):
     out = capsys.readouterr().out
     assert "D001 pinned as decision" in out and "T001 pinned as question: We ship to Switzerland" in out
 
-    fresh = Registry(store.db)  # a restart: nothing but what the database holds
+    fresh = Registry(store)  # a restart: nothing but what the database holds
     d1, d2 = fresh.get_decision("shop", "D001"), fresh.get_decision("shop", "D002")
     assert (d1.text, d1.pinned, d1.sources, d1.status) == ("Free shipping from €50", True, [turn.id], "active")
     assert d2.status == "dismissed" and d2.kind == "constraint"

@@ -10,6 +10,7 @@ import pytest
 from forge_tui.domain.ids import is_uuid8
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.registry import Registry
+from forge_tui.store.repository import Store
 from forge_tui.store.schema import ensure_schema
 
 
@@ -25,7 +26,7 @@ class FakeClock:
 @pytest.fixture
 def reg(db):
     ensure_schema(db)
-    return Registry(db, clock=FakeClock())
+    return Registry(Store(db), clock=FakeClock())
 
 
 def test_ids_are_per_project_and_uuid8_underneath(reg):

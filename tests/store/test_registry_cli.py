@@ -17,7 +17,7 @@ from forge_tui.knowledge.view import knowledge_view
 
 @pytest.fixture
 def reg(store):
-    return Registry(store.db)
+    return Registry(store)
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ class ScriptedEngine:
 
 @pytest.fixture
 def reg(store):
-    return Registry(store.db)
+    return Registry(store)
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ class Scripted:
 
 @pytest.fixture
 def run(store):
-    reg = Registry(store.db)
+    reg = Registry(store)
     conv = Conversation(id=conversation_id("p", "chat", "2026-01-01"), project="p", title="chat")
     store.create_conversation(conv)
 

@@ -10,6 +10,7 @@ from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.patterns import PatternStore, fingerprint
 from forge_tui.knowledge.registry import Registry
 from forge_tui.knowledge.scratchpad import Scratchpad
+from forge_tui.store.repository import Store
 from forge_tui.store.schema import ensure_schema
 
 
@@ -29,7 +30,7 @@ def clock():
 @pytest.fixture
 def reg(db, clock):
     ensure_schema(db)
-    return Registry(db, clock=clock)
+    return Registry(Store(db), clock=clock)
 
 
 def test_fingerprint_ignores_names_literals_comments_layout():

@@ -100,7 +100,7 @@ def test_empty_store_and_empty_opening(store):
 def test_reads_the_knowledge_registry(store, minilm):
     from forge_tui.knowledge.registry import Registry
 
-    registry = Registry(store.db)
+    registry = Registry(store)
     registry.record_decision("webshop", "Use PostgreSQL for orders, not MongoDB", rationale="joins")
     items = retrieve_context(store, minilm, "webshop", "which database stores the orders?", 200, [],
                              registry=registry)

@@ -14,7 +14,7 @@ from forge_tui.session.search import SearchCommands
 
 
 def wire_features(store, settings: Settings, service: SearchService | None = None) -> Features:
-    registry = Registry(store.db)
+    registry = Registry(store)
     service = service or SearchService(store, None)
     return Features(
         archives=ArchiveService(lambda: store, lambda: registry, settings.archive_token_budget),

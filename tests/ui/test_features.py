@@ -146,7 +146,7 @@ async def test_ambiguous_conflict_opens_the_modal_and_the_choice_is_persisted(ma
     app = make_app(features=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        reg = Registry(store.db)
+        reg = Registry(store)
         old = reg.record_decision("default", "Use Redis for caching.").decision
         new = reg.record_decision("default", "Use Memcached for caching.").decision
         app.controller.refresh_knowledge()
@@ -193,7 +193,7 @@ async def test_picking_a_decision_jumps_to_its_source_turn(make_app, store):
     app = make_app(features=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        reg = Registry(store.db)
+        reg = Registry(store)
         reg.record_decision("default", "Never risk more than 2 % live.", sources=[turns[0].id],
                             conversation_id=convs["risk"].id)
         app.controller.refresh_knowledge()

@@ -10,6 +10,7 @@ from forge_tui.config import Settings
 from forge_tui.knowledge.decay import carry_into_continuation, decay_reason, needs_revalidation, rehydrate
 from forge_tui.knowledge.records import Decision
 from forge_tui.knowledge.registry import Registry
+from forge_tui.store.repository import Store
 from forge_tui.store.schema import ensure_schema
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -36,7 +37,7 @@ def clock():
 @pytest.fixture
 def reg(db, clock):
     ensure_schema(db)
-    return Registry(db, clock=clock)
+    return Registry(Store(db), clock=clock)
 
 
 def test_fresh_decision_does_not_decay():
