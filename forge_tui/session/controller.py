@@ -36,6 +36,7 @@ from forge_tui.session import events as ev
 from forge_tui.session.context import build_messages
 from forge_tui.session.chat_commands import FINISH_STATUS, ChatCommands, usage_of
 from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHook
+from forge_tui.session.manage_commands import ManageCommands
 from forge_tui.session.state import Activity, ModelStatus, SessionState, StoreStatus
 from forge_tui.session.routing import Router
 from forge_tui.session.training import TrainingRunner
@@ -53,7 +54,7 @@ QUIT_DRAIN_S = 0.4
 __all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS", "usage_of"]
 
 
-class SessionController(ChatCommands, FeatureCommands):
+class SessionController(ChatCommands, FeatureCommands, ManageCommands):
     def __init__(
         self,
         *,

@@ -220,3 +220,11 @@ class TrainingFinished(Event):
     task: str
     message: str
     ok: bool  # False: failed or stopped (the message says which, and how to go on)
+
+
+# -- conversation management ------------------------------------------------------------
+@dataclass(frozen=True)
+class TrashListed(Event):
+    """The conversations in the trash (newest deletion first), for the restore picker."""
+
+    conversations: list[Conversation]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from forge_tui.domain.models import TRASH_KEEP_DAYS
+
 
 @dataclass(frozen=True)
 class ForgeAction:
@@ -56,6 +58,12 @@ ACTIONS: tuple[ForgeAction, ...] = (
     ForgeAction("forge.train", "train_adapter", "Train adapter",
                 "Fine-tune a LoRA adapter on your history in the background (or stop the running one)"),
     ForgeAction("forge.refresh", "refresh_list", "Refresh list", "Reload the conversation list"),
+    ForgeAction("forge.rename", "rename_conversation", "Rename conversation",
+                "Retitle the open conversation (or the one highlighted in the list)"),
+    ForgeAction("forge.delete", "delete_conversation", "Delete conversation",
+                f"Move the open (or highlighted) conversation to the trash; restorable for {TRASH_KEEP_DAYS} days"),
+    ForgeAction("forge.restore", "restore_from_trash", "Restore from trash",
+                "Bring a deleted conversation back into its project"),
     ForgeAction("forge.theme", "toggle_theme", "Theme", "Switch to the next Forge theme", "ctrl+t",
                 target="app"),
     ForgeAction("forge.quit", "quit", "Quit", "Quit Forge", "ctrl+q", target="app", priority=True),

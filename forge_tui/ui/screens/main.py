@@ -26,6 +26,7 @@ from forge_tui.session.state import SessionState
 from forge_tui.ui.actions import bindings
 from forge_tui.ui.messages import SessionEventPosted
 from forge_tui.ui.screens.features import FeatureHandlers
+from forge_tui.ui.screens.manage import ManageHandlers
 from forge_tui.ui.screens.model_picker import ModelFinder, ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
 from forge_tui.ui.screens.train_picker import TrainPicker
@@ -46,7 +47,7 @@ _STORE_LABELS = {"connecting": "database · connecting…", "connected": "databa
                  "lost": "database · reconnecting…", "failed": "database · not reachable"}
 
 
-class MainScreen(FeatureHandlers, Screen):
+class MainScreen(ManageHandlers, FeatureHandlers, Screen):
     BINDINGS = bindings("screen")
     AUTO_FOCUS = "#prompt"
 
@@ -80,6 +81,7 @@ class MainScreen(FeatureHandlers, Screen):
             ev.TrainingProgressed: self._training_progressed,
             ev.TrainingFinished: self._training_finished,
             **self.feature_handlers(),
+            **self.manage_handlers(),
         }
 
     def compose(self) -> ComposeResult:
