@@ -69,8 +69,7 @@ def _extract_pending(ctx, settings, conversation_ids: list[str]) -> None:
 
     store = ctx.store()
     chunks = [conversation_ids[i:i + _EXTRACT_CHUNK] for i in range(0, len(conversation_ids), _EXTRACT_CHUNK)]
-    pending = sum(store.messages.count_documents({"conversation_id": {"$in": c}, "extracted_at": None})
-                  for c in chunks)
+    pending = sum(store.unextracted_count(c) for c in chunks)
     if not pending:
         return
     print(f"Extracting knowledge from {pending} imported message(s); Ctrl+C stops, "
@@ -79,9 +78,8 @@ def _extract_pending(ctx, settings, conversation_ids: list[str]) -> None:
     bar = Progress(pending, label="extract")
     try:
         for chunk in chunks:
-            convs = {d["_id"]: d for d in store.conversations.find({"_id": {"$in": chunk}})}
-            query = {"conversation_id": {"$in": chunk}, "extracted_at": None}
-            for doc in store.messages.find(query).sort([("conversation_id", 1), ("seq", 1)]):
+            convs = {d["_id"]: d for d in store.conversation_docs(chunk)}
+            for doc in store.unextracted_docs(chunk):
                 conv = convs.get(doc["conversation_id"]) or {"project": doc.get("project")}
                 extractor.process_turn(turn_from_doc(doc), conv, force=True)
                 bar.advance()

@@ -46,7 +46,7 @@ def cmd_search(args, ctx) -> int:
         embedder = ctx.embedder()
     except ConfigError as exc:
         return _fail(str(exc))
-    if args.wait > 0 and store.messages.find_one({}, {"_id": 1}) is not None:
+    if args.wait > 0 and store.has_messages():
         embedder.start_loading()  # loads while the keyword index is built
     service = SearchService(store, embedder if args.wait > 0 else None)
     service.refresh()

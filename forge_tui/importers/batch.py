@@ -73,7 +73,7 @@ class NewConversation:
 
 def prefetch(store: Store, ids: list[str]) -> tuple[dict[str, dict], dict[str, list[dict]]]:
     """The stored conversation documents among ``ids`` and their turns, in two reads."""
-    existing = {d["_id"]: d for d in store.conversations.find({"_id": {"$in": ids}})}
+    existing = {d["_id"]: d for d in store.conversation_docs(ids)}
     stored: dict[str, list[dict]] = {cid: [] for cid in existing}
     if existing:
         for doc in store.messages.find({"conversation_id": {"$in": list(existing)}}):

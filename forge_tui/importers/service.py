@@ -278,7 +278,7 @@ def _write_one(
             )
     else:
         # not listed yet: turns under its id are left-overs of a killed import; drop those not rewritten now
-        store.messages.delete_many({"conversation_id": conv.id, "_id": {"$nin": [t.id for t in turns]}})
+        store.delete_turns_except(conv.id, [t.id for t in turns])
     moved, gone = _drop_moved_turns(store, turns, stored)
     result = store.write_conversation_whole(conv, turns)
     inserted = result["turns_inserted"] - moved  # moved turns are re-inserted, not new
@@ -332,6 +332,6 @@ def _drop_moved_turns(store: Store, turns: list[Turn], stored: dict[str, dict[st
     wanted = {t.id: t.seq for t in turns}
     stale = [i for i, d in stored.items() if wanted.get(i) != d.get("seq")]
     if stale:
-        store.messages.delete_many({"_id": {"$in": stale}})
+        store.delete_messages(stale)
     moved = sum(1 for s in stale if s in wanted)
     return moved, len(stale) - moved

@@ -323,12 +323,8 @@ class SearchService:
     ) -> list[SearchHit]:
         if not ordered:
             return []
-        docs = {d["_id"]: d for d in self.store.messages.find({"_id": {"$in": ordered}})}
-        conv_ids = list({d.get("conversation_id") for d in docs.values()})
-        titles = {
-            c["_id"]: c.get("title") or ""
-            for c in self.store.conversations.find({"_id": {"$in": conv_ids}}, {"title": 1})
-        }
+        docs = {d["_id"]: d for d in self.store.message_docs(ordered)}
+        titles = self.store.conversation_titles({d.get("conversation_id") for d in docs.values()})
         hits = []
         for mid in ordered:
             doc = docs.get(mid)

@@ -57,7 +57,7 @@ class EmbeddingPipeline:
         """
         if not self.embedder.is_ready:
             return False
-        doc = self.store.messages.find_one({"_id": message_id}, FIELDS)
+        doc = self.store.message_doc(message_id, FIELDS)
         if doc is None or not is_final(doc):
             return False
         with self._lock:

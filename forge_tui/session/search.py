@@ -66,8 +66,7 @@ class SearchCommands:
         if conv.archive_context and source.startswith(f"archive:{conv.archive_context}"):
             return True
         if source.startswith("message:"):
-            return store.messages.count_documents(
-                {"_id": source.split(":", 1)[1], "conversation_id": conv.id}, limit=1) > 0
+            return store.turn_in_conversation(source.split(":", 1)[1], conv.id)
         return False
 
     def keep(self, conv: Conversation, sources: list[str]) -> str:

@@ -34,6 +34,7 @@ from forge_tui.store.codec import (
     turn_to_doc,
 )
 from forge_tui.store.connection import check_reachable, open_client
+from forge_tui.store.message_docs import MessageDocuments
 from forge_tui.store.schema import ensure_schema
 from forge_tui.store.server import pid_alive
 
@@ -42,7 +43,7 @@ from forge_tui.store.server import pid_alive
 EMBEDDINGS_COLLECTION = "embeddings"
 
 
-class Store(ArchiveDocuments):
+class Store(ArchiveDocuments, MessageDocuments):
     """Repository over one MongoDB database. Thread-safe (pymongo clients are)."""
 
     def __init__(self, db: Database):

@@ -114,3 +114,25 @@ def test_edges_of_one_kind_in_src_dst_order(store):
     store.add_edge("c1", "a1", "continued_from")
     assert [(e["src"], e["dst"]) for e in store.edges_of_kind("compressed_into")] == [
         ("c1", "a1"), ("c1", "a2"), ("c2", "a1")]
+
+
+def test_message_and_conversation_documents(store):
+    assert not store.has_messages()
+    a, b = make_conv(title="a"), make_conv(project="q", title="b")
+    for conv in (a, b):
+        store.create_conversation(conv)
+    turns = [make_turn(a, 0), make_turn(a, 1), make_turn(b, 0)]
+    for t in turns:
+        store.insert_turn(t)
+    store.update_turn(turns[1].id, extracted_at=utcnow())
+    assert store.has_messages() and store.message_doc(turns[0].id, {"seq": 1}) == {"_id": turns[0].id, "seq": 0}
+    assert {d["_id"] for d in store.message_docs([turns[0].id, turns[2].id, "gone"])} == {turns[0].id, turns[2].id}
+    assert store.turn_in_conversation(turns[0].id, a.id) and not store.turn_in_conversation(turns[0].id, b.id)
+    assert store.conversation_titles([a.id, b.id, "gone"]) == {a.id: "a", b.id: "b"}
+    assert {d["_id"] for d in store.conversation_docs([b.id])} == {b.id}
+    assert store.unextracted_count([a.id, b.id]) == 2
+    assert [d["_id"] for d in store.unextracted_docs([a.id])] == [turns[0].id]
+    store.delete_turns_except(a.id, [turns[1].id])
+    assert [t.id for t in store.turns(a.id)] == [turns[1].id]
+    store.delete_messages([turns[2].id])
+    assert store.turns(b.id) == []
