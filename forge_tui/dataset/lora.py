@@ -177,10 +177,10 @@ def code_pattern_examples(store: Store, project: str | None, summary: DatasetSum
         if turn.status is not TurnStatus.COMPLETE or not turn.content.strip():
             continue
         if turn.role is Role.ASSISTANT:
-            other = store.messages.find_one({"conversation_id": turn.conversation_id, "seq": turn.seq - 1})
+            other = store.message_doc_at(turn.conversation_id, turn.seq - 1)
             pair = [other, doc]
         else:
-            other = store.messages.find_one({"conversation_id": turn.conversation_id, "seq": turn.seq + 1})
+            other = store.message_doc_at(turn.conversation_id, turn.seq + 1)
             pair = [doc, other]
         if other is None or pair[0].get("role") != "user" or pair[1].get("role") != "assistant":
             summary.excluded["code patterns without a question/answer pair"] += 1

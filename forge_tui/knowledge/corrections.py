@@ -29,7 +29,7 @@ PIN_KINDS = ("decision", "constraint", "question")
 
 
 class Corrections:
-    """Mixed into ``Registry``: expects ``db``, ``events``, ``clock`` and the decision/thread methods."""
+    """Mixed into ``Registry``: expects ``db``, ``store``, ``events``, ``clock`` and the decision/thread methods."""
 
     def pin(
         self: "Registry", project: str, kind: str, text: str = "", *, turn: str | None = None, who: str = "user"
@@ -39,7 +39,7 @@ class Corrections:
             raise KnowledgeError(f"Pin as one of {', '.join(PIN_KINDS)}, not {kind!r}.")
         role = "user"
         if turn is not None:
-            doc = self.db["messages"].find_one({"_id": turn}, {"content": 1, "role": 1})
+            doc = self.store.message_doc(turn, {"content": 1, "role": 1})
             if doc is None:
                 raise KnowledgeError(f"No message '{turn}'. Message ids are shown by `forge show CONVERSATION --json`.")
             role = str(doc.get("role") or "user")
@@ -115,7 +115,7 @@ class Corrections:
     def _example(self: "Registry", project: str, text: str, label: str, role: str | None, source: str | None,
                  item: str, action: str) -> None:
         if role is None and source:
-            doc = self.db["messages"].find_one({"_id": source}, {"role": 1})
+            doc = self.store.message_doc(source, {"role": 1})
             role = str((doc or {}).get("role") or "user")
         now = self.clock()
         self.db["corrections"].insert_one({

@@ -158,7 +158,7 @@ def _last_seqs(registry: Registry, decisions: list[Decision]) -> dict[str, int]:
     if not sources:
         return {}
     out: dict[str, int] = {}
-    for doc in registry.db["messages"].find({"_id": {"$in": list(sources)}}, {"seq": 1}):
+    for doc in registry.store.message_docs(sources, {"seq": 1}):
         did = sources[doc["_id"]]
         out[did] = max(out.get(did, -(10**6)), int(doc.get("seq", -(10**6))))
     return out

@@ -45,6 +45,11 @@ class Registry(ThreadRegistry, Corrections):
         self.events = EventLog(db)
         self._store = store
 
+    @property
+    def store(self) -> Store:
+        """The store this registry is built on (the conversations and turns it cites live there)."""
+        return self._store
+
     # -- ids -------------------------------------------------------------------
     def next_short_id(self, project: str, prefix: str) -> str:
         """Next ``D###``/``T###``/``C###`` for ``project``; never hands out an id twice.

@@ -18,8 +18,12 @@ class MessageDocuments:
     def message_doc(self, message_id: str, fields: Any = None) -> dict[str, Any] | None:
         return self.messages.find_one({"_id": message_id}, fields)
 
-    def message_docs(self, message_ids: Iterable[str]) -> list[dict[str, Any]]:
-        return list(self.messages.find({"_id": {"$in": list(message_ids)}}))
+    def message_docs(self, message_ids: Iterable[str], fields: Any = None) -> list[dict[str, Any]]:
+        return list(self.messages.find({"_id": {"$in": list(message_ids)}}, fields))
+
+    def message_doc_at(self, conversation_id: str, seq: int) -> dict[str, Any] | None:
+        """The turn at position ``seq`` of the conversation, if there is one."""
+        return self.messages.find_one({"conversation_id": conversation_id, "seq": seq})
 
     def has_messages(self) -> bool:
         return self.messages.find_one({}, {"_id": 1}) is not None

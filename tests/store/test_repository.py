@@ -130,6 +130,8 @@ def test_message_and_conversation_documents(store):
     assert store.turn_in_conversation(turns[0].id, a.id) and not store.turn_in_conversation(turns[0].id, b.id)
     assert store.conversation_titles([a.id, b.id, "gone"]) == {a.id: "a", b.id: "b"}
     assert {d["_id"] for d in store.conversation_docs([b.id])} == {b.id}
+    assert store.message_docs([turns[1].id], {"seq": 1}) == [{"_id": turns[1].id, "seq": 1}]
+    assert store.message_doc_at(a.id, 1)["_id"] == turns[1].id and store.message_doc_at(a.id, 2) is None
     assert store.unextracted_count([a.id, b.id]) == 2
     assert [d["_id"] for d in store.unextracted_docs([a.id])] == [turns[0].id]
     store.delete_turns_except(a.id, [turns[1].id])
