@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Callable
+
+from textual.pilot import WaitForScreenTimeout
+
+
+async def settle(pilot, delay: float = 0.1) -> None:
+    """``pilot.pause(delay)``, tolerating Textual's wait-for-screen race: a widget removed while
+    the pilot waits for every widget to drain its queue (the conversation list refreshing, say)
+    never answers, and the pilot times out although nothing is stuck."""
+    try:
+        await pilot.pause(delay)
+    except WaitForScreenTimeout:
+        await asyncio.sleep(delay)
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> None:
@@ -11,7 +24,7 @@ async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 20.0
     while not predicate():
         if waited >= timeout:
             raise AssertionError(f"condition not met within {timeout}s: {predicate.__doc__ or predicate}")
-        await pilot.pause(step)
+        await asyncio.sleep(step)  # the predicate decides; no wait for every widget's queue
         waited += step
 
 
@@ -25,7 +38,7 @@ async def wait_connected(pilot) -> None:
                 and screen.store_label.endswith("connected"))
 
     await wait_until(pilot, ready)
-    await pilot.pause(0.1)
+    await settle(pilot)
 
 
 async def wait_idle(pilot, timeout: float = 20.0) -> None:
@@ -37,7 +50,7 @@ async def wait_idle(pilot, timeout: float = 20.0) -> None:
 
     await wait_until(pilot, idle, timeout)
     await app.workers.wait_for_complete()
-    await pilot.pause(0.1)
+    await settle(pilot)
 
 
 async def open_conversation(pilot, conv_id: str) -> None:
