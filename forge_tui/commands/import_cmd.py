@@ -33,30 +33,50 @@ def _project_arg(parser) -> None:
     parser.add_argument("--project", default=argparse.SUPPRESS, help="project to import into (default: the source's, else 'default')")
     parser.add_argument("--no-pipeline", action="store_true",
                         help="only store the conversations (no classification or embedding; "
-                             "`forge embeddings reembed` catches up later)")
+                             "`forge embeddings catch-up` catches up later)")
+    parser.add_argument("--embed", choices=EMBED_MODES, default="background",
+                        help="vectors for semantic search: 'background' (default: a detached `forge "
+                             "embeddings catch-up`, so the import returns once stored and classified), "
+                             "'now' (wait for them), 'later' (Forge or `forge embeddings catch-up` does it)")
 
 
-def start_pipeline(ctx, enabled: bool = True):
+#: How `forge import` gets vectors for what it stored (see background_embed).
+EMBED_MODES = ("background", "now", "later")
+
+
+def start_pipeline(ctx, enabled: bool = True, embed: str = "background"):
     """The work the live pipeline does on new turns, as a pass *after* an import.
 
     Storing comes first and alone, so a 10,000-conversation export is in within
-    a minute; the embedding model loads meanwhile. Then ``catch_up(conversation_ids)``
-    runs knowledge extraction (labels, decisions, threads, code patterns; rule-based,
-    no LLM) on the imported turns not yet extracted, and embeds what has no vector,
-    each with a progress bar. Both steps only pick up what is still pending, so
-    Ctrl+C loses nothing: running the import again finishes them (and the app embeds
-    pending messages in the background)."""
+    a minute. Then ``catch_up(conversation_ids)`` runs knowledge extraction (labels,
+    decisions, threads, code patterns; rule-based, no LLM) on the imported turns not
+    yet extracted, with a progress bar, and gets them vectors: by default a detached
+    `forge embeddings catch-up` (loading the embedding model alone can take longer
+    than the whole import); with ``embed="now"`` here, the model loading while we write.
+    Both steps only pick up what is still pending, so Ctrl+C loses nothing: running
+    the import again finishes them (and the app embeds pending messages in the background)."""
     if not enabled:
         return None
     settings = ctx.settings()
-    embedder = ctx.embedder().start_loading() if settings.embed_on_write else None  # loads while we write
+    wanted = settings.embed_on_write and embed != "later"
+    embedder = ctx.embedder().start_loading() if wanted and embed == "now" else None  # loads while we write
 
     def catch_up(conversation_ids: list[str]) -> None:
         _extract_pending(ctx, settings, conversation_ids)
         if embedder is not None:
             _embed_pending(ctx, embedder)
+        elif wanted:
+            _embed_in_background(ctx)
 
     return catch_up
+
+
+def _embed_in_background(ctx) -> None:
+    from forge_tui.commands.background_embed import log_path, spawn_catch_up
+
+    pid = spawn_catch_up(ctx.paths, ctx.mongo_uri)
+    print(f"Embedding for semantic search continues in the background (pid {pid}; log {log_path(ctx.paths)}); "
+          "keyword search works now. `forge embeddings status` shows what is left.", file=sys.stderr)
 
 
 #: Conversations per read of pending turns in the extraction pass.
@@ -108,7 +128,7 @@ def cmd_import_file(args, ctx) -> int:
 
     total, stream = open_source(args.import_kind, args.path)  # a bad file: one line, exit 2 (cli.user_error)
     store = ctx.store()
-    catch_up = start_pipeline(ctx, not args.no_pipeline)
+    catch_up = start_pipeline(ctx, not args.no_pipeline, args.embed)
     bar = Progress(total, label=f"import {args.import_kind}")
     try:
         summary = import_conversations(store, stream, project=getattr(args, "project", None), progress=bar.advance)
@@ -125,7 +145,7 @@ def cmd_import_mongo(args, ctx) -> int:
     from forge_tui.importers.legacy_mongo import LegacyImportError, import_forge_os
 
     store = ctx.store()
-    catch_up = start_pipeline(ctx, not args.no_pipeline)
+    catch_up = start_pipeline(ctx, not args.no_pipeline, args.embed)
     try:
         report = import_forge_os(
             store,

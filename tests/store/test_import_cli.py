@@ -78,10 +78,37 @@ def test_import_mongo_cli(forge, mongo_client, mongo_uri, capsys):
 @pytest.mark.slow
 def test_imported_messages_go_through_the_live_pipeline(forge, db, capsys):
     """Classifier labels and MiniLM embeddings, as for a live turn (loads the embedding model)."""
-    assert forge("import", "claude", str(EXPORTS / "claude_conversations.json")) == 0
+    assert forge("import", "claude", str(EXPORTS / "claude_conversations.json"), "--embed", "now") == 0
     assert db.messages.count_documents({}) == 6
     assert db.messages.count_documents({"labels.0": {"$exists": True}}) >= 1
     assert db["embeddings"].count_documents({}) == 6
     capsys.readouterr()
-    assert forge("import", "claude", str(EXPORTS / "claude_conversations.json")) == 0
+    assert forge("import", "claude", str(EXPORTS / "claude_conversations.json"), "--embed", "now") == 0
     assert "2 unchanged" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_default_import_returns_before_embedding_and_a_background_catch_up_finishes_it(forge, db, tmp_path, capsys):
+    """The import returns once stored and classified (no embedding model in this process); a
+    detached `forge embeddings catch-up` writes the vectors, logging to a 0600 file."""
+    import time
+
+    from forge_tui.commands.background_embed import catch_up_running
+    from forge_tui.config import resolve_paths
+
+    assert forge("import", "claude", str(EXPORTS / "claude_conversations.json")) == 0
+    err = capsys.readouterr().err
+    assert "continues in the background" in err and "forge embeddings status" in err
+    assert db.messages.count_documents({"labels.0": {"$exists": True}}) >= 1
+    paths = resolve_paths(str(tmp_path / "data"))
+    deadline = time.monotonic() + 240
+    while db["embeddings"].count_documents({}) < 6 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert db["embeddings"].count_documents({}) == 6
+    while catch_up_running(paths) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log = paths.log_dir / "embed.log"
+    assert (log.stat().st_mode & 0o777) == 0o600
+    assert "embedded 6 message(s); 0 left" in log.read_text()
+    assert forge("embeddings", "status") == 0
+    assert "lack a" not in capsys.readouterr().out
