@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
@@ -19,8 +18,7 @@ def add_parser(subparsers) -> None:
 
 
 def cmd_export(args, ctx) -> int:
-    from forge_tui.export import ExportError, export_all, export_conversation
-    from forge_tui.store.private_files import write_private
+    from forge_tui.export import ExportError, export_all, export_conversation, write_export
 
     if args.all == bool(args.id):
         print("forge: give a conversation ID, or --all with -o DIR.", file=sys.stderr)
@@ -34,17 +32,13 @@ def cmd_export(args, ctx) -> int:
             summary = export_all(store, args.output, args.fmt or "json", getattr(args, "project", None))
             print(f"Exported {summary.conversations} conversation(s) and {summary.archives} archive(s) to {args.output}")
             return 0
+        if args.output:  # the same writer as the app's export screen (an existing file is replaced)
+            write_export(store, args.id, args.fmt or "md", args.output, overwrite=True)
+            print(f"Wrote {args.output}")
+            return 0
         text = export_conversation(store, args.id, args.fmt or "md")
     except ExportError as exc:
         print(f"forge: {exc}", file=sys.stderr)
         return 2
-    if args.output:
-        try:
-            write_private(Path(args.output).expanduser(), text)
-        except OSError as exc:
-            print(f"forge: cannot write {args.output}: {exc.strerror}.", file=sys.stderr)
-            return 2
-        print(f"Wrote {args.output}")
-    else:
-        sys.stdout.write(text)
+    sys.stdout.write(text)
     return 0

@@ -1,4 +1,4 @@
-"""`forge sessions` (and its rename/delete/restore, in ``trash``), `forge show ID`,
+"""`forge sessions` (its rename/delete/restore in ``trash``, its system prompts in ``prompts``), `forge show ID`,
 `forge server status|stop`: check the store from a shell."""
 
 from __future__ import annotations
@@ -6,19 +6,22 @@ from __future__ import annotations
 import json
 
 from forge_tui.commands.output import rows_or_note
+from forge_tui.commands.prompts import add_prompt_parser
 from forge_tui.commands.resolve import resolve_conversation
 from forge_tui.commands.trash import add_trash_parsers, list_trash
 from forge_tui.domain.models import TRASH_KEEP_DAYS
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("sessions", help="list, rename, delete or restore conversations")
+    p = subparsers.add_parser("sessions", help="list, rename, delete or restore conversations; system prompts")
     p.add_argument("--project", help="only this project")
     p.add_argument("--trash", action="store_true",
                    help=f"list the deleted conversations (restorable for {TRASH_KEEP_DAYS} days)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_sessions)
-    add_trash_parsers(p.add_subparsers(dest="action", metavar="ACTION"))
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    add_trash_parsers(actions)
+    add_prompt_parser(actions)
 
     p = subparsers.add_parser("show", help="show one conversation's turns")
     p.add_argument("id", help="conversation id (a unique prefix is enough)")

@@ -81,10 +81,21 @@ def continue_from(store: Any, archive_id: str, *, title: str | None = None) -> C
         project=header["project"],
         title=title or f"{source_title or 'Session'} (continued)",
         created_at=now, updated_at=now, model=header.get("model"), archive_context=archive_id,
+        system_prompt=_carried_system_prompt(store, header),
     )
     store.create_conversation(conv)
     store.add_edge(conv.id, archive_id, "continued_from")
     return conv
+
+
+def _carried_system_prompt(store: Any, header: dict) -> str | None:
+    """The continued conversation's own system prompt: the archive's, unless it was the project's
+    default and the project still has that default (then the conversation just follows it)."""
+    prompt = header.get("system_prompt") or None
+    if prompt and header.get("system_prompt_from") == "project" \
+            and store.project_system_prompt(header["project"]) == prompt:
+        return None
+    return prompt
 
 
 CONTEXT_PREAMBLE = (
@@ -97,6 +108,8 @@ CONTEXT_PREAMBLE = (
 def archive_context_messages(archive: dict) -> list[dict]:
     """The archive as the new session's context: one system message, then any verbatim turns."""
     body = {k: v for k, v in archive.items() if k != "verbatim_turns"}
+    if "system_prompt" in body.get("header", {}):  # it is the system prompt itself: not a second time
+        body["header"] = {k: v for k, v in body["header"].items() if not k.startswith("system_prompt")}
     text = f"{CONTEXT_PREAMBLE}\n\n```yaml\n{dump_archive(body)}```"
     messages = [{"role": "system", "content": text}]
     for t in archive.get("verbatim_turns", []):

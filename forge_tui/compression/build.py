@@ -9,7 +9,7 @@ from forge_tui.compression import assemble
 from forge_tui.compression.continuation import _brief, _continuation
 from forge_tui.compression.facts import key_statements
 from forge_tui.domain.ids import entity_id
-from forge_tui.domain.models import Conversation, utcnow
+from forge_tui.domain.models import Conversation, SystemPrompt, utcnow
 from forge_tui.engine.base import KnowledgeEngine
 from forge_tui.knowledge.pipeline import Extraction
 from forge_tui.knowledge.pipeline.text import words
@@ -38,9 +38,10 @@ def archive_budget(budget_tokens: int, tokens_source: int) -> int:
 def finish_archive(conv: Conversation, engine: KnowledgeEngine | None, ex: Extraction, model_out: dict, mode: str,
             bridged_ids: list[str], bridged: list[dict], registry: Any, verbatim: list, upto_message_id: str | None,
             compressed: list, refs: dict[str, str], count_text: Callable[[str], int], budget_tokens: int,
-            adapter: str | None = None) -> tuple[dict, int, list[str]]:
+            adapter: str | None = None, system_prompt: SystemPrompt | None = None) -> tuple[dict, int, list[str]]:
     """The archive from the extraction (and the model's wording, if any), fitted to its budget:
-    the archive, the source's token count and the items left out."""
+    the archive, the source's token count and the items left out. ``system_prompt`` (what the
+    conversation ran under) goes into the header, so a session continued from the archive keeps it."""
     archive = _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry, verbatim,
                         upto_message_id if mode == "partial" else None, compressed)
     if adapter:
@@ -68,6 +69,9 @@ def finish_archive(conv: Conversation, engine: KnowledgeEngine | None, ex: Extra
         covered = _covered_texts(archive)
         facts = key_statements(compressed, covered, source_of=lambda t: refs.get(t.id, ""))
         dropped = assemble.fit_to_budget(archive, budget, measure, facts=facts, count_text=count_text)
+    if system_prompt is not None:  # after fitting: the prompt is carried whole, never at the content's cost
+        archive["header"]["system_prompt"] = system_prompt.text
+        archive["header"]["system_prompt_from"] = system_prompt.level
     return archive, tokens_source, dropped
 
 

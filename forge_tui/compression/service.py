@@ -218,6 +218,7 @@ def compress(
     if not turns:
         raise CompressionError("the conversation has no messages to compress")
     compressed, verbatim = _split_partial(turns, mode, upto_message_id)
+    system_prompt = store.system_prompt_for(conv)
     bridged_ids, bridged = _inherited(store, context_archives)
     ex = _extract_in_chunks(compressed, progress, cancel, embedder)
     refs = {t.id: f"m{t.seq}" for t in compressed}
@@ -226,7 +227,7 @@ def compress(
     raw_output, attempts, note, adapter = "", 0, "", None
     if engine is not None and on_draft is not None:
         draft, _, _ = finish_archive(conv, None, ex, {}, mode, bridged_ids, bridged, registry, verbatim, upto_message_id,
-                              compressed, refs, count_text, budget_tokens)
+                              compressed, refs, count_text, budget_tokens, system_prompt=system_prompt)
         on_draft(dump_archive(draft))
     if engine is not None:
         progress("wording", 0, 1)
@@ -242,7 +243,7 @@ def compress(
 
     archive, tokens_source, dropped = finish_archive(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
                                              verbatim, upto_message_id, compressed, refs, count_text,
-                                             budget_tokens, adapter)
+                                             budget_tokens, adapter, system_prompt=system_prompt)
     if cancel.is_set():
         raise CompressionError("compression cancelled", raw_output)
     yaml_text = dump_archive(archive)

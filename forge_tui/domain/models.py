@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 
 def utcnow() -> datetime:
@@ -91,7 +91,50 @@ class Conversation:
     #: when it was moved to the trash (``None``: not trashed) and the project it came from
     trashed_at: datetime | None = None
     trashed_from: str | None = None
+    #: the conversation's own system prompt; ``None`` follows its project's default (if any)
+    system_prompt: str | None = None
 
     @property
     def in_trash(self) -> bool:
         return self.trashed_at is not None
+
+
+#: the longest system prompt Forge stores (the archive header holds it too)
+SYSTEM_PROMPT_MAX_CHARS = 20_000
+
+SystemPromptLevel = Literal["conversation", "project"]
+
+
+@dataclass(frozen=True)
+class SystemPrompt:
+    """The system prompt a conversation runs under, and the level it comes from."""
+
+    text: str
+    level: SystemPromptLevel
+
+    @property
+    def first_line(self) -> str:
+        return next((line.strip() for line in self.text.splitlines() if line.strip()), "")
+
+
+def clean_system_prompt(text: str | None) -> str | None:
+    """A system prompt as stored: trailing blanks trimmed, ``None`` when blank (blank clears it).
+    Longer than ``SYSTEM_PROMPT_MAX_CHARS``: a ``ValueError`` that says how long it may be."""
+    if text is None:
+        return None
+    cleaned = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    if not cleaned:
+        return None
+    if len(cleaned) > SYSTEM_PROMPT_MAX_CHARS:
+        raise ValueError(f"the system prompt has {len(cleaned):,} characters; keep it under "
+                         f"{SYSTEM_PROMPT_MAX_CHARS:,}")
+    return cleaned
+
+
+def effective_system_prompt(conversation: Conversation | None, project_prompt: str | None) -> SystemPrompt | None:
+    """The conversation's own prompt, else its project's default, else ``None`` (Forge's built-in one)."""
+    if conversation is not None and conversation.system_prompt:
+        return SystemPrompt(conversation.system_prompt, "conversation")
+    if project_prompt:
+        return SystemPrompt(project_prompt, "project")
+    return None

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from forge_tui.domain.models import Conversation, Turn
+from forge_tui.domain.models import Conversation, SystemPrompt, Turn
 from forge_tui.store.private_files import write_private
 from forge_tui.store.repository import Store
 
@@ -41,8 +41,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def transcript_payload(conv: Conversation, turns: list[Turn]) -> dict[str, Any]:
-    """The JSON/YAML export of one conversation (the transcript importer's object form)."""
+def transcript_payload(conv: Conversation, turns: list[Turn],
+                       system_prompt: SystemPrompt | None = None) -> dict[str, Any]:
+    """The JSON/YAML export of one conversation (the transcript importer's object form), with the
+    system prompt it runs under (``system_prompt``, and ``system_prompt_from``: conversation or project)."""
     source = dict(conv.source) if conv.source else {"kind": "forge", "id": conv.id}
     messages = []
     for t in turns:
@@ -58,7 +60,7 @@ def transcript_payload(conv: Conversation, turns: list[Turn]) -> dict[str, Any]:
         if t.status.value != "complete":
             msg["status"] = t.status.value
         messages.append(msg)
-    return {
+    payload: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "id": conv.id,
         "title": conv.title,
@@ -66,16 +68,24 @@ def transcript_payload(conv: Conversation, turns: list[Turn]) -> dict[str, Any]:
         "created_at": _iso(conv.created_at),
         "updated_at": _iso(conv.updated_at),
         "source": source,
-        "messages": messages,
     }
+    if system_prompt is not None:
+        payload["system_prompt"] = system_prompt.text
+        payload["system_prompt_from"] = system_prompt.level
+    payload["messages"] = messages
+    return payload
 
 
-def to_markdown(conv: Conversation, turns: list[Turn]) -> str:
+def to_markdown(conv: Conversation, turns: list[Turn], system_prompt: SystemPrompt | None = None) -> str:
     lines = [f"# {conv.title or 'Untitled'}", ""]
     meta = [f"project: {conv.project}", f"id: {conv.id}"]
     if conv.created_at:
         meta.append(f"created: {conv.created_at:%Y-%m-%d %H:%M} UTC")
     lines += ["_" + " · ".join(meta) + "_", ""]
+    if system_prompt is not None:
+        source = "this conversation's own" if system_prompt.level == "conversation" else "the project's default"
+        lines += [f"**System prompt** ({source}):", ""]
+        lines += [f"> {line}".rstrip() for line in system_prompt.text.splitlines()] + [""]
     for t in turns:
         when = f" · {t.created_at:%Y-%m-%d %H:%M}" if t.created_at else ""
         status = f" · {t.status.value}" if t.status.value != "complete" else ""
@@ -121,9 +131,10 @@ def export_conversation(store: Store, conversation_id: str, fmt: str = "md") -> 
             return export_archive(store, conversation_id)
         raise ExportError(f"no conversation or archive with id '{conversation_id}'. `forge sessions` lists them.")
     turns = store.turns(conv.id)
+    system_prompt = store.system_prompt_for(conv)
     if fmt == "md":
-        return to_markdown(conv, turns)
-    payload = transcript_payload(conv, turns)
+        return to_markdown(conv, turns, system_prompt)
+    payload = transcript_payload(conv, turns, system_prompt)
     if fmt == "json":
         return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
     return to_yaml(payload)
@@ -149,9 +160,14 @@ def export_archive(store: Store, archive_id: str) -> str:
 _UNSAFE = re.compile(r"[^\w.-]+")
 
 
-def _filename(title: str, ident: str, ext: str) -> str:
+def export_stem(title: str, ident: str) -> str:
+    """An export's file name without extension: the title as a slug and the id's first 8 characters."""
     slug = _UNSAFE.sub("-", (title or "untitled").lower()).strip("-")[:50] or "untitled"
-    return f"{slug}-{ident[:8]}.{ext}"
+    return f"{slug}-{ident[:8]}"
+
+
+def export_filename(title: str, ident: str, ext: str) -> str:
+    return f"{export_stem(title, ident)}.{ext}"
 
 
 def export_all(store: Store, out_dir: str | Path, fmt: str = "json", project: str | None = None) -> ExportSummary:
@@ -165,7 +181,7 @@ def export_all(store: Store, out_dir: str | Path, fmt: str = "json", project: st
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     summary = ExportSummary()
     for conv in store.list_conversations(project):
-        path = out / _filename(conv.title, conv.id, fmt)
+        path = out / export_filename(conv.title, conv.id, fmt)
         write_private(path, export_conversation(store, conv.id, fmt))
         summary.files.append(path)
         summary.conversations += 1

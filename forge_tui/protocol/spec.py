@@ -119,6 +119,7 @@ MODES = ("lossless", "default", "partial")
 THREAD_STATUSES = ("OPEN", "RESOLVED", "ABANDONED")
 DECISION_STATUSES = ("active", "superseded")
 ARTIFACT_KINDS = ("file", "command", "url", "snippet", "other")
+SYSTEM_PROMPT_LEVELS = ("conversation", "project")
 DECISION_ID = r"D\d{3,}"
 THREAD_ID = r"T\d{3,}"
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -149,6 +150,10 @@ HEADER_SPEC = ObjectSpec(
               doc="partial mode: last compressed message id"),
         Field("adapter", "str", required=False, max_len=200, program=True,
               doc="the LoRA adapter that wrote the archive (none: the base model)"),
+        Field("system_prompt", "text", required=False, max_len=20000, program=True,
+              doc="the system prompt the source conversation ran under (a continued session keeps it)"),
+        Field("system_prompt_from", "enum", required=False, choices=SYSTEM_PROMPT_LEVELS, program=True,
+              doc="where it came from: the conversation's own, or its project's default"),
     ),
 )
 

@@ -17,7 +17,7 @@ from pymongo.errors import PyMongoError
 
 from forge_tui.config import ModelsConfig, Settings
 from forge_tui.domain.ids import message_id
-from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus, utcnow
+from forge_tui.domain.models import Conversation, Role, SystemPrompt, Turn, TurnStatus, utcnow
 from forge_tui.engine.base import EngineError, GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.session import events as ev
 from forge_tui.session.context import build_messages
@@ -70,6 +70,7 @@ class ChatCommands:
     _publish: Callable[[], None]
     _list: Callable[[], None]
     _check_auto_compress: Callable[[int, int], None]
+    _system_prompt: Callable[[], SystemPrompt | None]
 
     def send(self, text: str, system: str | None = None) -> bool:
         """Queue a message; it is written, then replied to. While a reply runs or the
@@ -161,10 +162,11 @@ class ChatCommands:
         if refusal:
             self._reply_done(stream, conv, None, error=refusal)
             return
+        system_prompt = self._system_prompt()
         try:
-            messages = build_messages(self._turns[:-1], conv, store)
+            messages = build_messages(self._turns[:-1], conv, store, system_prompt=system_prompt)
         except PyMongoError:  # the archive a continued conversation carries waits for the store
-            messages = build_messages(self._turns[:-1], conv, None)
+            messages = build_messages(self._turns[:-1], conv, None, system_prompt=system_prompt)
         request = GenerationRequest(messages=messages, max_tokens=self.settings.max_reply_tokens,
                                     temperature=self.settings.temperature)
         self._activity = "reply"

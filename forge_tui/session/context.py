@@ -3,13 +3,17 @@
 Kept apart from the controller because compression (the archive a conversation
 continues from, with any verbatim turns of a partial archive) and retrieval
 (decisions and constraints offered from other sessions) both add to it.
+
+The one system message starts with the user's system prompt (the conversation's
+own, else its project's default) in place of Forge's built-in one; the engine's
+chat template renders it as the model's system turn.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus
+from forge_tui.domain.models import Conversation, Role, SystemPrompt, Turn, TurnStatus
 
 SYSTEM_PROMPT = "You are Forge, a concise and careful assistant for long-running technical work."
 
@@ -18,8 +22,9 @@ REPLAYED = {TurnStatus.COMPLETE, TurnStatus.CANCELLED, TurnStatus.INTERRUPTED}
 
 
 def build_messages(turns: Sequence[Turn], conversation: Conversation | None, store=None,
-                   extra_context: Sequence[str] = ()) -> list[dict]:
-    system = SYSTEM_PROMPT
+                   extra_context: Sequence[str] = (), system_prompt: SystemPrompt | None = None) -> list[dict]:
+    """``system_prompt``: the user's (``domain.models.effective_system_prompt``); None: Forge's own."""
+    system = system_prompt.text if system_prompt is not None else SYSTEM_PROMPT
     blocks = list(extra_context)
     if conversation is not None:
         kept = [item["text"] for item in conversation.context_items if item.get("kept", True)]

@@ -36,7 +36,9 @@ from forge_tui.session import events as ev
 from forge_tui.session.context import build_messages
 from forge_tui.session.chat_commands import FINISH_STATUS, ChatCommands, usage_of
 from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHook
+from forge_tui.session.export_commands import ExportCommands
 from forge_tui.session.manage_commands import ManageCommands
+from forge_tui.session.prompt_commands import PromptCommands
 from forge_tui.session.state import Activity, ModelStatus, SessionState, StoreStatus
 from forge_tui.session.routing import Router
 from forge_tui.session.training import TrainingRunner
@@ -54,7 +56,7 @@ QUIT_DRAIN_S = 0.4
 __all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS", "usage_of"]
 
 
-class SessionController(ChatCommands, FeatureCommands, ManageCommands):
+class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCommands, ExportCommands):
     def __init__(
         self,
         *,
@@ -96,6 +98,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands):
         self._model_status: ModelStatus = "loading"
         self._model_message: str | None = None
         self._project = settings.project or DEFAULT_PROJECT
+        self._project_prompt: str | None = None  # the project's default system prompt (read from the store)
         self._conversation = self._blank_conversation()
         self._saved = False  # is self._conversation in the store (it is written with its first turn)
         self._turns: list[Turn] = []
@@ -116,6 +119,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands):
             else self._n_ctx_configured(),
             store_status=self._store_status, store_label=self._link.label(), store_message=self._store_message,
             pending_writes=self._writer.pending, queued_messages=tuple(self._queued),
+            system_prompt=self._system_prompt(), project_system_prompt=self._project_prompt,
         )
 
     def _n_ctx_configured(self) -> int:
@@ -193,6 +197,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands):
             return
         self._store = store
         self._store_status = "connected"
+        self._load_project_prompt()
         self._publish()
         self._monitor.start()
         if interrupted:
@@ -304,6 +309,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands):
     def _new_conversation(self, project: str | None) -> None:
         changed = bool(project) and project != self._project
         self._project = project or self._project
+        self._load_project_prompt()
         self._conversation, self._saved, self._turns, self._tokens_used = self._blank_conversation(), False, [], 0
         self._queued = []
         self.emit(ev.ConversationOpened(replace(self._conversation), []))
@@ -323,6 +329,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands):
             self.emit(ev.Notice(f"No conversation with id {conv_id}.", "error"))
             return
         self._conversation, self._saved, self._project = conv, True, conv.project
+        self._load_project_prompt()
         self._turns = store.turns(conv.id)
         self._queued = []
         self.emit(ev.ConversationOpened(replace(conv), [replace(t) for t in self._turns], focus_turn_id))
@@ -339,7 +346,8 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands):
         if not self._turns:
             self._tokens_used = 0
             return
-        self._tokens_used = engine.count_tokens(build_messages(self._turns, self._conversation, self._store))
+        self._tokens_used = engine.count_tokens(build_messages(self._turns, self._conversation, self._store,
+                                                               system_prompt=self._system_prompt()))
 
     # -- shutdown ------------------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -228,3 +228,43 @@ class TrashListed(Event):
     """The conversations in the trash (newest deletion first), for the restore picker."""
 
     conversations: list[Conversation]
+
+
+# -- system prompts and export ------------------------------------------------------------
+# These name their conversation but are not ``ConversationEvent``s: they may be about the one
+# highlighted in the list rather than the one the pane shows, and the UI answers them either way.
+@dataclass(frozen=True)
+class SystemPromptSet(Event):
+    """A system prompt was stored (``text``) or cleared (``None``): a conversation's own
+    (``level`` "conversation"), or the default of ``project`` (``level`` "project"; the event
+    names the open conversation, which follows it unless it has its own)."""
+
+    conversation_id: str
+    level: str
+    project: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class ExportOffered(Event):
+    """What "Export conversation…"/"Export archive…" would write: ``target_id`` (the conversation
+    or the archive), a ``label`` for the screen, the formats it can be written in, and a file
+    name without its extension (the screen adds the chosen format's)."""
+
+    conversation_id: str
+    kind: str  # "conversation" | "archive"
+    target_id: str
+    label: str
+    formats: tuple[str, ...]
+    suggested_stem: str
+
+
+@dataclass(frozen=True)
+class ExportWritten(Event):
+    """An export landed at ``path`` (a 0600 file), written by the same code as ``forge export``."""
+
+    conversation_id: str
+    kind: str
+    target_id: str
+    fmt: str
+    path: str

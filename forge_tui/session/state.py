@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from forge_tui.domain.models import Conversation, Turn
+from forge_tui.domain.models import Conversation, SystemPrompt, Turn
 
 #: what holds the engine: nothing, a reply, or a compression
 Activity = Literal["idle", "reply", "compression"]
@@ -37,6 +37,10 @@ class SessionState:
     pending_writes: int = 0
     #: messages typed while the store was away, sent when it returns
     queued_messages: tuple[str, ...] = field(default_factory=tuple)
+    #: what the open conversation runs under (its own prompt or its project's); None: Forge's built-in one
+    system_prompt: SystemPrompt | None = None
+    #: the default system prompt of ``project`` (what a conversation without its own follows)
+    project_system_prompt: str | None = None
 
     @property
     def busy(self) -> bool:

@@ -28,6 +28,8 @@ def conversation_to_doc(conv: Conversation) -> dict[str, Any]:
         "source": conv.source,
         "context_items": conv.context_items,
     }
+    if conv.system_prompt:  # absent otherwise, so an import's upsert never clears one set in Forge
+        doc["system_prompt"] = conv.system_prompt
     if conv.trashed_at is not None:  # absent otherwise, so an import's upsert never restores from the trash
         doc["trashed_at"] = conv.trashed_at
         doc["trashed_from"] = conv.trashed_from
@@ -48,6 +50,7 @@ def conversation_from_doc(doc: dict[str, Any]) -> Conversation:
         context_items=list(doc.get("context_items") or []),
         trashed_at=aware(doc.get("trashed_at")),
         trashed_from=doc.get("trashed_from"),
+        system_prompt=doc.get("system_prompt") or None,
     )
 
 

@@ -36,6 +36,7 @@ from forge_tui.store.codec import (
 from forge_tui.store.connection import check_reachable, open_client
 from forge_tui.store.message_docs import MessageDocuments
 from forge_tui.store.schema import ensure_schema
+from forge_tui.store.system_prompts import SystemPrompts
 from forge_tui.store.server import pid_alive
 
 #: where the search feature keeps message vectors (``search.vector_store.EMBEDDINGS``); a purge
@@ -43,7 +44,7 @@ from forge_tui.store.server import pid_alive
 EMBEDDINGS_COLLECTION = "embeddings"
 
 
-class Store(ArchiveDocuments, MessageDocuments):
+class Store(ArchiveDocuments, MessageDocuments, SystemPrompts):
     """Repository over one MongoDB database. Thread-safe (pymongo clients are)."""
 
     def __init__(self, db: Database):
@@ -52,6 +53,7 @@ class Store(ArchiveDocuments, MessageDocuments):
         self.messages = db["messages"]
         self.lineage = db["lineage"]
         self.archives = db["archives"]
+        self.project_settings = db["projects"]
 
     @classmethod
     def connect(cls, uri: str, db_name: str = "forge", timeout_ms: int = 5000, *,

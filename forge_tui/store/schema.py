@@ -29,6 +29,9 @@ _SCHEMA: dict[str, tuple[IndexModel, ...]] = {
         # the embedding pipeline and keyword index follow new and finished turns by updated_at
         IndexModel([("updated_at", ASCENDING)]),
     ),
+    # per-project settings kept in the database (the project's default system prompt), one document
+    # per project name (``_id``)
+    "projects": (IndexModel([("updated_at", DESCENDING)]),),
     # -- archives and their lineage (compression, importers) ------------------
     "lineage": (
         IndexModel([("src", ASCENDING), ("kind", ASCENDING)]),
