@@ -320,6 +320,15 @@ class Settings:
     keymap: dict[str, str] = field(default_factory=dict)
     #: project -> may its text go to cloud engines (``[projects.NAME] cloud = false``)
     project_cloud: dict[str, bool] = field(default_factory=dict)
+    #: where the app's export screen suggests files ("": the Documents folder, else the home folder)
+    export_dir: str = ""
+
+    def export_folder(self) -> Path:
+        """The folder the export screen suggests (it is not created: a missing one is said so there)."""
+        if self.export_dir:
+            return Path(self.export_dir).expanduser()
+        documents = Path(platformdirs.user_documents_dir())
+        return documents if documents.is_dir() else Path.home()
 
     def cloud_allowed(self, project: str) -> bool:
         """A project's own ``cloud`` setting; by default sandboxed projects stay off cloud engines."""

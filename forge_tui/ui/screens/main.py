@@ -26,9 +26,11 @@ from forge_tui.session.state import SessionState
 from forge_tui.ui.actions import bindings
 from forge_tui.ui.messages import SessionEventPosted
 from forge_tui.ui.screens.features import FeatureHandlers
+from forge_tui.ui.screens.export import ExportHandlers
 from forge_tui.ui.screens.manage import ManageHandlers
 from forge_tui.ui.screens.model_picker import ModelFinder, ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
+from forge_tui.ui.screens.system_prompt import PromptHandlers, prompt_line
 from forge_tui.ui.screens.train_picker import TrainPicker
 from forge_tui.ui.widgets.archive import ArchivePane
 from forge_tui.ui.widgets.banner import Banner
@@ -47,7 +49,7 @@ _STORE_LABELS = {"connecting": "database · connecting…", "connected": "databa
                  "lost": "database · reconnecting…", "failed": "database · not reachable"}
 
 
-class MainScreen(ManageHandlers, FeatureHandlers, Screen):
+class MainScreen(ManageHandlers, PromptHandlers, ExportHandlers, FeatureHandlers, Screen):
     BINDINGS = bindings("screen")
     AUTO_FOCUS = "#prompt"
 
@@ -58,6 +60,7 @@ class MainScreen(ManageHandlers, FeatureHandlers, Screen):
     n_ctx: reactive[int] = reactive(0)
     busy: reactive[bool] = reactive(False)
     training_label: reactive[str] = reactive("")
+    system_prompt_label: reactive[str] = reactive("")
 
     def __init__(self, controller: "SessionController", model_finder: ModelFinder | None = None) -> None:
         super().__init__(id="main")
@@ -82,6 +85,8 @@ class MainScreen(ManageHandlers, FeatureHandlers, Screen):
             ev.TrainingFinished: self._training_finished,
             **self.feature_handlers(),
             **self.manage_handlers(),
+            **self.prompt_handlers(),
+            **self.export_handlers(),
         }
 
     def compose(self) -> ComposeResult:
@@ -94,6 +99,7 @@ class MainScreen(ManageHandlers, FeatureHandlers, Screen):
                 yield PromptInput(id="prompt", placeholder="Message Forge  (Enter sends · Shift+Enter/ctrl+j newline)")
             yield Sidebar(id="sidebar").data_bind(
                 MainScreen.project, MainScreen.model_label, MainScreen.store_label, MainScreen.training_label,
+                MainScreen.system_prompt_label,
                 tokens_used=MainScreen.tokens_used, n_ctx=MainScreen.n_ctx,
             )
         yield Footer(compact=True)
@@ -132,6 +138,7 @@ class MainScreen(ManageHandlers, FeatureHandlers, Screen):
         self.tokens_used, self.n_ctx = state.tokens_used, state.n_ctx
         self.model_label = f"{state.model} · {'loading…' if state.model_status == 'loading' else state.model_status}"
         self.store_label = _STORE_LABELS[state.store_status]
+        self.system_prompt_label = prompt_line(state.system_prompt)
         if state.model_status == "failed":
             self.banner.show("model", f"Model '{state.model}' could not be loaded: {state.model_message} "
                                       "(ctrl+m or f2 picks another model)")

@@ -109,6 +109,7 @@ class Sidebar(Vertical):
     model_label: reactive[str] = reactive("")
     store_label: reactive[str] = reactive("")
     training_label: reactive[str] = reactive("")
+    system_prompt_label: reactive[str] = reactive("")
     tokens_used: reactive[int] = reactive(0)
     n_ctx: reactive[int] = reactive(0)
 
@@ -119,6 +120,8 @@ class Sidebar(Vertical):
         yield Static(id="model-name", markup=False)
         yield Static(id="store-state", markup=False)
         yield Static(id="training-state", markup=False)
+        yield Label("System prompt", classes="section-title", id="system-prompt-title")
+        yield Static(id="system-prompt", markup=False)
         yield Label("Context", classes="section-title")
         yield TokenMeter(id="token-meter").data_bind(used=Sidebar.tokens_used, n_ctx=Sidebar.n_ctx)
         yield Label("Conversations  ^o", classes="section-title")
@@ -134,6 +137,13 @@ class Sidebar(Vertical):
 
     def watch_store_label(self, label: str) -> None:
         self.query_one("#store-state", Static).update(label)
+
+    def watch_system_prompt_label(self, label: str) -> None:
+        """One line: where the prompt in force comes from, and its first line (cut to the width);
+        the section shows only while a prompt of the user's is in force ("" hides it)."""
+        self.query_one("#system-prompt", Static).update(label)
+        for widget in (self.query_one("#system-prompt-title"), self.query_one("#system-prompt")):
+            widget.display = bool(label)
 
     def watch_training_label(self, label: str) -> None:
         state = self.query_one("#training-state", Static)
