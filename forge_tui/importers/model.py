@@ -90,6 +90,8 @@ class ParsedConversation:
     #: part of the deterministic ID, so the same uuid from two sources never collides.
     source: str = "transcript"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the conversation's own system prompt (a Forge export's ``system_prompt``), if it had one
+    system_prompt: str | None = None
 
     def __post_init__(self) -> None:
         self.title = as_text(self.title) or "Untitled"

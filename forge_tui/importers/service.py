@@ -248,6 +248,7 @@ def build(parsed: ParsedConversation, project: str, existing: dict[str, Any] | N
         updated_at=updated,
         archive_context=(existing or {}).get("archive_context"),
         source={"kind": parsed.source, "id": parsed.source_id, **parsed.extra},
+        system_prompt=parsed.system_prompt,
     )
     return conv, turns
 

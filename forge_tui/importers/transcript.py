@@ -126,7 +126,16 @@ def _parse_one(obj: dict[str, Any], label: str) -> Iterator[ParsedConversation |
         messages=messages,
         source=source,
         extra=_source_extra(obj),
+        system_prompt=_own_system_prompt(obj),
     )
+
+
+def _own_system_prompt(obj: dict[str, Any]) -> str | None:
+    """``system_prompt``, unless the export says it was its project's default (that stays the project's)."""
+    text = obj.get("system_prompt")
+    if not isinstance(text, str) or not text.strip() or obj.get("system_prompt_from") == "project":
+        return None
+    return text.strip()
 
 
 def _source_extra(obj: dict[str, Any]) -> dict[str, Any]:

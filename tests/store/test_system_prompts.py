@@ -211,3 +211,47 @@ def test_cli_mistakes_are_one_line_errors(store, forge, args, message):
     rc, out, err = forge("sessions", "prompt", *args)
     assert rc == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
     assert store.get_conversation(conv.id).system_prompt is None
+
+
+def test_an_exported_prompt_comes_back_with_forge_import_transcript(store, mongo_client, tmp_path):
+    import uuid
+
+    from forge_tui.importers.service import import_conversations
+    from forge_tui.importers.transcript import parse_transcript
+    from forge_tui.store.repository import Store
+
+    own = _conversation(store, "Own", turns=SESSION)
+    store.set_conversation_system_prompt(own.id, PIRATE)
+    inherited = _conversation(store, "Inherited", turns=SESSION)
+    store.set_project_system_prompt("p", TERSE)
+    for conv in (own, inherited):
+        write_export(store, conv.id, "json", tmp_path / f"{conv.title}.json")
+    name = "t_" + uuid.uuid4().hex[:12]
+    other = Store(mongo_client[name])
+    try:
+        other.ensure_schema()
+        for conv in (own, inherited):
+            import_conversations(other, parse_transcript(tmp_path / f"{conv.title}.json"), project=None)
+        back = {c.title: c for c in other.list_conversations()}
+        assert back["Own"].system_prompt == PIRATE
+        assert back["Inherited"].system_prompt is None  # a project's default is not pinned on the conversation
+    finally:
+        mongo_client.drop_database(name)
+
+
+def test_the_models_chat_template_renders_the_prompt_as_its_system_turn(store, smollm2_path):
+    """SmolLM2's own GGUF template (what LlamaEngine renders with), loaded vocabulary-only."""
+    import llama_cpp
+
+    from forge_tui.engine.chat_template import make_formatter
+
+    conv = _conversation(store, "Cache", turns=SESSION)
+    store.set_project_system_prompt("p", PIRATE)
+    messages = build_messages(store.turns(conv.id), conv, store, system_prompt=store.system_prompt_for(conv))
+    llm = llama_cpp.Llama(model_path=str(smollm2_path), vocab_only=True, verbose=False)
+    try:
+        prompt, _ = make_formatter(llm, None)(messages)
+    finally:
+        llm.close()
+    assert prompt.startswith(f"<|im_start|>system\n{PIRATE}<|im_end|>\n<|im_start|>user\nWe need a cache")
+    assert SYSTEM_PROMPT not in prompt
