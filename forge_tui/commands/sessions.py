@@ -61,7 +61,7 @@ def cmd_show(args, ctx) -> int:
     conv = resolve_conversation(store, args.id)
     if conv is None:
         return 2
-    turns = store.turns(conv.id)
+    turns = store.active_turns(conv.id)  # the branch on show
     if args.json:
         print(json.dumps({
             "id": conv.id, "project": conv.project, "title": conv.title,

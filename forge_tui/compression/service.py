@@ -90,7 +90,7 @@ def _text_tokens(engine: KnowledgeEngine, text: str) -> int:
 
 def _usable_turns(store: Any, conversation_id: str) -> list:
     return [
-        t for t in store.turns(conversation_id)
+        t for t in store.active_turns(conversation_id)  # the branch on show
         if t.content and t.content.strip() and t.status not in (TurnStatus.ERROR, TurnStatus.STREAMING)
     ]
 

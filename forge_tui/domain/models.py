@@ -66,6 +66,9 @@ class Turn:
     #: token usage of an assistant turn: prompt, completion, cache_read, cache_write (server-reported or counted)
     usage: dict[str, int] | None = None
     adapter: str | None = None  # the LoRA adapter that produced an assistant turn, if any
+    #: the turn this one follows (the conversation's id for a first turn); ``None``: the turn stored just
+    #: before it (every turn written before branching existed, and importers, leave it unset)
+    parent_id: str | None = None
 
 
 #: the project a deleted conversation shows under; parentheses keep it apart from any
@@ -93,6 +96,8 @@ class Conversation:
     trashed_from: str | None = None
     #: the conversation's own system prompt; ``None`` follows its project's default (if any)
     system_prompt: str | None = None
+    #: the last turn of the branch on show (``None``: the newest turn, as before branching existed)
+    head: str | None = None
 
     @property
     def in_trash(self) -> bool:

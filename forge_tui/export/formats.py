@@ -130,7 +130,7 @@ def export_conversation(store: Store, conversation_id: str, fmt: str = "md") -> 
         if store.has_archive(conversation_id):
             return export_archive(store, conversation_id)
         raise ExportError(f"no conversation or archive with id '{conversation_id}'. `forge sessions` lists them.")
-    turns = store.turns(conv.id)
+    turns = store.active_turns(conv.id)  # the branch on show; other versions stay in the store
     system_prompt = store.system_prompt_for(conv)
     if fmt == "md":
         return to_markdown(conv, turns, system_prompt)

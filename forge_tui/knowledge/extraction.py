@@ -176,7 +176,11 @@ class Extractor:
         self._messages.update_one({"_id": turn.id}, {"$set": {"extracted_at": self.registry.clock()}})
 
     def _previous(self, turn: Turn, before: int | None = None) -> TurnText | None:
-        """The turn before this one (what "sounds good, do that" agrees to); ``before``: a seq to look below."""
+        """The turn before this one (what "sounds good, do that" agrees to); ``before``: a seq to look below.
+        A turn that names its parent (a branch) follows it: the turn stored before may be another version."""
+        parent = getattr(turn, "parent_id", None)
+        if before is None and parent is not None:
+            return self._parent_text(turn.conversation_id, parent)
         doc = self._messages.find_one(
             {"conversation_id": turn.conversation_id, "seq": {"$lt": turn.seq if before is None else before},
              "role": {"$ne": "system"}},
@@ -186,6 +190,17 @@ class Extractor:
             return None
         return TurnText(str(doc.get("role") or "user"), str(doc.get("content") or ""), doc["_id"])
 
+    def _parent_text(self, conversation_id: str, parent: str | None) -> TurnText | None:
+        """The nearest turn up a branch from ``parent`` that is not a system turn."""
+        while parent is not None and parent != conversation_id:
+            doc = self._messages.find_one({"_id": parent}, {"role": 1, "content": 1, "parent_id": 1})
+            if doc is None:
+                return None
+            if doc.get("role") != "system":
+                return TurnText(str(doc.get("role") or "user"), str(doc.get("content") or ""), doc["_id"])
+            parent = doc.get("parent_id")
+        return None
+
     def _reread_previous(self, turn: Turn, here: TurnText, prev: TurnText, folder: RegistryFolder,
                          out: ExtractionOutcome) -> None:
         """Read the previous turn again now that its reply is known; record only what it missed.
@@ -193,9 +208,12 @@ class Extractor:
         The reply says much about the turn before it ("Locked: …", "Noted — …"), so
         the registry ends up with what a whole-conversation pass (the archive) finds.
         """
-        doc = self._messages.find_one({"_id": prev.source}, {"seq": 1}) or {}
+        doc = self._messages.find_one({"_id": prev.source}, {"seq": 1, "parent_id": 1}) or {}
         prev_seq = int(doc.get("seq", turn.seq - 1))
-        earlier = self._previous(turn, before=prev_seq)
+        if doc.get("parent_id") is not None:
+            earlier = self._parent_text(turn.conversation_id, doc["parent_id"])
+        else:
+            earlier = self._previous(turn, before=prev_seq)
         window = [t for t in (earlier, prev, here) if t is not None]
         at = window.index(prev)
         labelled = self.classifier.label(window, only=[at], offset=max(0, prev_seq - at))

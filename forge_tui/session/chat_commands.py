@@ -57,6 +57,7 @@ class ChatCommands:
     _conversation: Conversation
     _saved: bool
     _turns: list[Turn]
+    _next_seq: int
     _activity: Activity
     _tokens_used: int
     _queued: list[str]
@@ -137,12 +138,15 @@ class ChatCommands:
         self._run_hooks(turn, conv)
 
     def _new_turn(self, conv: Conversation, role: Role, content: str, status: TurnStatus) -> Turn:
+        """The next turn of the branch on show: it follows the last turn there (``parent_id``)."""
         now = utcnow()
-        seq = len(self._turns)
+        seq = max(self._next_seq, len(self._turns))
+        self._next_seq = seq + 1
         return Turn(
             id=message_id(conv.id, f"{seq}:{role.value}", now), conversation_id=conv.id, seq=seq,
             role=role, content=content, status=status, created_at=now, updated_at=now,
             model=self._model_name if role is Role.ASSISTANT else None,
+            parent_id=self._turns[-1].id if self._turns else conv.id,
         )
 
     def _reply(self, store: Store, conv: Conversation) -> None:

@@ -33,6 +33,7 @@ from forge_tui.domain.ids import conversation_id
 from forge_tui.domain.models import DEFAULT_PROJECT, TRASH_KEEP_DAYS, Conversation, Turn, utcnow
 from forge_tui.engine.base import KnowledgeEngine
 from forge_tui.session import events as ev
+from forge_tui.session.branch_commands import BranchCommands
 from forge_tui.session.context import build_messages
 from forge_tui.session.chat_commands import FINISH_STATUS, ChatCommands, usage_of
 from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHook
@@ -56,7 +57,8 @@ QUIT_DRAIN_S = 0.4
 __all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS", "usage_of"]
 
 
-class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCommands, ExportCommands):
+class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCommands, ExportCommands,
+                        BranchCommands):
     def __init__(
         self,
         *,
@@ -102,6 +104,8 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
         self._conversation = self._blank_conversation()
         self._saved = False  # is self._conversation in the store (it is written with its first turn)
         self._turns: list[Turn] = []
+        #: the ``seq`` of the next turn written here (versions off the branch on show count too)
+        self._next_seq = 0
         self._activity: Activity = "idle"
         self._tokens_used = 0
         self._store_status: StoreStatus = "connecting"
@@ -311,6 +315,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
         self._project = project or self._project
         self._load_project_prompt()
         self._conversation, self._saved, self._turns, self._tokens_used = self._blank_conversation(), False, [], 0
+        self._next_seq = 0
         self._queued = []
         self.emit(ev.ConversationOpened(replace(self._conversation), []))
         self._publish()
@@ -330,9 +335,11 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
             return
         self._conversation, self._saved, self._project = conv, True, conv.project
         self._load_project_prompt()
-        self._turns = store.turns(conv.id)
+        tree = store.turn_tree(conv.id)
+        self._turns, self._next_seq = tree.path(), store.next_seq(conv.id)
         self._queued = []
         self.emit(ev.ConversationOpened(replace(conv), [replace(t) for t in self._turns], focus_turn_id))
+        self.emit(ev.BranchesChanged(conv.id, tree.branches()))
         if conv.context_items:
             self.emit(ev.ContextOffered(conv.id, list(conv.context_items), self.settings.retrieval_token_budget))
         self._emit_knowledge()

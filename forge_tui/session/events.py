@@ -96,6 +96,25 @@ class ReplyFinished(ConversationEvent):
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class BranchShown(ConversationEvent):
+    """The open conversation shows another branch (a version browsed, a reply regenerated, a message
+    edited): ``turns`` is the whole branch, first turn first; the pane replaces what follows the fork."""
+
+    conversation_id: str
+    turns: list[Turn]
+    branches: dict[str, tuple[str, ...]]
+    focus_turn_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BranchesChanged(ConversationEvent):
+    """Where the open conversation has several versions: parent id -> the versions' ids, oldest first."""
+
+    conversation_id: str
+    branches: dict[str, tuple[str, ...]]
+
+
 # -- archives -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ArchiveStarted(ConversationEvent):

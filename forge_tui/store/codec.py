@@ -33,6 +33,8 @@ def conversation_to_doc(conv: Conversation) -> dict[str, Any]:
     if conv.trashed_at is not None:  # absent otherwise, so an import's upsert never restores from the trash
         doc["trashed_at"] = conv.trashed_at
         doc["trashed_from"] = conv.trashed_from
+    if conv.head is not None:  # absent otherwise, so an import's upsert never moves the branch on show
+        doc["head"] = conv.head
     return doc
 
 
@@ -51,6 +53,7 @@ def conversation_from_doc(doc: dict[str, Any]) -> Conversation:
         trashed_at=aware(doc.get("trashed_at")),
         trashed_from=doc.get("trashed_from"),
         system_prompt=doc.get("system_prompt") or None,
+        head=doc.get("head"),
     )
 
 
@@ -76,6 +79,8 @@ def turn_to_doc(turn: Turn, project: str | None = None) -> dict[str, Any]:
         doc["usage"] = dict(turn.usage)
     if turn.adapter:
         doc["adapter"] = turn.adapter
+    if turn.parent_id is not None:  # absent otherwise: an import's upsert never unlinks a branch
+        doc["parent_id"] = turn.parent_id
     if project is not None:
         doc["project"] = project
     return doc
@@ -99,4 +104,5 @@ def turn_from_doc(doc: dict[str, Any]) -> Turn:
         engine=doc.get("engine"),
         usage=doc.get("usage"),
         adapter=doc.get("adapter"),
+        parent_id=doc.get("parent_id"),
     )

@@ -26,6 +26,7 @@ from forge_tui.domain.models import (
     utcnow,
 )
 from forge_tui.store.archives import ArchiveDocuments
+from forge_tui.store.branches import BranchDocuments
 from forge_tui.store.codec import (
     aware,
     conversation_from_doc,
@@ -44,7 +45,7 @@ from forge_tui.store.server import pid_alive
 EMBEDDINGS_COLLECTION = "embeddings"
 
 
-class Store(ArchiveDocuments, MessageDocuments, SystemPrompts):
+class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
     """Repository over one MongoDB database. Thread-safe (pymongo clients are)."""
 
     def __init__(self, db: Database):
@@ -170,15 +171,22 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts):
 
     # -- turns ---------------------------------------------------------------
     def insert_turn(self, turn: Turn, project: str | None = None) -> None:
-        """Write a new turn and bump its conversation's counters."""
+        """Write a new turn and bump its conversation's counters.
+
+        A turn that names its parent (``parent_id``) becomes the head of the branch on show,
+        and the conversation's ``turn_count`` that branch's length (see ``store.branches``)."""
         doc = turn_to_doc(turn, project)
         if turn.status is TurnStatus.STREAMING:
             doc["owner"] = {"host": socket.gethostname(), "pid": os.getpid()}
+        depth = self._depth_after(turn)
+        if depth is not None:
+            doc["depth"] = depth
         self.messages.insert_one(doc)
-        self.conversations.update_one(
-            {"_id": turn.conversation_id},
-            {"$set": {"updated_at": turn.updated_at}, "$max": {"turn_count": turn.seq + 1}},
-        )
+        if depth is None:
+            update: dict[str, Any] = {"$set": {"updated_at": turn.updated_at}, "$max": {"turn_count": turn.seq + 1}}
+        else:
+            update = {"$set": {"updated_at": turn.updated_at, "head": turn.id, "turn_count": depth + 1}}
+        self.conversations.update_one({"_id": turn.conversation_id}, update)
 
     def update_turn(self, turn_id: str, **fields: Any) -> None:
         """Update a streaming turn in place (content, status, tokens, error)."""

@@ -25,6 +25,7 @@ from forge_tui.session import events as ev
 from forge_tui.session.state import SessionState
 from forge_tui.ui.actions import bindings
 from forge_tui.ui.messages import SessionEventPosted
+from forge_tui.ui.screens.branches import BranchHandlers
 from forge_tui.ui.screens.features import FeatureHandlers
 from forge_tui.ui.screens.export import ExportHandlers
 from forge_tui.ui.screens.manage import ManageHandlers
@@ -49,7 +50,7 @@ _STORE_LABELS = {"connecting": "database · connecting…", "connected": "databa
                  "lost": "database · reconnecting…", "failed": "database · not reachable"}
 
 
-class MainScreen(ManageHandlers, PromptHandlers, ExportHandlers, FeatureHandlers, Screen):
+class MainScreen(BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers, FeatureHandlers, Screen):
     BINDINGS = bindings("screen")
     AUTO_FOCUS = "#prompt"
 
@@ -87,6 +88,7 @@ class MainScreen(ManageHandlers, PromptHandlers, ExportHandlers, FeatureHandlers
             **self.manage_handlers(),
             **self.prompt_handlers(),
             **self.export_handlers(),
+            **self.branch_handlers(),
         }
 
     def compose(self) -> ComposeResult:

@@ -7,12 +7,17 @@ Very long turns are shown truncated with a note (the store keeps the full text).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Button, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from forge_tui.domain.models import Role, Turn, TurnStatus
+from forge_tui.ui.widgets.turn_markdown import TurnMarkdown
 
 #: characters of a turn rendered on screen; the rest is summarised by a note
 DISPLAY_LIMIT = 20_000
@@ -41,12 +46,55 @@ def display_text(content: str) -> str:
 _REMOTE_ENGINES = {"openai": "server", "anthropic": "Claude"}
 
 
-class TurnView(Vertical):
-    """One turn: a header (who, model, status badge) and its Markdown body."""
+class TurnView(Vertical, can_focus=True):
+    """One turn: a header (who, model, status badge, "‹ 2/3 ›" when it has versions) and its Markdown
+    body. Focused (alt+up from the prompt, then up/down), it copies, regenerates, edits and browses
+    versions; it only asks, with a message, and the screen acts."""
 
-    def __init__(self, turn: Turn) -> None:
+    BINDINGS = [
+        Binding("c", "copy", "Copy", id="forge.turn.copy"),
+        Binding("y", "copy_code", "Copy code", id="forge.turn.copy_code"),
+        Binding("left_square_bracket", "version(-1)", "Prev version", key_display="[", id="forge.turn.previous"),
+        Binding("right_square_bracket", "version(1)", "Next version", key_display="]", id="forge.turn.next"),
+        Binding("r", "regenerate", "Regenerate", id="forge.turn.regenerate"),
+        Binding("e", "edit", "Edit", id="forge.turn.edit"),
+        Binding("up", "move(-1)", "Previous turn", show=False, id="forge.turn.up"),
+        Binding("down", "move(1)", "Next turn", show=False, id="forge.turn.down"),
+    ]
+
+    @dataclass
+    class Asked(Message):
+        """Base of what a focused turn asks the screen for."""
+
+        view: "TurnView"
+
+        @property
+        def control(self) -> "TurnView":
+            return self.view
+
+    class CopyAsked(Asked):
+        """Copy the turn's text."""
+
+    class CodeCopyAsked(Asked):
+        """Copy one of the turn's code blocks."""
+
+    @dataclass
+    class VersionAsked(Asked):
+        """Show the previous (-1) or next (+1) version of the turn."""
+
+        step: int = 0
+
+    class RegenerateAsked(Asked):
+        """Answer again in place of this reply."""
+
+    class EditAsked(Asked):
+        """Edit this message and send it again."""
+
+    def __init__(self, turn: Turn, versions: tuple[int, int] | None = None) -> None:
         super().__init__(classes=f"turn -{turn.role.value}")
         self.turn = turn
+        #: (this version's 1-based index, how many versions) when it has siblings
+        self.versions = versions
         self._stream: MarkdownStream | None = None
         self._streamed = 0
         self._pending: list[str] = []
@@ -55,7 +103,7 @@ class TurnView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), classes="turn-header", markup=False)
-        yield Markdown(display_text(self.turn.content), classes="turn-body")
+        yield TurnMarkdown(display_text(self.turn.content), classes="turn-body")
         yield Static(self._footer(), classes="turn-note", markup=False)
 
     def _header(self) -> str:
@@ -68,7 +116,43 @@ class TurnView(Vertical):
         else:
             who = self.turn.role.value
         badge = _BADGES.get(self.turn.status)
-        return f"{who}  [{badge[0]}]" if badge else who
+        if badge:
+            who = f"{who}  [{badge[0]}]"
+        if self.versions is not None:
+            who = f"{who}  ‹ {self.versions[0]}/{self.versions[1]} ›"
+        return who
+
+    def set_versions(self, versions: tuple[int, int] | None) -> None:
+        if versions != self.versions:
+            self.versions = versions
+            if self.is_mounted:
+                self.query_one(".turn-header", Static).update(self._header())
+
+    def code_blocks(self) -> list[str]:
+        return self.query_one(TurnMarkdown).code_blocks()
+
+    # -- asks (the screen acts on them) ----------------------------------------
+    def action_copy(self) -> None:
+        self.post_message(self.CopyAsked(self))
+
+    def action_copy_code(self) -> None:
+        self.post_message(self.CodeCopyAsked(self))
+
+    def action_version(self, step: int) -> None:
+        self.post_message(self.VersionAsked(self, step))
+
+    def action_regenerate(self) -> None:
+        self.post_message(self.RegenerateAsked(self))
+
+    def action_edit(self) -> None:
+        self.post_message(self.EditAsked(self))
+
+    def action_move(self, step: int) -> None:
+        views = list(self.parent.query_children(TurnView)) if self.parent is not None else []
+        index = views.index(self) + step if self in views else -1
+        if 0 <= index < len(views):
+            views[index].focus()
+            views[index].scroll_visible(animate=False)
 
     def _footer(self) -> str:
         if self.turn.status is TurnStatus.ERROR and self.turn.error:
@@ -143,6 +227,8 @@ class ConversationView(VerticalScroll):
         super().__init__(**kwargs)
         self._turns: list[Turn] = []
         self._first_shown = 0
+        #: where the conversation has several versions: parent id -> version ids, oldest first
+        self._branches: dict[str, tuple[str, ...]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Type a message below and press Enter. Esc cancels a reply; ctrl+p lists every action.",
@@ -150,6 +236,57 @@ class ConversationView(VerticalScroll):
 
     def _views(self) -> dict[str, TurnView]:
         return {v.turn.id: v for v in self.query(TurnView)}
+
+    def _view(self, turn: Turn) -> TurnView:
+        return TurnView(turn, self.versions_of(turn))
+
+    def versions_of(self, turn: Turn) -> tuple[int, int] | None:
+        """(1-based index, count) of ``turn`` among its versions, when it has several."""
+        versions = self._branches.get(turn.parent_id or "")
+        if not versions or turn.id not in versions:
+            return None
+        return versions.index(turn.id) + 1, len(versions)
+
+    def set_branches(self, branches: dict[str, tuple[str, ...]]) -> None:
+        """Where the conversation has versions; the turns on screen update their "‹ 2/3 ›"."""
+        self._branches = dict(branches)
+        for view in self.query(TurnView):
+            view.set_versions(self.versions_of(view.turn))
+
+    @property
+    def turns(self) -> list[Turn]:
+        """The turns of the branch on show (mounted or not), first first."""
+        return list(self._turns)
+
+    def view_of(self, turn_id: str) -> TurnView | None:
+        return self._views().get(turn_id)
+
+    async def show_branch(self, turns: list[Turn], focus_turn_id: str | None = None) -> None:
+        """Show another branch: the turns before the fork stay mounted, the rest are replaced."""
+        views = list(self.query(TurnView))
+        first = self._first_shown
+        if len(turns) < first or [v.turn.id for v in views] != [t.id for t in self._turns[first:]]:
+            await self.show_conversation(turns, focus_turn_id)  # the fork is among the turns not mounted
+            return
+        fork = 0
+        while fork < len(views) and first + fork < len(turns) and views[fork].turn.id == turns[first + fork].id:
+            fork += 1
+        self._turns = list(turns)
+        for view in views[fork:]:
+            await view.remove()
+        new = [self._view(t) for t in turns[first + fork:]]
+        if new:
+            await self.query(".empty-hint").remove()
+            await self.mount_all(new)
+        elif not turns:
+            await self.mount(Static("Type the new text below and press Enter.", classes="empty-hint"))
+        target = self._views().get(focus_turn_id) if focus_turn_id else None
+        if target is not None:
+            target.focus()
+            self.call_after_refresh(self.scroll_to_widget, target, top=True, animate=False)
+        else:
+            self.call_after_refresh(self.scroll_end, animate=False)
+            self.anchor()
 
     def _older_button(self) -> Button:
         hidden = self._first_shown
@@ -168,7 +305,7 @@ class ConversationView(VerticalScroll):
         widgets: list = []
         if self._first_shown:
             widgets.append(self._older_button())
-        widgets.extend(TurnView(t) for t in shown)
+        widgets.extend(self._view(t) for t in shown)
         if not widgets:
             widgets.append(Static("This conversation is empty. Type a message below.", classes="empty-hint"))
         await self.mount_all(widgets)
@@ -190,7 +327,7 @@ class ConversationView(VerticalScroll):
         if not self._first_shown:
             return
         start = max(0, self._first_shown - SHOWN_TURNS)
-        views = [TurnView(t) for t in self._turns[start:self._first_shown]]
+        views = [self._view(t) for t in self._turns[start:self._first_shown]]
         first = self.query(TurnView).first()
         self._first_shown = start
         await self.query("#older-turns").remove()
@@ -199,7 +336,7 @@ class ConversationView(VerticalScroll):
             await self.mount(self._older_button(), before=views[0])
 
     async def clear_conversation(self) -> None:
-        self._turns, self._first_shown = [], 0
+        self._turns, self._first_shown, self._branches = [], 0, {}
         await self.remove_children()
         await self.mount(Static("New conversation. Type a message below and press Enter.", classes="empty-hint"))
 
@@ -208,7 +345,8 @@ class ConversationView(VerticalScroll):
         if existing is not None:
             return existing
         await self.query(".empty-hint").remove()
-        view = TurnView(turn)
+        view = self._view(turn)
+        self._turns.append(turn)
         await self.mount(view)
         self.anchor()
         return view
@@ -220,4 +358,5 @@ class ConversationView(VerticalScroll):
 
     async def finish_reply(self, turn: Turn, message: str | None = None) -> None:
         view = self._views().get(turn.id) or await self.add_turn(turn)
+        self._turns = [turn if t.id == turn.id else t for t in self._turns]
         await view.finish(turn, message)

@@ -1,0 +1,84 @@
+"""Branches of a conversation in the store, mixed into ``Store``.
+
+A regenerated reply or an edited message is a new turn beside the old one (same
+parent, see ``domain.branches``); nothing is overwritten or deleted. The
+conversation document remembers the branch on show (``head``: its last turn) and
+``turn_count`` counts that branch's turns. Turns stored in ``seq`` order keep the
+unique ``(conversation_id, seq)`` index: ``seq`` is the order turns were written,
+their place on a branch is the walk through ``parent_id``. A parented turn also
+stores its ``depth`` (its index on its branch) so the count needs no walk.
+
+Lineage records every fork: ``branched_into`` from the turn replaced to the new
+version (``how``: ``regenerate`` or ``edit``), with the conversation's id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+
+from forge_tui.domain.branches import TurnTree
+from forge_tui.domain.models import Turn, utcnow
+from forge_tui.store.codec import turn_from_doc
+
+#: the lineage edge kind of a fork (old version -> new version)
+BRANCHED_INTO = "branched_into"
+
+
+class BranchDocuments:
+    """Needs ``self.messages``, ``self.conversations``, ``self.lineage`` (see ``Store``)."""
+
+    messages: Collection
+    conversations: Collection
+    lineage: Collection
+
+    def turn_tree(self, conversation_id: str) -> TurnTree:
+        """Every stored turn of the conversation and the head of its branch on show."""
+        conv = self.conversations.find_one({"_id": conversation_id}, {"head": 1}) or {}
+        cursor = self.messages.find({"conversation_id": conversation_id}).sort("seq", ASCENDING)
+        return TurnTree(conversation_id, [turn_from_doc(d) for d in cursor], conv.get("head"))
+
+    def active_turns(self, conversation_id: str) -> list[Turn]:
+        """The branch on show, first turn first (every turn, for a conversation never branched)."""
+        return self.turn_tree(conversation_id).path()
+
+    def set_head(self, conversation_id: str, head_id: str) -> None:
+        """Show the branch ending at ``head_id``; ``turn_count`` becomes that branch's length."""
+        fields: dict[str, Any] = {"head": head_id}
+        length = self._branch_length(head_id)
+        if length is not None:
+            fields["turn_count"] = length
+        self.conversations.update_one({"_id": conversation_id}, {"$set": fields})
+
+    def record_branch(self, conversation_id: str, old_turn_id: str, new_turn_id: str, how: str) -> None:
+        """A lineage edge from the version replaced to the new one (idempotent)."""
+        self.lineage.update_one(
+            {"src": old_turn_id, "dst": new_turn_id, "kind": BRANCHED_INTO},
+            {"$setOnInsert": {"created_at": utcnow(), "conversation_id": conversation_id, "how": how}},
+            upsert=True,
+        )
+
+    def branch_edges(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Every fork recorded in the conversation, oldest first."""
+        return list(self.lineage.find({"kind": BRANCHED_INTO, "conversation_id": conversation_id})
+                    .sort("created_at", ASCENDING))
+
+    # -- used by Store.insert_turn ---------------------------------------------------------
+    def _depth_after(self, turn: Turn) -> int | None:
+        """The index on its branch of a parented turn (None when the parent cannot be found)."""
+        if turn.parent_id is None:
+            return None
+        if turn.parent_id == turn.conversation_id:
+            return 0
+        parent = self._branch_length(turn.parent_id)
+        return None if parent is None else parent
+
+    def _branch_length(self, turn_id: str) -> int | None:
+        """How many turns the branch ending at ``turn_id`` has (its depth + 1)."""
+        doc = self.messages.find_one({"_id": turn_id}, {"depth": 1, "seq": 1})
+        if doc is None:
+            return None
+        depth = doc.get("depth")
+        return (depth if isinstance(depth, int) else int(doc.get("seq", 0))) + 1

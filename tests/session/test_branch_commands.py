@@ -1,0 +1,89 @@
+"""Regenerate, edit and resend, browse versions: the controller on a scripted engine and the real
+SecantusDB. Every version is stored, the branch on show is what the model sees, lineage records forks."""
+
+from __future__ import annotations
+
+from forge_tui.domain.models import Role
+from forge_tui.session import events as ev
+
+from test_controller_fast import finished, make
+
+
+def _last(rec, kind, match=lambda e: True):
+    """The newest event of ``kind`` seen so far (events of one command may come in any order)."""
+    return next(e for e in reversed(rec.events) if isinstance(e, kind) and match(e))
+
+
+def test_regenerate_edit_and_browse_versions(store):
+    controller, rec, engine = make(store, reply="First answer.")
+    controller.send("What is a branch?")
+    first = rec.wait_for(finished).turn
+    conv_id = first.conversation_id
+
+    engine["e"].reply = "Second answer."
+    controller.regenerate()
+    shown = rec.wait_for(lambda e: isinstance(e, ev.BranchShown))
+    assert [t.role for t in shown.turns] == [Role.USER] and shown.branches == {}
+    second = rec.wait_for(finished).turn
+    changed = _last(rec, ev.BranchesChanged)
+    question = shown.turns[0]
+    assert changed.branches == {question.id: (first.id, second.id)}
+    assert second.parent_id == question.id and second.content == "Second answer."
+    # the model saw the question alone, not the reply it replaces
+    assert [m["content"] for m in engine["e"].requests[-1].messages[1:]] == ["What is a branch?"]
+    assert store.get_turn(first.id).content == "First answer."  # kept
+    assert [t.id for t in store.active_turns(conv_id)] == [question.id, second.id]
+    controller.run_on_worker(lambda: None).result(5)
+
+    controller.show_version(second.id, -1)
+    back = rec.wait_for(lambda e: isinstance(e, ev.BranchShown) and e.focus_turn_id == first.id)
+    assert [t.id for t in back.turns] == [question.id, first.id]
+    controller.run_on_worker(lambda: None).result(5)
+    assert controller.state.turns[-1].id == first.id
+    controller.show_version(first.id, -1)  # there is no earlier one: a notice, nothing changes
+    rec.wait_for(lambda e: isinstance(e, ev.Notice) and "version 1 of 2" in e.message)
+
+    # a new message on the first version continues that branch
+    engine["e"].reply = "Follow-up answer."
+    controller.send("And a fork?")
+    follow = rec.wait_for(finished).turn
+    assert [t.content for t in controller.state.turns] == ["What is a branch?", "First answer.", "And a fork?",
+                                                          "Follow-up answer."]
+    # edit the first message: a new branch from the root; the old one stays whole
+    engine["e"].reply = "Edited answer."
+    controller.edit_message(question.id, "What is a fork?")
+    rec.wait_for(lambda e: isinstance(e, ev.BranchShown) and e.turns == [])
+    edited_reply = rec.wait_for(finished).turn
+    changed = _last(rec, ev.BranchesChanged)
+    edited = controller.state.turns[0]
+    assert edited.content == "What is a fork?" and edited.parent_id == conv_id
+    assert changed.branches[conv_id] == (question.id, edited.id)
+    assert [t.id for t in store.active_turns(conv_id)] == [edited.id, edited_reply.id]
+    edges = store.branch_edges(conv_id)
+    assert [(e["src"], e["dst"], e["how"]) for e in edges] == [(first.id, second.id, "regenerate"),
+                                                              (question.id, edited.id, "edit")]
+    # back to the original message: the newest branch below it (the follow-up) comes back whole
+    controller.show_version(edited.id, -1)
+    rec.wait_for(lambda e: isinstance(e, ev.BranchShown) and e.focus_turn_id == question.id)
+    controller.run_on_worker(lambda: None).result(5)
+    assert [t.id for t in controller.state.turns][-1] == follow.id
+    controller.shutdown()
+    assert store.get_conversation(conv_id).head == follow.id and store.get_conversation(conv_id).turn_count == 4
+
+    # reopening shows the branch on show, with its versions
+    controller, rec, _ = make(store)
+    controller.open_conversation(conv_id)
+    opened = rec.wait_for(lambda e: isinstance(e, ev.ConversationOpened))
+    assert [t.id for t in opened.turns][-1] == follow.id
+    branches = rec.wait_for(lambda e: isinstance(e, ev.BranchesChanged)).branches
+    assert branches == {conv_id: (question.id, edited.id), question.id: (first.id, second.id)}
+    controller.shutdown()
+
+
+def test_nothing_to_regenerate_or_edit_says_so(store):
+    controller, rec, _ = make(store)
+    controller.regenerate()
+    rec.wait_for(lambda e: isinstance(e, ev.Notice) and "Nothing to regenerate" in e.message)
+    controller.edit_message("nope", "text")
+    rec.wait_for(lambda e: isinstance(e, ev.Notice) and "Only your own messages" in e.message)
+    controller.shutdown()
