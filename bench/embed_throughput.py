@@ -120,7 +120,7 @@ def main() -> int:
             # one turn at a time, as a chat writes them
             lat = []
             for mid in ids[:50]:
-                store.messages.update_one({"_id": mid}, {"$set": {"content": "edited " + mid,
+                store.db.messages.update_one({"_id": mid}, {"$set": {"content": "edited " + mid,
                                                                   "updated_at": datetime.now(timezone.utc)}})
                 t = time.perf_counter()
                 pipeline.on_turn_persisted(mid)

@@ -73,13 +73,13 @@ def embedding_hook(store):
     from forge_tui.config import EmbeddingSpec
     from forge_tui.search.embedder import Embedder
     from forge_tui.search.passages import fingerprint, passage
-    from forge_tui.search.vector_store import VectorStore, vector_doc
+    from forge_tui.store.vectors import vector_doc
     from forge_tui.store.codec import turn_to_doc
 
     embedder = Embedder(EmbeddingSpec())
     if not embedder.wait(300):
         raise SystemExit(f"embedder failed to load: {embedder.error}")
-    vectors = VectorStore(store.db)
+    vectors = store.vectors
 
     def on_written(conv, turns):
         docs = [turn_to_doc(t, conv.project) for t in turns]

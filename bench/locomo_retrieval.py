@@ -241,7 +241,7 @@ def main() -> int:
                 import_conversations(store, stream, project=None)
             import_s = time.perf_counter() - t0
             msg_of: dict[tuple[int, str], str] = {}
-            for doc in store.messages.find({}, {"project": 1, "source": 1}):
+            for doc in store.db.messages.find({}, {"project": 1, "source": 1}):
                 s = int(str(doc["project"]).rsplit("-", 1)[1])
                 msg_of[(s, normalise_dia(str((doc.get("source") or {}).get("id"))))] = doc["_id"]
             if not embedder.wait(600):

@@ -28,12 +28,12 @@ from embed_throughput import locomo_texts, start_store, write_messages  # noqa: 
 
 
 def seed_old_vectors(store, dim: int = 256) -> None:
-    from forge_tui.search.vector_store import VectorStore, vector_doc
+    from forge_tui.store.vectors import vector_doc
 
-    vectors = VectorStore(store.db)
+    vectors = store.vectors
     rnd = np.random.default_rng(0)
     docs = [vector_doc(m, "old-model", rnd.standard_normal(dim).astype(np.float32))
-            for m in store.messages.find({}, {"_id": 1, "conversation_id": 1, "project": 1, "role": 1,
+            for m in store.db.messages.find({}, {"_id": 1, "conversation_id": 1, "project": 1, "role": 1,
                                               "created_at": 1, "content": 1})]
     for start in range(0, len(docs), 2000):
         vectors.write(docs[start:start + 2000])
@@ -48,7 +48,7 @@ def main() -> int:
     from forge_tui.config import EmbeddingSpec
     from forge_tui.search.embedder import Embedder
     from forge_tui.search.migration import reembed
-    from forge_tui.search.vector_store import VectorStore
+
 
     embedder = Embedder(EmbeddingSpec()).start_loading()
     texts = locomo_texts(args.messages)
@@ -67,8 +67,8 @@ def main() -> int:
             t_half = time.perf_counter() - t
             rest = reembed(store, embedder)
             wall, cpu = time.perf_counter() - t, time.process_time() - c
-            active = VectorStore(store.db).active_model()
-            models = {m["model"]: m["count"] for m in VectorStore(store.db).models()}
+            active = store.vectors.active_model()
+            models = {m["model"]: m["count"] for m in store.vectors.models()}
             print(f"re-embedded {half.embedded + rest.embedded} of {len(texts)} messages with {embedder.name} "
                   f"in {wall:.1f} s wall ({(half.embedded + rest.embedded) / wall:.0f} messages/s; "
                   f"{cpu:.1f} s CPU) — interrupted at {half.embedded} after {t_half:.1f} s and resumed")

@@ -38,7 +38,7 @@ def vocabulary(n: int = 6000) -> list[str]:
 
 
 def populate(store, size: int, model: str, dim: int, words: list[str]) -> None:
-    from forge_tui.search.vector_store import vector_doc
+    from forge_tui.store.vectors import vector_doc
 
     rnd = np.random.default_rng(size)
     weights = 1.0 / np.arange(1, len(words) + 1)
@@ -61,13 +61,13 @@ def populate(store, size: int, model: str, dim: int, words: list[str]) -> None:
         batch_msgs.append(doc)
         batch_vecs.append(vector_doc(doc, model, vec / np.linalg.norm(vec)))
         if len(batch_msgs) >= 5000:
-            store.messages.insert_many(batch_msgs)
+            store.db.messages.insert_many(batch_msgs)
             store.db["embeddings"].insert_many(batch_vecs)
             batch_msgs, batch_vecs = [], []
     if batch_msgs:
-        store.messages.insert_many(batch_msgs)
+        store.db.messages.insert_many(batch_msgs)
         store.db["embeddings"].insert_many(batch_vecs)
-    store.conversations.insert_many(convs)
+    store.db.conversations.insert_many(convs)
 
 
 def pct(values: list[float], p: float) -> float:

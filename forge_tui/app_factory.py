@@ -20,6 +20,7 @@ from forge_tui.session.events import ArchivePasted, Event
 from forge_tui.session.knowledge import KnowledgeService
 from forge_tui.session.pipeline import Step, TurnPipeline
 from forge_tui.session.search import SearchCommands
+from forge_tui.store.repository import Store
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +145,10 @@ class LocalModelFinder:
         return name, models
 
 
-def watch_store(db, controller: Callable[[], SessionController], search_service: Callable):
+def watch_store(store: Store, controller: Callable[[], SessionController], search_service: Callable):
     """Conversations another process writes (``forge import`` while the app runs) appear in the
     sidebar and in search within seconds: a change stream (or polling) on the store."""
-    from forge_tui.search.live_feed import StoreChanged, StoreWatcher
+    from forge_tui.store.watcher import StoreChanged, StoreWatcher
 
     def changed(event: StoreChanged) -> None:
         current = controller().state.conversation_id
@@ -161,7 +162,7 @@ def watch_store(db, controller: Callable[[], SessionController], search_service:
             search_service().refresh(full=True)
 
     # a daemon thread: it ends with the process, or when the store's client is closed
-    return StoreWatcher(db, changed).start()
+    return StoreWatcher(store, changed).start()
 
 
 def build_session(services: Services, emit: Callable[[Event], None], model: str | None = None,
@@ -208,7 +209,7 @@ def build_session(services: Services, emit: Callable[[Event], None], model: str 
         threading.Thread(target=search_service().warm_up, name="search-warm-up", daemon=True).start()
 
     def watch() -> None:
-        watch_store(services.store().db, lambda: refs["c"], search_service)
+        watch_store(services.store(), lambda: refs["c"], search_service)
 
     from forge_tui.session.training import TrainingRunner
 

@@ -158,7 +158,7 @@ class Services:
         hold ``MongoClient.close`` for the whole server-selection timeout)."""
         store, self._store = self._store, None
         if store is not None:
-            closer = threading.Thread(target=store.db.client.close, name="forge-store-close", daemon=True)
+            closer = threading.Thread(target=store.close, name="forge-store-close", daemon=True)
             closer.start()
             closer.join(timeout)
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
-from pymongo import ASCENDING
 
 from forge_tui.domain.models import Role, Turn, TurnStatus
 from forge_tui.store.codec import turn_from_doc
@@ -63,10 +62,6 @@ class DatasetSummary:
         out += [f"  {kind}: {self.counts.get(kind, 0)}" for kind in KINDS]
         out += [f"  excluded {reason}: {n}" for reason, n in sorted(self.excluded.items())]
         return out
-
-
-def _q(project: str | None) -> dict[str, Any]:
-    return {} if project is None else {"project": project}
 
 
 def _render_transcript(turns: list[Turn]) -> str:
@@ -110,14 +105,14 @@ def _abandoned(store: Store, project: str | None) -> tuple[set[str], set[str]]:
     """(ids of abandoned threads, turn ids they cite)."""
     ids: set[str] = set()
     sources: set[str] = set()
-    for doc in store.db["threads"].find({**_q(project), "status": {"$in": ["ABANDONED", "abandoned"]}}):
+    for doc in store.knowledge.abandoned_thread_docs(project):
         ids.add(f"{doc.get('project')}/{doc.get('id')}")
         sources.update(str(s) for s in doc.get("sources") or [])
     return ids, sources
 
 
 def decision_examples(store: Store, project: str | None, summary: DatasetSummary, abandoned: set[str]) -> Iterator[tuple[str, dict]]:
-    for doc in store.db["decisions"].find(_q(project)).sort([("project", ASCENDING), ("id", ASCENDING)]):
+    for doc in store.knowledge.decision_docs(project, active_only=False):
         tier = float(doc.get("tier", 0.0) or 0.0)
         if tier < MIN_TIER:
             summary.excluded["speculative decisions (tier < 0.3)"] += 1
@@ -149,7 +144,7 @@ def decision_examples(store: Store, project: str | None, summary: DatasetSummary
 
 
 def thread_examples(store: Store, project: str | None, summary: DatasetSummary) -> Iterator[tuple[str, dict]]:
-    for doc in store.db["threads"].find(_q(project)).sort([("project", ASCENDING), ("id", ASCENDING)]):
+    for doc in store.knowledge.thread_docs(project):
         status = str(doc.get("status", "")).upper()
         if doc.get("dismissed"):
             summary.excluded["threads dismissed by hand"] += 1
@@ -168,8 +163,7 @@ def thread_examples(store: Store, project: str | None, summary: DatasetSummary) 
 
 
 def code_pattern_examples(store: Store, project: str | None, summary: DatasetSummary, cited: set[str]) -> Iterator[tuple[str, dict]]:
-    query = {**_q(project), "labels": "code_pattern"}
-    for doc in store.messages.find(query).sort([("conversation_id", ASCENDING), ("seq", ASCENDING)]):
+    for doc in store.labelled_message_docs("code_pattern", project):
         turn = turn_from_doc(doc)
         if turn.id in cited:
             summary.excluded["code patterns of abandoned threads"] += 1

@@ -22,7 +22,6 @@ from typing import Any
 
 from bson import encode
 from bson.errors import BSONError
-from pymongo.errors import BulkWriteError
 
 from forge_tui.domain.models import Conversation, Turn
 from forge_tui.importers.model import ParsedConversation
@@ -76,7 +75,7 @@ def prefetch(store: Store, ids: list[str]) -> tuple[dict[str, dict], dict[str, l
     existing = {d["_id"]: d for d in store.conversation_docs(ids)}
     stored: dict[str, list[dict]] = {cid: [] for cid in existing}
     if existing:
-        for doc in store.messages.find({"conversation_id": {"$in": list(existing)}}):
+        for doc in store.message_docs_in(existing):
             stored[doc["conversation_id"]].append(doc)
     return existing, stored
 
@@ -104,14 +103,7 @@ def insert_new(store: Store, new: list[NewConversation]) -> set[str]:
         return set()
     retry: set[str] = set()
     turn_docs = [d for n in new for d in n.turn_docs]
-    try:
-        store.messages.insert_many(turn_docs, ordered=False)
-    except BulkWriteError as exc:
-        retry |= {turn_docs[e["index"]]["conversation_id"] for e in exc.details.get("writeErrors", [])}
+    retry |= {turn_docs[i]["conversation_id"] for i in store.insert_message_docs(turn_docs)}
     conv_docs = [n.conv_doc for n in new if n.conv.id not in retry]
-    if conv_docs:
-        try:
-            store.conversations.insert_many(conv_docs, ordered=False)
-        except BulkWriteError as exc:
-            retry |= {conv_docs[e["index"]]["_id"] for e in exc.details.get("writeErrors", [])}
+    retry |= {conv_docs[i]["_id"] for i in store.insert_conversation_docs(conv_docs)}
     return retry

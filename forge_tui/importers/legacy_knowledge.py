@@ -10,15 +10,12 @@ are copied as they are into ``legacy_decisions`` / ``legacy_threads``.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
-
-from pymongo.collection import Collection
+from typing import Any, Iterable
 
 from forge_tui.domain.models import DEFAULT_PROJECT, utcnow
 from forge_tui.importers.model import as_text
 from forge_tui.store.repository import Store
 
-LEGACY_MAP = "legacy_map"
 _PRIORITY = {"critical": "high", "high": "high", "medium": "medium", "normal": "medium", "low": "low"}
 
 
@@ -45,16 +42,15 @@ def _tier(doc: dict[str, Any]) -> float:
     return 0.5
 
 
-def copy(store: Store, coll: Collection, kind: str, project: str | None) -> tuple[str, int]:
-    """Copy one legacy collection (``decisions`` or ``threads``). Returns (target, documents written)."""
+def copy(store: Store, docs: Iterable[dict[str, Any]], kind: str, project: str | None) -> tuple[str, int]:
+    """Copy one legacy collection's documents (``decisions`` or ``threads``). Returns (target, documents written)."""
     registry = _registry(store)
     if registry is None:
-        return _copy_raw(store, coll, kind, project)
+        return _copy_raw(store, docs, kind, project)
     written = 0
-    mapping = store.db[LEGACY_MAP]
-    for doc in coll.find({}):
+    for doc in docs:
         key = f"{kind}:{doc['_id']}"
-        if mapping.find_one({"_id": key}):
+        if store.legacy_imported(key):
             continue
         target_project = project or as_text(doc.get("project")) or DEFAULT_PROJECT
         if kind == "decisions":
@@ -63,8 +59,8 @@ def copy(store: Store, coll: Collection, kind: str, project: str | None) -> tupl
             short = _record_thread(registry, doc, target_project)
         if short is None:
             continue
-        mapping.insert_one({"_id": key, "project": target_project, "id": short, "legacy_id": str(doc["_id"]),
-                            "created_at": utcnow()})
+        store.remember_legacy(key, {"project": target_project, "id": short, "legacy_id": str(doc["_id"]),
+                                    "created_at": utcnow()})
         written += 1
     return kind, written
 
@@ -108,13 +104,11 @@ def _record_thread(registry, doc: dict[str, Any], project: str) -> str | None:
     return thread.id
 
 
-def _copy_raw(store: Store, coll: Collection, kind: str, project: str | None) -> tuple[str, int]:
-    target = store.db[f"legacy_{kind}"]
+def _copy_raw(store: Store, docs: Iterable[dict[str, Any]], kind: str, project: str | None) -> tuple[str, int]:
     written = 0
-    for doc in coll.find({}):
+    for doc in docs:
         doc = dict(doc)
         if project:
             doc["project"] = project
-        res = target.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        written += int(res.upserted_id is not None or res.modified_count > 0)
+        written += int(store.copy_legacy_doc(kind, doc))
     return f"legacy_{kind}", written

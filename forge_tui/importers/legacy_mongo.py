@@ -18,18 +18,16 @@ Everything else is listed in the report as not mapped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from pymongo import ASCENDING, MongoClient
-from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from forge_tui.domain.models import DEFAULT_PROJECT
 from forge_tui.importers import legacy_knowledge
 from forge_tui.importers.model import ParsedConversation, ParsedMessage, Skip, as_text, parse_timestamp
 from forge_tui.importers.service import ImportSummary, OnWritten, import_conversations, target_id
-from forge_tui.store.connection import check_reachable, open_client
 from forge_tui.store.errors import StoreUnavailable
+from forge_tui.store.legacy_source import LegacySource
 from forge_tui.store.repository import Store
 
 SOURCE = "forgeos"
@@ -75,13 +73,11 @@ def pick(doc: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-def open_legacy(uri: str, db_name: str | None, timeout_ms: int = 5000) -> Database:
+def open_legacy(uri: str, db_name: str | None, timeout_ms: int = 5000) -> LegacySource:
     what = "the Forge OS database URI"
     try:
-        client: MongoClient = open_client(uri, what=what, timeout_ms=timeout_ms)
-        check_reachable(client, what=what)
-        db = client[db_name] if db_name else client.get_default_database(default="forge_os")
-        names = db.list_collection_names()
+        db = LegacySource.open(uri, db_name, what=what, default_db="forge_os", timeout_ms=timeout_ms)
+        names = db.collection_names()
     except StoreUnavailable as exc:
         raise LegacyImportError(str(exc)) from None
     except PyMongoError as exc:
@@ -114,13 +110,13 @@ def import_forge_os(
 
 def import_legacy_db(
     store: Store,
-    legacy: Database,
+    legacy: LegacySource,
     *,
     project: str | None = None,
     on_written: OnWritten | None = None,
     progress_factory: Callable[[int], Any] | None = None,
 ) -> LegacyReport:
-    names = set(legacy.list_collection_names())
+    names = set(legacy.collection_names())
     not_mapped: list[str] = []
     metas = _conversation_metas(legacy) if "conversations" in names else {}
     msg_coll = next((c for c in MESSAGE_COLLECTIONS if c in names), None)
@@ -128,8 +124,8 @@ def import_legacy_db(
     total = 0
     written: dict[str, ParsedConversation] = {}  # legacy conversation key -> what was parsed
     if msg_coll:
-        total = len(legacy[msg_coll].distinct(_infer(legacy[msg_coll], CONV_KEYS) or "conversation_id"))
-        stream = _conversations(legacy[msg_coll], metas, not_mapped, written)
+        total = legacy.distinct_count(msg_coll, _infer(legacy, msg_coll, CONV_KEYS) or "conversation_id")
+        stream = _conversations(legacy, msg_coll, metas, not_mapped, written)
     bar = progress_factory(total) if progress_factory else None
     summary = import_conversations(
         store, stream, project=project, on_written=on_written, progress=bar.advance if bar else None
@@ -144,32 +140,32 @@ def import_legacy_db(
     }
     for kind in ("decisions", "threads"):
         if kind in names:
-            target, n = legacy_knowledge.copy(store, legacy[kind], kind, project)
+            target, n = legacy_knowledge.copy(store, legacy.documents(kind), kind, project)
             report.knowledge[target] = report.knowledge.get(target, 0) + n
     if "lineage" in names:
-        report.edges, unmapped_edges = _copy_lineage(store, legacy["lineage"], id_map, summary)
+        report.edges, unmapped_edges = _copy_lineage(store, legacy.documents("lineage"), id_map, summary)
         if unmapped_edges:
             not_mapped.append(f"lineage: {unmapped_edges} edge(s) whose ends are not imported conversations")
     for name in sorted(names - KNOWN):
         if not name.startswith("system."):
-            not_mapped.append(f"collection '{name}' ({legacy[name].estimated_document_count()} documents)")
+            not_mapped.append(f"collection '{name}' ({legacy.count(name)} documents)")
     for extra in sorted(set(MESSAGE_COLLECTIONS) & names - {msg_coll}):
         not_mapped.append(f"collection '{extra}' (messages were taken from '{msg_coll}')")
     return report
 
 
-def _infer(coll, keys: tuple[str, ...]) -> str | None:
+def _infer(legacy: LegacySource, coll: str, keys: tuple[str, ...]) -> str | None:
     """The first of ``keys`` present in a sample of documents."""
-    sample = list(coll.find({}, limit=20))
+    sample = legacy.sample(coll, 20)
     for k in keys:
         if any(k in d for d in sample):
             return k
     return None
 
 
-def _conversation_metas(legacy: Database) -> dict[str, dict[str, Any]]:
+def _conversation_metas(legacy: LegacySource) -> dict[str, dict[str, Any]]:
     metas: dict[str, dict[str, Any]] = {}
-    for doc in legacy["conversations"].find({}):
+    for doc in legacy.documents("conversations"):
         key = str(pick(doc, CONV_KEYS) or doc["_id"])
         metas[key] = {
             "title": as_text(pick(doc, ("title", "name", "topic", "summary"))),
@@ -182,24 +178,25 @@ def _conversation_metas(legacy: Database) -> dict[str, dict[str, Any]]:
 
 
 def _conversations(
-    coll, metas: dict[str, dict[str, Any]], not_mapped: list[str], written: dict[str, ParsedConversation]
+    legacy: LegacySource, coll: str, metas: dict[str, dict[str, Any]], not_mapped: list[str],
+    written: dict[str, ParsedConversation],
 ) -> Iterator[Any]:
-    conv_key = _infer(coll, CONV_KEYS)
+    conv_key = _infer(legacy, coll, CONV_KEYS)
     if conv_key is None:
-        not_mapped.append(f"collection '{coll.name}': no conversation field ({', '.join(CONV_KEYS)})")
+        not_mapped.append(f"collection '{coll}': no conversation field ({', '.join(CONV_KEYS)})")
         return
-    content_key = _infer(coll, CONTENT_KEYS)
-    role_key = _infer(coll, ROLE_KEYS)
-    time_key = _infer(coll, TIME_KEYS)
-    seq_key = _infer(coll, SEQ_KEYS)
-    order = [(conv_key, ASCENDING)] + [(k, ASCENDING) for k in (seq_key, time_key) if k] + [("_id", ASCENDING)]
+    content_key = _infer(legacy, coll, CONTENT_KEYS)
+    role_key = _infer(legacy, coll, ROLE_KEYS)
+    time_key = _infer(legacy, coll, TIME_KEYS)
+    seq_key = _infer(legacy, coll, SEQ_KEYS)
+    order = [conv_key] + [k for k in (seq_key, time_key) if k] + ["_id"]
     used = {conv_key, content_key, role_key, time_key, seq_key, "_id", "project", "message_id", "id"}
     leftover: dict[str, int] = {}
     vectors = 0
     current: str | None = None
     batch: list[ParsedMessage] = []
     skips: list[Skip] = []
-    for doc in coll.find({}).sort(order):
+    for doc in legacy.documents(coll, order):
         key = str(doc.get(conv_key))
         if key != current:
             if current is not None:
@@ -223,9 +220,9 @@ def _conversations(
     if current is not None:
         yield from _flush(current, batch, skips, metas, written)
     if vectors:
-        not_mapped.append(f"{coll.name}: {vectors} stored embedding vector(s) (Forge re-embeds with its own model)")
+        not_mapped.append(f"{coll}: {vectors} stored embedding vector(s) (Forge re-embeds with its own model)")
     for k, n in sorted(leftover.items()):
-        not_mapped.append(f"{coll.name}.{k} ({n} document(s))")
+        not_mapped.append(f"{coll}.{k} ({n} document(s))")
 
 
 def _flush(
@@ -250,9 +247,10 @@ def _flush(
     yield parsed
 
 
-def _copy_lineage(store: Store, coll, id_map: dict[str, str], summary: ImportSummary) -> tuple[int, int]:
+def _copy_lineage(store: Store, docs: Iterable[dict[str, Any]], id_map: dict[str, str],
+                  summary: ImportSummary) -> tuple[int, int]:
     copied = unmapped = 0
-    for doc in coll.find({}):
+    for doc in docs:
         src = pick(doc, ("src", "source", "from", "parent", "source_id", "from_conversation"))
         dst = pick(doc, ("dst", "target", "to", "child", "target_id", "to_conversation"))
         kind = pick(doc, ("kind", "type", "relation", "edge_type")) or "related"

@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from pymongo import ASCENDING, UpdateOne
 
 from forge_tui.domain.models import Conversation, Turn
 from forge_tui.protocol.detect import find_archive_blocks
 from forge_tui.store.repository import Store
 
-MENTIONS = "archive_mentions"
 #: A user turn at seq < EARLY_USER_SEQ that pastes an archive is a continuation.
 EARLY_USER_SEQ = 4
 
@@ -62,17 +60,11 @@ def scan(conv: Conversation, turns: Iterable[Turn]) -> list[Mention]:
 
 
 def record(store: Store, mentions: list[Mention]) -> None:
-    ops = [
-        UpdateOne(
-            {"_id": f"{m.key}|{m.turn_id}"},
-            {"$set": {"key": m.key, "conversation_id": m.conversation_id, "project": m.project,
-                      "turn_id": m.turn_id, "seq": m.seq, "role": m.role, "created_at": m.created_at}},
-            upsert=True,
-        )
+    store.record_mentions(
+        {"key": m.key, "conversation_id": m.conversation_id, "project": m.project, "turn_id": m.turn_id,
+         "seq": m.seq, "role": m.role, "created_at": m.created_at}
         for m in mentions
-    ]
-    if ops:
-        store.db[MENTIONS].bulk_write(ops, ordered=False)
+    )  # fmt: skip
 
 
 def link(store: Store, keys: Iterable[str], blocks: dict[str, dict[str, Any]]) -> int:
@@ -80,7 +72,7 @@ def link(store: Store, keys: Iterable[str], blocks: dict[str, dict[str, Any]]) -
     Returns the number of edges created or confirmed."""
     edges = 0
     for key in keys:
-        mentions = list(store.db[MENTIONS].find({"key": key}).sort([("created_at", ASCENDING), ("seq", ASCENDING)]))
+        mentions = store.mentions_of(key)
         if not mentions:
             continue
         producers = [m for m in mentions if m["role"] == "assistant"]
@@ -96,7 +88,7 @@ def link(store: Store, keys: Iterable[str], blocks: dict[str, dict[str, Any]]) -
         }
         for cid in sorted(continuing):
             store.add_edge(cid, key, "continued_from", origin="import")
-            store.conversations.update_one({"_id": cid, "archive_context": None}, {"$set": {"archive_context": key}})
+            store.set_archive_context_if_unset(cid, key)
             edges += 1
     return edges
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
-from pymongo import ASCENDING
-
 from forge_tui.domain.ids import entity_id
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.pipeline.link import decision_value, question_title
@@ -29,7 +27,7 @@ PIN_KINDS = ("decision", "constraint", "question")
 
 
 class Corrections:
-    """Mixed into ``Registry``: expects ``db``, ``store``, ``events``, ``clock`` and the decision/thread methods."""
+    """Mixed into ``Registry``: expects ``_docs``, ``store``, ``events``, ``clock`` and the decision/thread methods."""
 
     def pin(
         self: "Registry", project: str, kind: str, text: str = "", *, turn: str | None = None, who: str = "user"
@@ -67,12 +65,12 @@ class Corrections:
         item = self._item(project, item_id)
         now = self.clock()
         if isinstance(item, Decision):
-            self.db["decisions"].update_one({"_id": item.uid}, {"$set": {"status": "dismissed", "pinned": False}})
+            self._docs.set_decision(item.uid, status="dismissed", pinned=False)
             self.events.log(project, "decision_dismissed", item.id, who=who, why=why, at=now, was=item.status)
             self._example(project, item.statement or item.text, "other", None, item.source_message_id, item.id,
                           "dismiss")
             return self.get_decision(project, item.id)
-        self.db["threads"].update_one({"_id": item.uid}, {"$set": {"dismissed": True, "updated_at": now}})
+        self._docs.set_thread(item.uid, dismissed=True, updated_at=now)
         self.events.log(project, "thread_dismissed", item.id, who=who, why=why, at=now, was=item.status)
         self._example(project, item.question or item.title, "other", None, item.source_message_id, item.id, "dismiss")
         return self.get_thread(project, item.id)
@@ -85,18 +83,16 @@ class Corrections:
         item = self._item(project, item_id)
         now = self.clock()
         if isinstance(item, Decision):
-            self.db["decisions"].update_one({"_id": item.uid}, {"$set": {"text": text[:1000], "pinned": True}})
+            self._docs.set_decision(item.uid, text=text[:1000], pinned=True)
             self.events.log(project, "decision_edited", item.id, who=who, at=now, old=item.text, new=text)
             return self.get_decision(project, item.id)
-        self.db["threads"].update_one({"_id": item.uid}, {"$set": {"title": text[:300], "pinned": True,
-                                                                   "updated_at": now}})
+        self._docs.set_thread(item.uid, title=text[:300], pinned=True, updated_at=now)
         self.events.log(project, "thread_edited", item.id, who=who, at=now, old=item.title, new=text)
         return self.get_thread(project, item.id)
 
     def corrections(self: "Registry", project: str | None = None) -> Iterator[dict[str, Any]]:
         """The stored labelled sentences, oldest first."""
-        query = {} if project is None else {"project": project}
-        yield from self.db["corrections"].find(query, {"_id": 0}).sort("at", ASCENDING)
+        yield from self._docs.correction_docs(project)
 
     # -- internals ----------------------------------------------------------------------
     def _item(self: "Registry", project: str, item_id: str) -> Decision | Thread:
@@ -104,7 +100,7 @@ class Corrections:
         if ident.startswith("D"):
             return self.get_decision(project, ident)
         if ident.startswith("T"):
-            found = self._threads.find_one({"project": project, "id": ident})
+            found = self._docs.thread_doc(project, ident)
             if found is None:
                 raise KnowledgeError(
                     f"No thread '{item_id}' in project '{project}'. List them with `forge threads --project {project}`."
@@ -118,7 +114,7 @@ class Corrections:
             doc = self.store.message_doc(source, {"role": 1})
             role = str((doc or {}).get("role") or "user")
         now = self.clock()
-        self.db["corrections"].insert_one({
+        self._docs.insert_correction({
             "_id": entity_id(project, "correction", uuid.uuid4().hex, now), "project": project, "text": text,
             "label": label, "role": role or "user", "source": source, "item": item, "action": action, "at": now,
         })  # fmt: skip

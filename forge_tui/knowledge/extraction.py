@@ -94,8 +94,7 @@ class Extractor:
         self.classifier = classifier or default_classifier(embedder)
         self.cancel = cancel or threading.Event()
         self.patterns = PatternStore(registry)
-        self._messages = registry.db["messages"]
-        self._conversations = registry.db["conversations"]
+        self._store = registry.store
 
     # -- entry points ----------------------------------------------------------
     def process_turn(self, turn: Turn, conversation: Any, *, force: bool = False) -> ExtractionOutcome:
@@ -118,20 +117,18 @@ class Extractor:
 
     def retry_failed(self, limit: int = 20) -> list[ExtractionOutcome]:
         """Re-run queued failures (oldest first); gives up on a turn after ``MAX_ATTEMPTS``."""
-        events = self.registry.events.events
+        events = self.registry.events
         results = []
-        for ev in events.find({"what": "extraction_failed", "retry": "pending"}).sort("at", 1).limit(limit):
-            doc = self._messages.find_one({"_id": ev["target"]})
-            conv = self._conversations.find_one({"_id": doc["conversation_id"]}) if doc else None
+        for ev in events.pending_retries("extraction_failed", limit):
+            doc = self._store.message_doc(ev["target"])
+            conv = self._store.conversation_doc(doc["conversation_id"]) if doc else None
             if doc is None:
-                events.update_one({"_id": ev["_id"]}, {"$set": {"retry": "gave_up", "why": "turn no longer exists"}})
+                events.update(ev["_id"], retry="gave_up", why="turn no longer exists")
                 continue
             outcome = self._run(turn_from_doc(doc), conv or {"project": ev.get("project")}, force=True, queue=False)
             attempts = int(ev.get("attempts", 1)) + 1
             state = "done" if outcome.ok else ("gave_up" if attempts >= MAX_ATTEMPTS else "pending")
-            events.update_one(
-                {"_id": ev["_id"]}, {"$set": {"retry": state, "attempts": attempts, "last_error": outcome.error}}
-            )
+            events.update(ev["_id"], retry=state, attempts=attempts, last_error=outcome.error)
             results.append(outcome)
         return results
 
@@ -140,7 +137,7 @@ class Extractor:
         if getattr(turn.status, "is_open", False):
             out.skipped = True  # still streaming: extract once the turn is closed
             return
-        if not force and self._messages.find_one({"_id": turn.id, "extracted_at": {"$ne": None}}, {"_id": 1}):
+        if not force and self._store.is_extracted(turn.id):
             out.skipped = True
             return
         role = str(getattr(turn.role, "value", turn.role))
@@ -152,7 +149,7 @@ class Extractor:
             labelled = self.classifier.label(context, only=[len(context) - 1], offset=max(0, turn.seq - len(context) + 1))
         out.labels = classify(turn.content, role, labelled)
         out.path = self.classifier.path
-        self._messages.update_one({"_id": turn.id}, {"$set": {"labels": out.labels, "labelled": True}})
+        self._store.set_message_fields(turn.id, labels=out.labels, labelled=True)
         if "code_pattern" in out.labels:
             for block in code_blocks(turn.content)[:MAX_CANDIDATES]:
                 if block.strip():
@@ -173,7 +170,7 @@ class Extractor:
             out.decisions += folded.decisions
             out.threads_opened += folded.opened
             out.threads_closed += folded.closed
-        self._messages.update_one({"_id": turn.id}, {"$set": {"extracted_at": self.registry.clock()}})
+        self._store.set_message_fields(turn.id, extracted_at=self.registry.clock())
 
     def _previous(self, turn: Turn, before: int | None = None) -> TurnText | None:
         """The turn before this one (what "sounds good, do that" agrees to); ``before``: a seq to look below.
@@ -181,11 +178,9 @@ class Extractor:
         parent = getattr(turn, "parent_id", None)
         if before is None and parent is not None:
             return self._parent_text(turn.conversation_id, parent)
-        doc = self._messages.find_one(
-            {"conversation_id": turn.conversation_id, "seq": {"$lt": turn.seq if before is None else before},
-             "role": {"$ne": "system"}},
-            {"role": 1, "content": 1, "seq": 1}, sort=[("seq", -1)],
-        )  # fmt: skip
+        doc = self._store.previous_message_doc(
+            turn.conversation_id, turn.seq if before is None else before, {"role": 1, "content": 1, "seq": 1}
+        )
         if doc is None:
             return None
         return TurnText(str(doc.get("role") or "user"), str(doc.get("content") or ""), doc["_id"])
@@ -193,7 +188,7 @@ class Extractor:
     def _parent_text(self, conversation_id: str, parent: str | None) -> TurnText | None:
         """The nearest turn up a branch from ``parent`` that is not a system turn."""
         while parent is not None and parent != conversation_id:
-            doc = self._messages.find_one({"_id": parent}, {"role": 1, "content": 1, "parent_id": 1})
+            doc = self._store.message_doc(parent, {"role": 1, "content": 1, "parent_id": 1})
             if doc is None:
                 return None
             if doc.get("role") != "system":
@@ -208,7 +203,7 @@ class Extractor:
         The reply says much about the turn before it ("Locked: …", "Noted — …"), so
         the registry ends up with what a whole-conversation pass (the archive) finds.
         """
-        doc = self._messages.find_one({"_id": prev.source}, {"seq": 1, "parent_id": 1}) or {}
+        doc = self._store.message_doc(prev.source, {"seq": 1, "parent_id": 1}) or {}
         prev_seq = int(doc.get("seq", turn.seq - 1))
         if doc.get("parent_id") is not None:
             earlier = self._parent_text(turn.conversation_id, doc["parent_id"])
@@ -227,13 +222,7 @@ class Extractor:
 
     def _recorded(self, project: str, source: str) -> set[str]:
         """Sentences of turn ``source`` already in the registry (statements and questions)."""
-        said = {d.get("statement", "") for d in self.registry.db["decisions"].find(
-            {"project": project, "sources": source}, {"statement": 1})}
-        said |= {t.get("question", "") for t in self.registry.db["threads"].find(
-            {"project": project, "sources": source}, {"question": 1})}
-        said |= {t.get("resolution", "") for t in self.registry.db["threads"].find(
-            {"project": project, "resolution_sources": source}, {"resolution": 1})}
-        return {" ".join(s.split()) for s in said if s}
+        return {" ".join(s.split()) for s in self._store.knowledge.sentences_citing(project, source)}
 
     def _context(self, turn: Turn, sentence: str) -> str:
         return candidate_context(str(getattr(turn.role, "value", turn.role)), turn.content, sentence)

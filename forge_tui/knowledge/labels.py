@@ -9,32 +9,20 @@ from __future__ import annotations
 
 from typing import Callable
 
-from pymongo import UpdateOne
-from pymongo.database import Database
-
 from forge_tui.knowledge.pipeline.topics import classify
+from forge_tui.store.repository import Store
 
 
 def backfill_labels(
-    db: Database, *, project: str | None = None, batch: int = 500, on_batch: Callable[[int], None] | None = None
+    store: Store, *, project: str | None = None, batch: int = 500, on_batch: Callable[[int], None] | None = None
 ) -> int:
     """Classify every message without ``labelled`` set; returns how many were labelled."""
-    query: dict = {"labelled": {"$ne": True}}
-    if project is not None:
-        query["project"] = project
     done = 0
     while True:
-        docs = list(db["messages"].find(query, {"content": 1, "role": 1}).limit(batch))
+        docs = store.unlabelled_message_docs(project, batch)
         if not docs:
             return done
-        ops = [
-            UpdateOne(
-                {"_id": d["_id"]},
-                {"$set": {"labels": classify(d.get("content") or "", d.get("role") or "user"), "labelled": True}},
-            )
-            for d in docs
-        ]
-        db["messages"].bulk_write(ops, ordered=False)
-        done += len(ops)
+        store.set_labels({d["_id"]: classify(d.get("content") or "", d.get("role") or "user") for d in docs})
+        done += len(docs)
         if on_batch is not None:
-            on_batch(len(ops))
+            on_batch(len(docs))

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from forge_tui.domain.ids import entity_id
 from forge_tui.knowledge.errors import KnowledgeError
@@ -92,7 +90,7 @@ class PatternStore:
 
     def __init__(self, registry: "Registry"):
         self.registry = registry
-        self._docs = registry.db["patterns"]
+        self._docs = registry.store.knowledge
 
     def absorb(
         self, project: str, code: str, *, language: str = "", sources: Sequence[str] = (), who: str = "system"
@@ -110,57 +108,38 @@ class PatternStore:
             "code": code.strip("\n"), "language": language, "confidence": FIRST_CONFIDENCE, "occurrences": 1,
             "retrieval_count": 0, "sources": list(dict.fromkeys(sources)), "created_at": now, "updated_at": now,
         }  # fmt: skip
-        try:
-            self._docs.insert_one(doc)
-        except DuplicateKeyError:  # another writer created it between our read and insert
+        if not self._docs.insert_pattern(doc):  # another writer created it between our read and insert
             merged = self._merge(project, fp, sources, now)
             if merged is None:
-                raise
+                raise KnowledgeError(f"Pattern {pid} of project '{project}' could be neither created nor merged.")
             return merged, False
         self.registry.events.log(project, "pattern_created", pid, who=who, at=now)
         return Pattern.from_doc(doc), True
 
     def _merge(self, project: str, fp: str, sources: Sequence[str], now: datetime) -> Pattern | None:
-        current = self._docs.find_one({"project": project, "fingerprint": fp}, {"confidence": 1})
+        current = self._docs.pattern_confidence(project, fp)
         if current is None:
             return None
-        gained = current["confidence"] + (1.0 - current["confidence"]) * CONFIDENCE_GAIN
-        doc = self._docs.find_one_and_update(
-            {"_id": current["_id"]},
-            {
-                "$inc": {"occurrences": 1},
-                "$max": {"confidence": round(gained, 4)},
-                "$addToSet": {"sources": {"$each": list(sources)}},
-                "$set": {"updated_at": now},
-            },
-            return_document=ReturnDocument.AFTER,
-        )
+        uid, confidence = current
+        gained = confidence + (1.0 - confidence) * CONFIDENCE_GAIN
+        doc = self._docs.absorb_into_pattern(uid, round(gained, 4), sources, now)
         return Pattern.from_doc(doc) if doc else None
 
     def use(self, project: str, pid: str, *, who: str = "system") -> Pattern:
         """Record one retrieval of a pattern (it ranks higher afterwards)."""
         now = self.registry.clock()
-        doc = self._docs.find_one_and_update(
-            {"project": project, "id": pid.strip().upper()},
-            {"$inc": {"retrieval_count": 1}, "$set": {"last_used_at": now}},
-            return_document=ReturnDocument.AFTER,
-        )
+        doc = self._docs.count_pattern_use(project, pid.strip().upper(), now)
         if doc is None:
             raise KnowledgeError(f"No pattern '{pid}' in project '{project}'.")
         self.registry.events.log(project, "pattern_used", doc["id"], who=who, at=now)
         return Pattern.from_doc(doc)
 
     def get(self, project: str, pid: str) -> Pattern:
-        doc = self._docs.find_one({"project": project, "id": pid.strip().upper()})
+        doc = self._docs.pattern_doc(project, pid.strip().upper())
         if doc is None:
             raise KnowledgeError(f"No pattern '{pid}' in project '{project}'.")
         return Pattern.from_doc(doc)
 
     def patterns(self, project: str, limit: int = 0) -> list[Pattern]:
         """Best first: confidence, then how often they were used."""
-        cursor = self._docs.find({"project": project}).sort(
-            [("confidence", DESCENDING), ("retrieval_count", DESCENDING), ("id", ASCENDING)]
-        )
-        if limit:
-            cursor = cursor.limit(limit)
-        return [Pattern.from_doc(d) for d in cursor]
+        return [Pattern.from_doc(d) for d in self._docs.pattern_docs(project, limit)]

@@ -10,10 +10,7 @@ Every change writes an ``events`` entry (who/what/when/why); ``supersedes`` and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
-
-from pymongo import ASCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from typing import Callable, Iterable, Sequence
 
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import utcnow
@@ -34,15 +31,10 @@ class Registry(ThreadRegistry, Corrections):
     """Decisions, threads and conflicts for every project in one database. Thread-safe."""
 
     def __init__(self, store: Store, clock: Clock = utcnow):
-        db = store.db  # the knowledge collections live beside the conversations, in one database
-        self.db = db
         self.clock = clock
-        self._decisions = db["decisions"]
-        self._conflicts = db["conflicts"]
-        self._threads = db["threads"]
-        self._counters = db["counters"]
+        self._docs = store.knowledge  # the knowledge collections live beside the conversations, in one database
         self._known_counters: set[str] = set()
-        self.events = EventLog(db)
+        self.events = EventLog(store.knowledge)
         self._store = store
 
     @property
@@ -60,21 +52,16 @@ class Registry(ThreadRegistry, Corrections):
         """
         key = f"{project}:{prefix}"
         if key not in self._known_counters:
-            try:
-                self._counters.update_one({"_id": key}, {"$setOnInsert": {"seq": 0}}, upsert=True)
-            except DuplicateKeyError:
-                pass  # another writer created it first: exactly what we wanted
+            self._docs.ensure_counter(key)
             self._known_counters.add(key)
-        doc = self._counters.find_one_and_update(
-            {"_id": key}, {"$inc": {"seq": 1}}, return_document=ReturnDocument.AFTER
-        )
-        if doc is None:
+        seq = self._docs.advance_counter(key)
+        if seq is None:
             raise KnowledgeError(f"The id counter '{key}' vanished from the 'counters' collection; restart Forge.")
-        return f"{prefix}{doc['seq']:03d}"
+        return f"{prefix}{seq:03d}"
 
     # -- reads -----------------------------------------------------------------
     def find_decision(self, project: str, did: str) -> Decision | None:
-        doc = self._decisions.find_one({"project": project, "id": did.strip().upper()})
+        doc = self._docs.decision_doc(project, did.strip().upper())
         return Decision.from_doc(doc) if doc else None
 
     def get_decision(self, project: str, did: str) -> Decision:
@@ -87,10 +74,7 @@ class Registry(ThreadRegistry, Corrections):
         return found
 
     def decisions(self, project: str | None = None, include_inactive: bool = False) -> list[Decision]:
-        query: dict[str, Any] = {} if include_inactive else {"status": "active"}
-        if project is not None:
-            query["project"] = project
-        docs = self._decisions.find(query).sort([("project", ASCENDING), ("id", ASCENDING)])
+        docs = self._docs.decision_docs(project, active_only=not include_inactive)
         return [Decision.from_doc(d) for d in docs]
 
     def active_decisions(self, project: str) -> list[Decision]:
@@ -173,7 +157,7 @@ class Registry(ThreadRegistry, Corrections):
 
         draft.id = self.next_short_id(project, "D")
         draft.uid = entity_id(project, "decision", draft.id, now)
-        self._decisions.insert_one(draft.to_doc())
+        self._docs.insert_decision(draft.to_doc())
         self.events.log(project, "decision_created", draft.id, who=who, why=why, at=now, text=text)
 
         outcome = RecordOutcome("created", draft)
@@ -208,7 +192,7 @@ class Registry(ThreadRegistry, Corrections):
 
     def reject(self, project: str, did: str, *, who: str = "user", why: str = "") -> Decision:
         decision = self.get_decision(project, did)
-        self._decisions.update_one({"_id": decision.uid}, {"$set": {"status": "rejected"}})
+        self._docs.set_decision(decision.uid, status="rejected")
         self.events.log(project, "decision_rejected", decision.id, who=who, why=why, at=self.clock())
         return self.get_decision(project, did)
 
@@ -216,7 +200,7 @@ class Registry(ThreadRegistry, Corrections):
         """Confirm a decision still holds: resets its age and hop count."""
         decision = self.get_decision(project, did)
         now = self.clock()
-        self._decisions.update_one({"_id": decision.uid}, {"$set": {"last_validated": now, "hops": 0}})
+        self._docs.set_decision(decision.uid, last_validated=now, hops=0)
         self.events.log(project, "decision_revalidated", decision.id, who=who, why=why, at=now, hops_before=decision.hops)
         return self.get_decision(project, did)
 
@@ -237,12 +221,7 @@ class Registry(ThreadRegistry, Corrections):
         """
         out = []
         for did in dict.fromkeys(d.strip().upper() for d in dids):
-            query: dict[str, Any] = {"project": project, "id": did, "status": "active"}
-            update: dict[str, Any] = {"$inc": {"hops": n}}
-            if carried_into is not None:
-                query["carried_into"] = {"$ne": carried_into}
-                update["$addToSet"] = {"carried_into": carried_into}
-            doc = self._decisions.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+            doc = self._docs.add_decision_hops(project, did, n, carried_into)
             if doc is not None:
                 self.events.log(
                     project, "decision_hop", did, who=who, why=why, at=self.clock(), hops=doc["hops"], into=carried_into
@@ -253,18 +232,10 @@ class Registry(ThreadRegistry, Corrections):
     # -- conflicts -------------------------------------------------------------
     def pending_conflicts(self, project: str | None = None) -> list[Conflict]:
         """Conflicts awaiting a choice (``pending``) and cross-project clashes (``blocked``)."""
-        query: dict[str, Any] = {"status": {"$in": list(OPEN_CONFLICT)}}
-        if project is not None:
-            query["$or"] = [{"project": project}, {"existing_project": project}]
-        docs = self._conflicts.find(query).sort([("project", ASCENDING), ("id", ASCENDING)])
-        return [Conflict.from_doc(d) for d in docs]
+        return [Conflict.from_doc(d) for d in self._docs.open_conflict_docs(OPEN_CONFLICT, project)]
 
     def get_conflict(self, conflict_id: str, project: str | None = None) -> Conflict:
-        cid = conflict_id.strip()
-        query: dict[str, Any] = {"$or": [{"_id": cid}, {"id": cid.upper()}]}
-        if project is not None:
-            query["project"] = project
-        docs = list(self._conflicts.find(query).limit(2))
+        docs = self._docs.conflict_docs(conflict_id.strip(), project)
         if not docs:
             where = f" in project '{project}'" if project else ""
             raise KnowledgeError(f"No conflict '{conflict_id}'{where}. List them with `forge conflicts`.")
@@ -292,49 +263,26 @@ class Registry(ThreadRegistry, Corrections):
         elif choice == "reject":
             self.reject(conflict.project, conflict.new, who=who, why=why or f"conflict {conflict.id}")
         now = self.clock()
-        self._conflicts.update_one(
-            {"_id": conflict.uid}, {"$set": {"status": "resolved", "choice": choice, "resolved_at": now}}
-        )
+        self._docs.resolve_conflict(conflict.uid, choice, now)
         self.events.log(conflict.project, "conflict_resolved", conflict.id, who=who, why=why, at=now, choice=choice)
         return self.get_conflict(conflict.uid)
 
     # -- internals -------------------------------------------------------------
     def _overlap_candidates(self, draft: Decision) -> list[Decision]:
-        ors: list[dict[str, Any]] = []
-        if draft.key:
-            ors.append({"key": draft.key})
-        if draft.subject:
-            ors.append({"subject": draft.subject})
-        if draft.artifacts:
-            ors.append({"artifacts": {"$in": draft.artifacts}})
-        if draft.embedding is not None:
-            ors.append({"project": draft.project, "embedding": {"$ne": None}})
-        ors.append({"project": draft.project, "statement": draft.statement})
-        query = {"status": "active", "kind": {"$ne": "constraint"}, "$or": ors}
-        docs = self._decisions.find(query).sort("created_at", ASCENDING)
+        docs = self._docs.overlapping_decision_docs(
+            draft.project, draft.statement, key=draft.key or "", subject=draft.subject or "",
+            artifacts=draft.artifacts, embedded=draft.embedding is not None,
+        )  # fmt: skip
         return [Decision.from_doc(d) for d in docs]
 
     def _merge(self, old: Decision, new: Decision, who: str, why: str, validates: bool) -> Decision:
         now = self.clock()
-        update: dict[str, Any] = {
-            "$addToSet": {"sources": {"$each": new.sources}},
-            "$inc": {"restatements": 1},
-            "$max": {"tier": new.tier},
-        }
-        if validates:
-            update["$set"] = {"last_validated": now, "hops": 0}
-        self._decisions.update_one({"_id": old.uid}, update)
+        self._docs.merge_into_decision(old.uid, new.sources, new.tier, now if validates else None)
         self.events.log(old.project, "decision_merged", old.id, who=who, why=why, at=now, text=new.text)
         return self.get_decision(old.project, old.id)
 
     def _supersede(self, new: Decision, old: Decision, who: str, why: str) -> None:
-        self._decisions.update_one(
-            {"_id": old.uid},
-            {"$set": {"status": "superseded", "superseded_by": new.id}, "$addToSet": {"conflicts_with": new.id}},
-        )
-        self._decisions.update_one(
-            {"_id": new.uid}, {"$addToSet": {"supersedes": old.id, "conflicts_with": old.id}}
-        )
+        self._docs.mark_superseded(old.uid, old.id, new.uid, new.id)
         self._store.add_edge(new.uid, old.uid, "supersedes", project=new.project)
         self._store.add_edge(new.uid, old.uid, "conflicts_with", project=new.project)
         self.events.log(new.project, "decision_superseded", old.id, who=who, why=why, at=self.clock(), by=new.id)
@@ -342,9 +290,9 @@ class Registry(ThreadRegistry, Corrections):
     def _open_conflict(self, new: Decision, old: Decision, verdict: policy.Verdict, who: str) -> Conflict:
         cross = verdict.kind == policy.CROSS_PROJECT
         ref = f"{old.project}/{old.id}" if cross else old.id
-        self._decisions.update_one({"_id": new.uid}, {"$addToSet": {"conflicts_with": ref}})
+        self._docs.add_decision_conflict(new.uid, ref)
         if not cross:  # a decision in another project is shown the clash, never modified
-            self._decisions.update_one({"_id": old.uid}, {"$addToSet": {"conflicts_with": new.id}})
+            self._docs.add_decision_conflict(old.uid, new.id)
         self._store.add_edge(new.uid, old.uid, "conflicts_with", project=new.project, blocked=cross)
         now = self.clock()
         cid = self.next_short_id(new.project, "C")
@@ -361,7 +309,7 @@ class Registry(ThreadRegistry, Corrections):
             "reason": verdict.reason,
             "created_at": now,
         }
-        self._conflicts.insert_one(doc)
+        self._docs.insert_conflict(doc)
         self.events.log(new.project, "conflict_" + doc["status"], cid, who=who, why=verdict.reason, at=now, new=new.id, existing=ref)
         return Conflict.from_doc(doc)
 

@@ -10,20 +10,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from pymongo import ASCENDING
-from pymongo.database import Database
-
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import utcnow
 from forge_tui.knowledge.errors import KnowledgeError
+from forge_tui.store.repository import Store
 
 
 _MISSING = object()
 
 
 class Scratchpad:
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow):
-        self._docs = db["scratchpad"]
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow):
+        self._docs = store.knowledge
         self.clock = clock
 
     def set(self, key: str, value: Any, ttl_s: float, *, project: str = "default") -> datetime:
@@ -34,27 +32,20 @@ class Scratchpad:
             raise KnowledgeError(f"ttl_s must be a positive number of seconds, got {ttl_s!r}.")
         now = self.clock()
         expires = now + timedelta(seconds=float(ttl_s))
-        self._docs.update_one(
-            {"project": project, "key": key},
-            {
-                "$set": {"value": value, "expires_at": expires, "updated_at": now},
-                "$setOnInsert": {"_id": entity_id(project, "scratch", key)},
-            },
-            upsert=True,
-        )
+        self._docs.scratch_set(project, key, value, expires, now, entity_id(project, "scratch", key))
         return expires
 
     def get(self, key: str, default: Any = None, *, project: str = "default") -> Any:
-        doc = self._docs.find_one({"project": project, "key": key, "expires_at": {"$gt": self.clock()}})
+        doc = self._docs.scratch_doc(project, key, self.clock())
         return default if doc is None else doc.get("value")
 
     def has(self, key: str, *, project: str = "default") -> bool:
         return self.get(key, _MISSING, project=project) is not _MISSING
 
     def delete(self, key: str, *, project: str = "default") -> bool:
-        return self._docs.delete_one({"project": project, "key": key}).deleted_count == 1
+        return self._docs.scratch_delete(project, key)
 
     def items(self, *, project: str = "default") -> dict[str, Any]:
         """Every live key of ``project`` with its value."""
-        docs = self._docs.find({"project": project, "expires_at": {"$gt": self.clock()}}).sort("key", ASCENDING)
+        docs = self._docs.scratch_docs(project, self.clock())
         return {d["key"]: d.get("value") for d in docs}

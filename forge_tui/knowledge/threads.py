@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Sequence
-
-from pymongo import ASCENDING
+from typing import TYPE_CHECKING, Sequence
 
 from forge_tui.domain.ids import entity_id
 from forge_tui.knowledge.errors import KnowledgeError
@@ -21,20 +19,18 @@ def title_key(title: str) -> str:
 
 
 class ThreadRegistry:
-    """Thread operations; expects ``_threads``, ``events``, ``clock`` and ``next_short_id``."""
+    """Thread operations; expects ``_docs`` (the store's knowledge documents), ``events``, ``clock``
+    and ``next_short_id``."""
 
     def threads(
         self: "Registry", project: str, status: str | None = None, include_dismissed: bool = False
     ) -> list[Thread]:
-        query: dict[str, Any] = {"project": project}
-        if not include_dismissed:
-            query["dismissed"] = {"$ne": True}
-        if status is not None:
-            query["status"] = _check_status(status)
-        return [Thread.from_doc(d) for d in self._threads.find(query).sort("id", ASCENDING)]
+        wanted = _check_status(status) if status is not None else None
+        docs = self._docs.thread_docs(project, wanted, include_dismissed=include_dismissed)
+        return [Thread.from_doc(d) for d in docs]
 
     def find_thread(self: "Registry", project: str, tid: str) -> Thread | None:
-        doc = self._threads.find_one({"project": project, "id": tid.strip().upper()})
+        doc = self._docs.thread_doc(project, tid.strip().upper())
         return Thread.from_doc(doc) if doc else None
 
     def get_thread(self: "Registry", project: str, tid: str) -> Thread:
@@ -71,13 +67,9 @@ class ThreadRegistry:
             raise KnowledgeError(f"Priority must be one of {', '.join(PRIORITIES)}, got {priority!r}.")
         now = self.clock()
         key = title_key(title)
-        match = {"id": same_as.strip().upper()} if same_as else {"title_key": key}
-        existing = self._threads.find_one({"project": project, **match, "status": "OPEN", "dismissed": {"$ne": True}})
+        existing = self._docs.open_thread_doc(project, tid=same_as.strip().upper() if same_as else None, title_key=key)
         if existing is not None:
-            self._threads.update_one(
-                {"_id": existing["_id"]},
-                {"$addToSet": {"sources": {"$each": list(sources)}}, "$set": {"updated_at": now}},
-            )
+            self._docs.add_thread_sources(existing["_id"], sources, now)
             return self.get_thread(project, existing["id"])
         tid = self.next_short_id(project, "T")
         doc = {
@@ -96,7 +88,7 @@ class ThreadRegistry:
             "question": " ".join(question.split()),
             "pinned": pinned,
         }
-        self._threads.insert_one(doc)
+        self._docs.insert_thread(doc)
         self.events.log(project, "thread_opened", tid, who=who, why=why, at=now, title=title)
         return Thread.from_doc(doc)
 
@@ -122,14 +114,7 @@ class ThreadRegistry:
         if thread.status != "OPEN":
             raise KnowledgeError(f"Thread {thread.id} is already {thread.status}.")
         now = self.clock()
-        self._threads.update_one(
-            {"_id": thread.uid},
-            {
-                "$set": {"status": status, "resolution": resolution, "updated_at": now,
-                         "resolution_sources": list(dict.fromkeys(sources))},
-                "$addToSet": {"sources": {"$each": list(sources)}},
-            },
-        )
+        self._docs.close_thread(thread.uid, status, resolution, sources, now)
         self.events.log(project, "thread_" + status.lower(), thread.id, who=who, why=why or resolution, at=now)
         return self.get_thread(project, thread.id)
 

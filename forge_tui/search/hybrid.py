@@ -28,7 +28,7 @@ from forge_tui.search.message_feed import MessageFeed, previous_turns
 from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage
 from forge_tui.search.snippets import make_snippet, mark
 from forge_tui.search.vector_index import VectorIndex
-from forge_tui.search.vector_store import VectorStore, vector_to_binary
+from forge_tui.store.vectors import vector_to_binary
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,11 @@ class SearchService:
         self.embedder = embedder
         self.candidates = candidates
         self.semantic_weight = semantic_weight
-        self.vectors = VectorStore(store.db)
+        self.vectors = store.vectors
         self._keyword = KeywordIndex()
         # no periodic full rescan inside a search (seconds at 100k messages): turns written
         # with old timestamps (imports) come in through ``refresh(full=True)`` from a worker
-        self._keyword_feed = MessageFeed(store.messages, rescan_s=0)
+        self._keyword_feed = MessageFeed(store, rescan_s=0)
         self._vector: VectorIndex | None = None
         self._vector_model: str | None = None
         self._vector_polled_at: datetime | None = None  # wall clock when the last vector poll started
@@ -146,7 +146,7 @@ class SearchService:
         self._index_keyword(self._keyword_feed.poll(full=full))
 
     def _index_keyword(self, docs: list[dict[str, Any]]) -> None:
-        previous = previous_turns(self.store.messages, docs) if docs else {}
+        previous = previous_turns(self.store, docs) if docs else {}
         for doc in docs:
             self._keyword.add(doc["_id"], passage(doc), doc.get("project") or "default",
                               context=keyword_context(previous.get(doc["_id"])))
@@ -288,12 +288,8 @@ class SearchService:
         return self._server_vector_search
 
     def _probe_vector_search(self) -> bool:
-        probe = [{"$vectorSearch": {
-            "index": VECTOR_SEARCH_INDEX, "path": "vector", "queryVector": [0.0] * max(self.embedder.dim, 1),
-            "numCandidates": 1, "limit": 1,
-        }}]
         try:
-            list(self.vectors.collection.aggregate(probe))
+            self.vectors.server_search(VECTOR_SEARCH_INDEX, [0.0] * max(self.embedder.dim, 1), limit=1, num_candidates=1)
         except (OperationFailure, PyMongoError) as exc:
             log.debug("$vectorSearch unavailable: %s", exc)
             return False
@@ -303,15 +299,9 @@ class SearchService:
         filt: dict[str, Any] = {"model": self.embedder.name}
         if project is not None:
             filt["project"] = project
-        pipeline = [
-            {"$vectorSearch": {
-                "index": VECTOR_SEARCH_INDEX, "path": "vector", "queryVector": vector_to_binary(qvec),
-                "numCandidates": self.candidates * 10, "limit": self.candidates, "filter": filt,
-            }},
-            {"$project": {"message_id": 1, "score": {"$meta": "vectorSearchScore"}}},
-        ]
         try:
-            return [(d["message_id"], float(d.get("score") or 0.0)) for d in self.vectors.collection.aggregate(pipeline)]
+            return self.vectors.server_search(VECTOR_SEARCH_INDEX, vector_to_binary(qvec), limit=self.candidates,
+                                              num_candidates=self.candidates * 10, filt=filt)
         except PyMongoError as exc:
             log.warning("$vectorSearch failed, using the in-process index: %s", exc)
             self._server_vector_search = False

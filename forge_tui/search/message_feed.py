@@ -19,9 +19,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from pymongo.collection import Collection
-
 from forge_tui.search.passages import fingerprint
+from forge_tui.store.repository import Store
 
 SEARCHABLE_ROLES = ("user", "assistant")
 FIELDS = {
@@ -49,12 +48,12 @@ class MessageFeed:
 
     def __init__(
         self,
-        messages: Collection,
+        store: Store,
         known: dict[str, str] | None = None,
         rescan_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.messages = messages
+        self._store = store
         self.known: dict[str, str] = dict(known or {})
         self.rescan_s = rescan_s
         self._clock = clock
@@ -112,7 +111,7 @@ class MessageFeed:
     def poll_conversations(self, conversation_ids: list[str]) -> list[dict[str, Any]]:
         """Like ``poll``, but only the turns of these conversations (written by another process)."""
         with self._lock:
-            for d in self.messages.find({"conversation_id": {"$in": list(conversation_ids)}}, FIELDS):
+            for d in self._store.message_docs_in(conversation_ids, FIELDS):
                 self._seen_at[d["_id"]] = d.get("updated_at")
                 if is_final(d) and not self.is_current(d):
                     self._backlog[d["_id"]] = d
@@ -123,7 +122,7 @@ class MessageFeed:
     def _full_scan(self) -> list[dict[str, Any]]:
         # one cursor over everything: on SecantusDB this beats ids-then-$in batches by ~10x
         out = []
-        for d in self.messages.find({}, FIELDS, batch_size=5000):
+        for d in self._store.all_message_docs(FIELDS):
             self._seen_at[d["_id"]] = d.get("updated_at")
             if is_final(d) and not self.is_current(d):
                 out.append(d)
@@ -132,21 +131,20 @@ class MessageFeed:
     def _since_last_poll(self, since: datetime) -> list[dict[str, Any]]:
         # ids and dates first: right after a bulk write the slack window holds thousands of
         # documents already handled, and their content need not travel again
-        query = {"updated_at": {"$gte": since - POLL_SLACK}}
         changed = [
-            d["_id"] for d in self.messages.find(query, {"_id": 1, "updated_at": 1, "status": 1})
+            d["_id"] for d in self._store.message_changes_since(since - POLL_SLACK)
             if d.get("status") != "streaming" and self._seen_at.get(d["_id"]) != d.get("updated_at")
         ]
         out: list[dict[str, Any]] = []
         for start in range(0, len(changed), 1000):
-            for d in self.messages.find({"_id": {"$in": changed[start:start + 1000]}}, FIELDS):
+            for d in self._store.message_docs(changed[start:start + 1000], FIELDS):
                 self._seen_at[d["_id"]] = d.get("updated_at")
                 if is_final(d) and not self.is_current(d):
                     out.append(d)
         return out
 
 
-def previous_turns(messages: Collection, docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def previous_turns(store: Store, docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Message id -> the turn before it in its conversation, for each of ``docs``.
 
     A full scan holds the previous turns already; the rest are read in one query
@@ -170,8 +168,8 @@ def previous_turns(messages: Collection, docs: list[dict[str, Any]]) -> dict[str
         for start in range(0, len(cids), 1000):
             chunk = cids[start:start + 1000]
             seqs = sorted({s for c in chunk for s in missing[c]})
-            query = {"conversation_id": {"$in": chunk}, "seq": {"$in": seqs}}
-            for p in messages.find(query, {"conversation_id": 1, "seq": 1, "role": 1, "content": 1, "source.name": 1}):
+            fields = {"conversation_id": 1, "seq": 1, "role": 1, "content": 1, "source.name": 1}
+            for p in store.message_docs_at(chunk, seqs, fields):
                 found[(p.get("conversation_id"), p.get("seq"))] = p
         for d in docs:
             seq = d.get("seq")

@@ -23,7 +23,7 @@ from forge_tui.search.embedder import Embedder
 from forge_tui.search.message_feed import FIELDS, is_final
 from forge_tui.search.passages import fingerprint, passage
 from forge_tui.search.pipeline import EmbeddingPipeline
-from forge_tui.search.vector_store import VectorStore, binary_to_vector
+
 
 ProgressFn = Callable[[int, int], None]
 
@@ -60,7 +60,7 @@ def jaccard(a: list[str], b: list[str]) -> float:
 
 
 def _corpus(store: Any) -> list[dict[str, Any]]:
-    docs = [d for d in store.messages.find({}, FIELDS) if is_final(d)]
+    docs = [d for d in store.all_message_docs(FIELDS) if is_final(d)]
     docs.sort(key=lambda d: d["_id"])
     return docs
 
@@ -69,11 +69,8 @@ def _matrix(store: Any, embedder: Embedder, docs: list[dict[str, Any]], on_progr
     """Vectors for ``docs``: stored ones when current, the rest embedded in memory (nothing written)."""
     stored: dict[str, np.ndarray] = {}
     wanted = {d["_id"]: fingerprint(d) for d in docs}
-    for doc in VectorStore(store.db).collection.find({"model": embedder.name}, {"message_id": 1, "vector": 1,
-                                                                              "content_hash": 1}):
-        vec = binary_to_vector(doc.get("vector"))
-        mid = doc.get("message_id")
-        if vec is not None and vec.shape[0] == embedder.dim and wanted.get(mid) == doc.get("content_hash"):
+    for mid, stored_hash, vec in store.vectors.current_vectors(embedder.name):
+        if vec is not None and vec.shape[0] == embedder.dim and wanted.get(mid) == stored_hash:
             stored[mid] = vec
     out = np.zeros((len(docs), embedder.dim), dtype=np.float32)
     todo = [i for i, d in enumerate(docs) if d["_id"] not in stored]
@@ -164,7 +161,7 @@ def reembed(
     pipeline = EmbeddingPipeline(store, embedder, chunk_size=chunk_size)
     done = pipeline.embed_pending(limit=limit, full_scan=True, on_progress=on_progress, should_stop=should_stop)
     remaining = pipeline.pending(full_scan=True)
-    vectors = VectorStore(store.db)
+    vectors = store.vectors
     previous = vectors.active_model()
     switched = False
     if remaining == 0 and (previous is None or previous["model"] != embedder.name or previous["dim"] != embedder.dim):
@@ -186,6 +183,6 @@ class EmbeddingStatus:
 
 
 def embedding_status(store: Any, configured_model: str) -> EmbeddingStatus:
-    messages = sum(1 for d in store.messages.find({}, {"status": 1, "role": 1, "content": 1}) if is_final(d))
-    vectors = VectorStore(store.db)
+    messages = sum(1 for d in store.all_message_docs({"status": 1, "role": 1, "content": 1}) if is_final(d))
+    vectors = store.vectors
     return EmbeddingStatus(vectors.active_model(), configured_model, messages, vectors.models())

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from forge_tui.search.vector_store import content_hash
+from forge_tui.store.vectors import content_hash
 
 #: Bumped whenever ``passage`` changes, so stored vectors are re-embedded.
 PASSAGE_FORMAT = "speaker/1"

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from forge_tui.search.embedder import Embedder, EmbedderError
 from forge_tui.search.message_feed import FIELDS, MessageFeed, is_final
 from forge_tui.search.passages import fingerprint, passage
-from forge_tui.search.vector_store import VectorStore, chunked, vector_doc
+from forge_tui.store.vectors import chunked, vector_doc
 
 #: Batches encoded per call and written together (an interruption loses at most this much work).
 WRITE_EVERY_BATCHES = 8
@@ -34,7 +34,7 @@ class EmbeddingPipeline:
         self.chunk_size = chunk_size or embedder.batch_size * WRITE_EVERY_BATCHES
         self.embedder = embedder
         self.model = embedder.name
-        self.vectors = VectorStore(store.db)
+        self.vectors = store.vectors
         self._feed: MessageFeed | None = None
         self._rescan_s = rescan_s
         self._lock = threading.Lock()  # one embedding pass at a time
@@ -44,7 +44,7 @@ class EmbeddingPipeline:
     def feed(self) -> MessageFeed:
         if self._feed is None:
             self._feed = MessageFeed(
-                self.store.messages, self.vectors.hashes(self.model, self.embedder.dim or None), rescan_s=self._rescan_s
+                self.store, self.vectors.hashes(self.model, self.embedder.dim or None), rescan_s=self._rescan_s
             )
         return self._feed
 

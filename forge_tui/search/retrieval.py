@@ -28,7 +28,7 @@ from pymongo.errors import PyMongoError
 from forge_tui.protocol.safe_yaml import YamlRefused, load_plain_yaml
 from forge_tui.search.embedder import Embedder, EmbedderError
 from forge_tui.search.keyword_index import KeywordIndex, stem, terms
-from forge_tui.search.vector_store import content_hash
+from forge_tui.store.vectors import content_hash
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def _decisions(store: Any, registry: Any) -> Iterable[_Candidate]:
         docs = [r if isinstance(r, dict) else vars(r) for r in records]
     else:
         try:
-            docs = list(store.db["decisions"].find({}, {"embedding": 0}))
+            docs = store.knowledge.decision_docs(None, active_only=False, with_embedding=False)
         except PyMongoError as exc:
             log.warning("decisions collection unreadable: %s", exc)
             docs = []

@@ -35,7 +35,7 @@ class SearchCommands:
     def query(self, text: str, project: str | None, limit: int = 20) -> ev.SearchResults:
         result = self._search().search_with_notes(text, project=project, limit=limit)
         notes = list(result.notes)
-        if not result.hits and self._store().messages.estimated_document_count() == 0:
+        if not result.hits and not self._store().has_messages():
             notes.append("The store has no messages yet: chat, or bring history in with `forge import`.")
         return ev.SearchResults(text, [h.to_dict() for h in result.hits], notes, None, bool(result.semantic))
 

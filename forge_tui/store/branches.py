@@ -28,16 +28,16 @@ BRANCHED_INTO = "branched_into"
 
 
 class BranchDocuments:
-    """Needs ``self.messages``, ``self.conversations``, ``self.lineage`` (see ``Store``)."""
+    """Needs ``self._messages``, ``self._conversations``, ``self._lineage_edges`` (see ``Store``)."""
 
-    messages: Collection
-    conversations: Collection
-    lineage: Collection
+    _messages: Collection
+    _conversations: Collection
+    _lineage_edges: Collection
 
     def turn_tree(self, conversation_id: str) -> TurnTree:
         """Every stored turn of the conversation and the head of its branch on show."""
-        conv = self.conversations.find_one({"_id": conversation_id}, {"head": 1}) or {}
-        cursor = self.messages.find({"conversation_id": conversation_id}).sort("seq", ASCENDING)
+        conv = self._conversations.find_one({"_id": conversation_id}, {"head": 1}) or {}
+        cursor = self._messages.find({"conversation_id": conversation_id}).sort("seq", ASCENDING)
         return TurnTree(conversation_id, [turn_from_doc(d) for d in cursor], conv.get("head"))
 
     def active_turns(self, conversation_id: str) -> list[Turn]:
@@ -50,11 +50,11 @@ class BranchDocuments:
         length = self._branch_length(head_id)
         if length is not None:
             fields["turn_count"] = length
-        self.conversations.update_one({"_id": conversation_id}, {"$set": fields})
+        self._conversations.update_one({"_id": conversation_id}, {"$set": fields})
 
     def record_branch(self, conversation_id: str, old_turn_id: str, new_turn_id: str, how: str) -> None:
         """A lineage edge from the version replaced to the new one (idempotent)."""
-        self.lineage.update_one(
+        self._lineage_edges.update_one(
             {"src": old_turn_id, "dst": new_turn_id, "kind": BRANCHED_INTO},
             {"$setOnInsert": {"created_at": utcnow(), "conversation_id": conversation_id, "how": how}},
             upsert=True,
@@ -62,7 +62,7 @@ class BranchDocuments:
 
     def branch_edges(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every fork recorded in the conversation, oldest first."""
-        return list(self.lineage.find({"kind": BRANCHED_INTO, "conversation_id": conversation_id})
+        return list(self._lineage_edges.find({"kind": BRANCHED_INTO, "conversation_id": conversation_id})
                     .sort("created_at", ASCENDING))
 
     # -- used by Store.insert_turn ---------------------------------------------------------
@@ -77,7 +77,7 @@ class BranchDocuments:
 
     def _branch_length(self, turn_id: str) -> int | None:
         """How many turns the branch ending at ``turn_id`` has (its depth + 1)."""
-        doc = self.messages.find_one({"_id": turn_id}, {"depth": 1, "seq": 1})
+        doc = self._messages.find_one({"_id": turn_id}, {"depth": 1, "seq": 1})
         if doc is None:
             return None
         depth = doc.get("depth")

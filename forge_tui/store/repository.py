@@ -35,26 +35,33 @@ from forge_tui.store.codec import (
     turn_to_doc,
 )
 from forge_tui.store.connection import check_reachable, open_client
+from forge_tui.store.import_docs import ImportDocuments
+from forge_tui.store.knowledge_docs import KnowledgeDocuments
 from forge_tui.store.message_docs import MessageDocuments
 from forge_tui.store.schema import ensure_schema
 from forge_tui.store.system_prompts import SystemPrompts
 from forge_tui.store.server import pid_alive
-
-#: where the search feature keeps message vectors (``search.vector_store.EMBEDDINGS``); a purge
-#: removes a deleted turn's vectors with it
-EMBEDDINGS_COLLECTION = "embeddings"
+from forge_tui.store.vectors import VectorStore
 
 
-class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
-    """Repository over one MongoDB database. Thread-safe (pymongo clients are)."""
+class Store(ArchiveDocuments, MessageDocuments, ImportDocuments, SystemPrompts, BranchDocuments):
+    """Repository over one MongoDB database: the only door to it. Thread-safe (pymongo clients are).
+
+    Features reach their documents through named methods here and in the repositories the store
+    builds on the same database (``knowledge`` for the knowledge graph, ``vectors`` for search's
+    embeddings); no code outside ``forge_tui.store`` touches a collection (tests/unit/
+    test_store_door.py checks). ``db`` is public for tests and benches that inspect the database.
+    """
 
     def __init__(self, db: Database):
         self.db = db
-        self.conversations = db["conversations"]
-        self.messages = db["messages"]
-        self.lineage = db["lineage"]
-        self.archives = db["archives"]
-        self.project_settings = db["projects"]
+        self._conversations = db["conversations"]
+        self._messages = db["messages"]
+        self._lineage_edges = db["lineage"]
+        self._archives = db["archives"]
+        self._project_settings = db["projects"]
+        self.knowledge = KnowledgeDocuments(db)
+        self.vectors = VectorStore(db)
 
     @classmethod
     def connect(cls, uri: str, db_name: str = "forge", timeout_ms: int = 5000, *,
@@ -69,16 +76,20 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
     def ping(self) -> None:
         self.db.client.admin.command("ping")
 
+    def close(self) -> None:
+        """Close the client (with a dead server this waits out server selection: callers bound it)."""
+        self.db.client.close()
+
     def ensure_schema(self) -> None:
         """Create every collection's indexes (idempotent); the composition root runs it on opening."""
         ensure_schema(self.db)
 
     # -- conversations -------------------------------------------------------
     def create_conversation(self, conv: Conversation) -> None:
-        self.conversations.insert_one(conversation_to_doc(conv))
+        self._conversations.insert_one(conversation_to_doc(conv))
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
-        doc = self.conversations.find_one({"_id": conversation_id})
+        doc = self._conversations.find_one({"_id": conversation_id})
         return conversation_from_doc(doc) if doc else None
 
     def find_conversations(self, prefix: str) -> list[Conversation]:
@@ -86,7 +97,7 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         A blank prefix matches nothing (it would otherwise match every conversation)."""
         if not prefix.strip():
             return []
-        docs = self.conversations.find({"_id": {"$regex": "^" + _escape(prefix)}}).limit(5)
+        docs = self._conversations.find({"_id": {"$regex": "^" + _escape(prefix)}}).limit(5)
         return [conversation_from_doc(d) for d in docs]
 
     def list_conversations(self, project: str | None = None, limit: int = 0) -> list[Conversation]:
@@ -99,17 +110,17 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
             query = {"trashed_at": {"$ne": None}}
         elif project is not None:
             query["project"] = project
-        cursor = self.conversations.find(query).sort("updated_at", DESCENDING)
+        cursor = self._conversations.find(query).sort("updated_at", DESCENDING)
         if limit:
             cursor = cursor.limit(limit)
         return [conversation_from_doc(d) for d in cursor]
 
     def projects(self) -> list[str]:
-        return sorted(self.conversations.distinct("project"))
+        return sorted(self._conversations.distinct("project"))
 
     def update_conversation(self, conversation_id: str, **fields: Any) -> None:
         fields.setdefault("updated_at", utcnow())
-        self.conversations.update_one({"_id": conversation_id}, {"$set": fields})
+        self._conversations.update_one({"_id": conversation_id}, {"$set": fields})
 
     # -- rename and trash ----------------------------------------------------
     def rename_conversation(self, conversation_id: str, title: str) -> Conversation | None:
@@ -117,7 +128,7 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         title = " ".join(title.split())
         if not title:
             raise ValueError("the title is empty; give the conversation a name")
-        self.conversations.update_one({"_id": conversation_id}, {"$set": {"title": title}})
+        self._conversations.update_one({"_id": conversation_id}, {"$set": {"title": title}})
         return self.get_conversation(conversation_id)
 
     def trash_conversation(self, conversation_id: str, now: datetime | None = None) -> Conversation | None:
@@ -127,7 +138,7 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         conv = self.get_conversation(conversation_id)
         if conv is None or conv.in_trash:
             return conv
-        self.conversations.update_one(
+        self._conversations.update_one(
             {"_id": conversation_id, "trashed_at": None},
             {"$set": {"project": TRASH_PROJECT, "trashed_from": conv.project, "trashed_at": now or utcnow()}},
         )
@@ -139,7 +150,7 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         if conv is None or not conv.in_trash:
             return conv
         project = conv.trashed_from or DEFAULT_PROJECT
-        self.conversations.update_one(
+        self._conversations.update_one(
             {"_id": conversation_id},
             {"$set": {"project": project}, "$unset": {"trashed_at": "", "trashed_from": ""}},
         )
@@ -147,10 +158,10 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
 
     def trashed_message_ids(self) -> set[str]:
         """Ids of every turn of a trashed conversation (search and retrieval leave them out)."""
-        conv_ids = [d["_id"] for d in self.conversations.find({"trashed_at": {"$ne": None}}, {"_id": 1})]
+        conv_ids = [d["_id"] for d in self._conversations.find({"trashed_at": {"$ne": None}}, {"_id": 1})]
         if not conv_ids:
             return set()
-        return {d["_id"] for d in self.messages.find({"conversation_id": {"$in": conv_ids}}, {"_id": 1})}
+        return {d["_id"] for d in self._messages.find({"conversation_id": {"$in": conv_ids}}, {"_id": 1})}
 
     def purge_trash(self, keep_days: int = TRASH_KEEP_DAYS, now: datetime | None = None) -> list[Conversation]:
         """Delete for good the conversations trashed more than ``keep_days`` ago (never younger ones).
@@ -160,13 +171,13 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         Returns what was deleted.
         """
         cutoff = (now or utcnow()) - timedelta(days=keep_days)
-        old = [conversation_from_doc(d) for d in self.conversations.find({"trashed_at": {"$lt": cutoff}})]
+        old = [conversation_from_doc(d) for d in self._conversations.find({"trashed_at": {"$lt": cutoff}})]
         for conv in old:
-            ids = [d["_id"] for d in self.messages.find({"conversation_id": conv.id}, {"_id": 1})]
+            ids = [d["_id"] for d in self._messages.find({"conversation_id": conv.id}, {"_id": 1})]
             if ids:
-                self.db[EMBEDDINGS_COLLECTION].delete_many({"message_id": {"$in": ids}})
-            self.messages.delete_many({"conversation_id": conv.id})
-            self.conversations.delete_one({"_id": conv.id, "trashed_at": {"$lt": cutoff}})
+                self.vectors.delete_for_messages(ids)
+            self._messages.delete_many({"conversation_id": conv.id})
+            self._conversations.delete_one({"_id": conv.id, "trashed_at": {"$lt": cutoff}})
         return old
 
     # -- turns ---------------------------------------------------------------
@@ -181,12 +192,12 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         depth = self._depth_after(turn)
         if depth is not None:
             doc["depth"] = depth
-        self.messages.insert_one(doc)
+        self._messages.insert_one(doc)
         if depth is None:
             update: dict[str, Any] = {"$set": {"updated_at": turn.updated_at}, "$max": {"turn_count": turn.seq + 1}}
         else:
             update = {"$set": {"updated_at": turn.updated_at, "head": turn.id, "turn_count": depth + 1}}
-        self.conversations.update_one({"_id": turn.conversation_id}, update)
+        self._conversations.update_one({"_id": turn.conversation_id}, update)
 
     def update_turn(self, turn_id: str, **fields: Any) -> None:
         """Update a streaming turn in place (content, status, tokens, error)."""
@@ -194,18 +205,18 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         for key, value in fields.items():
             doc[key] = value.value if isinstance(value, TurnStatus) else value
         doc.setdefault("updated_at", utcnow())
-        self.messages.update_one({"_id": turn_id}, {"$set": doc})
+        self._messages.update_one({"_id": turn_id}, {"$set": doc})
 
     def get_turn(self, turn_id: str) -> Turn | None:
-        doc = self.messages.find_one({"_id": turn_id})
+        doc = self._messages.find_one({"_id": turn_id})
         return turn_from_doc(doc) if doc else None
 
     def turns(self, conversation_id: str) -> list[Turn]:
-        cursor = self.messages.find({"conversation_id": conversation_id}).sort("seq", ASCENDING)
+        cursor = self._messages.find({"conversation_id": conversation_id}).sort("seq", ASCENDING)
         return [turn_from_doc(d) for d in cursor]
 
     def next_seq(self, conversation_id: str) -> int:
-        last = self.messages.find_one(
+        last = self._messages.find_one(
             {"conversation_id": conversation_id}, sort=[("seq", DESCENDING)], projection={"seq": 1}
         )
         return 0 if last is None else last["seq"] + 1
@@ -219,14 +230,14 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         """
         host = socket.gethostname()
         dead = []
-        for doc in self.messages.find({"status": TurnStatus.STREAMING.value}, {"owner": 1}):
+        for doc in self._messages.find({"status": TurnStatus.STREAMING.value}, {"owner": 1}):
             owner = doc.get("owner") or {}
             if owner.get("host") == host and owner.get("pid") and pid_alive(owner["pid"]):
                 continue
             dead.append(doc["_id"])
         if not dead:
             return 0
-        result = self.messages.update_many(
+        result = self._messages.update_many(
             {"_id": {"$in": dead}, "status": TurnStatus.STREAMING.value},
             {"$set": {"status": TurnStatus.INTERRUPTED.value, "updated_at": utcnow()}},
         )
@@ -248,12 +259,12 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
             ops.append(UpdateOne({"_id": doc_id}, {"$set": doc}, upsert=True))
         inserted = modified = 0
         if ops:
-            res = self.messages.bulk_write(ops, ordered=True)
+            res = self._messages.bulk_write(ops, ordered=True)
             inserted, modified = res.upserted_count, res.modified_count
         conv.turn_count = len(turns)
         cdoc = conversation_to_doc(conv)
         cid = cdoc.pop("_id")
-        cres = self.conversations.update_one({"_id": cid}, {"$set": cdoc}, upsert=True)
+        cres = self._conversations.update_one({"_id": cid}, {"$set": cdoc}, upsert=True)
         return {
             "turns_inserted": inserted,
             "turns_modified": modified,
@@ -262,39 +273,39 @@ class Store(ArchiveDocuments, MessageDocuments, SystemPrompts, BranchDocuments):
         }
 
     def has_conversation(self, conversation_id: str) -> bool:
-        return self.conversations.find_one({"_id": conversation_id}, {"_id": 1}) is not None
+        return self._conversations.find_one({"_id": conversation_id}, {"_id": 1}) is not None
 
     def conversation_ids_by_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         """Ids of up to ``limit`` conversations starting with ``prefix`` (caller rejects a blank one)."""
-        return [d["_id"] for d in self.conversations.find({"_id": {"$regex": "^" + _escape(prefix)}}, {"_id": 1})
+        return [d["_id"] for d in self._conversations.find({"_id": {"$regex": "^" + _escape(prefix)}}, {"_id": 1})
                 .limit(limit)]
 
     # -- lineage -------------------------------------------------------------
     def add_edge(self, src: str, dst: str, kind: str, **meta: Any) -> None:
-        self.lineage.update_one(
+        self._lineage_edges.update_one(
             {"src": src, "dst": dst, "kind": kind},
             {"$setOnInsert": {"created_at": utcnow(), **meta}},
             upsert=True,
         )
 
     def edges(self, node: str) -> list[dict[str, Any]]:
-        return list(self.lineage.find({"$or": [{"src": node}, {"dst": node}]}))
+        return list(self._lineage_edges.find({"$or": [{"src": node}, {"dst": node}]}))
 
     def edges_from(self, node: str, kind: str | None = None) -> list[dict[str, Any]]:
         q: dict[str, Any] = {"src": node}
         if kind:
             q["kind"] = kind
-        return list(self.lineage.find(q))
+        return list(self._lineage_edges.find(q))
 
     def edges_to(self, node: str, kind: str | None = None) -> list[dict[str, Any]]:
         q: dict[str, Any] = {"dst": node}
         if kind:
             q["kind"] = kind
-        return list(self.lineage.find(q))
+        return list(self._lineage_edges.find(q))
 
     def edges_of_kind(self, kind: str) -> list[dict[str, Any]]:
         """Every ``kind`` edge, ordered by (src, dst)."""
-        return list(self.lineage.find({"kind": kind}).sort([("src", ASCENDING), ("dst", ASCENDING)]))
+        return list(self._lineage_edges.find({"kind": kind}).sort([("src", ASCENDING), ("dst", ASCENDING)]))
 
 
 def _escape(text: str) -> str:

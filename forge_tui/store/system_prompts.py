@@ -20,13 +20,13 @@ from forge_tui.store.codec import conversation_from_doc
 
 
 class SystemPrompts:
-    """Needs ``self.conversations`` and ``self.project_settings`` (the collections)."""
+    """Needs ``self._conversations`` and ``self._project_settings`` (the collections)."""
 
-    conversations: Collection
-    project_settings: Collection
+    _conversations: Collection
+    _project_settings: Collection
 
     def project_system_prompt(self, project: str) -> str | None:
-        doc = self.project_settings.find_one({"_id": project}, {"system_prompt": 1})
+        doc = self._project_settings.find_one({"_id": project}, {"system_prompt": 1})
         return (doc or {}).get("system_prompt") or None
 
     def set_project_system_prompt(self, project: str, text: str | None) -> str | None:
@@ -34,10 +34,10 @@ class SystemPrompts:
         A prompt that is too long is a ``ValueError`` and changes nothing."""
         prompt = clean_system_prompt(text)
         if prompt is None:
-            self.project_settings.update_one({"_id": project}, {"$unset": {"system_prompt": ""},
+            self._project_settings.update_one({"_id": project}, {"$unset": {"system_prompt": ""},
                                                                 "$set": {"updated_at": utcnow()}})
         else:
-            self.project_settings.update_one({"_id": project}, {"$set": {"system_prompt": prompt,
+            self._project_settings.update_one({"_id": project}, {"$set": {"system_prompt": prompt,
                                                                          "updated_at": utcnow()}}, upsert=True)
         return prompt
 
@@ -46,8 +46,8 @@ class SystemPrompts:
         ``None`` if there is no such conversation; a prompt that is too long is a ``ValueError``."""
         prompt = clean_system_prompt(text)
         change = {"$set": {"system_prompt": prompt}} if prompt else {"$unset": {"system_prompt": ""}}
-        self.conversations.update_one({"_id": conversation_id}, change)
-        doc = self.conversations.find_one({"_id": conversation_id})
+        self._conversations.update_one({"_id": conversation_id}, change)
+        doc = self._conversations.find_one({"_id": conversation_id})
         return conversation_from_doc(doc) if doc else None
 
     def system_prompt_for(self, conversation: Conversation) -> SystemPrompt | None:

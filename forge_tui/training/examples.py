@@ -75,9 +75,10 @@ def decide_records(store: Store, project: str | None, summary: DatasetSummary) -
     rejected or dismissed ones are left out."""
     from forge_tui.knowledge.decide import DECISION_OPTIONS, THREAD_OPTIONS, answer_yaml, candidate_context
 
-    query = {} if project is None else {"project": project}
     for kind, collection in (("decide_decision", "decisions"), ("decide_thread", "threads")):
-        for doc in store.db[collection].find(query).sort([("project", 1), ("id", 1)]):
+        docs = (store.knowledge.decision_docs(project, active_only=False) if collection == "decisions"
+                else store.knowledge.thread_docs(project))
+        for doc in docs:
             sentence = (doc.get("statement") if kind == "decide_decision" else doc.get("question")) or ""
             turn = store.get_turn(doc["sources"][0]) if doc.get("sources") else None
             bad = (doc.get("status") in ("rejected", "dismissed") or doc.get("dismissed")

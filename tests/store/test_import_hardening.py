@@ -30,8 +30,8 @@ from import_throughput import synthetic_claude_export  # noqa: E402 - the benchm
 
 def _assert_consistent(store) -> None:
     """Every listed conversation has exactly its turn_count turns, seq 0..n-1, no duplicates."""
-    for conv in store.conversations.find({}, {"turn_count": 1}):
-        seqs = [d["seq"] for d in store.messages.find({"conversation_id": conv["_id"]}, {"seq": 1}).sort("seq", 1)]
+    for conv in store.db.conversations.find({}, {"turn_count": 1}):
+        seqs = [d["seq"] for d in store.db.messages.find({"conversation_id": conv["_id"]}, {"seq": 1}).sort("seq", 1)]
         assert seqs == list(range(conv["turn_count"])), conv["_id"]
 
 
@@ -95,18 +95,18 @@ def test_a_killed_import_is_finished_by_a_rerun_without_duplicates(store, mongo_
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while store.conversations.count_documents({}) < 250 and time.monotonic() < deadline and proc.poll() is None:
+    while store.db.conversations.count_documents({}) < 250 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    written = store.conversations.count_documents({})
+    written = store.db.conversations.count_documents({})
     assert written >= 250  # at least one batch made it before the kill
     _assert_consistent(store)
 
     summary = import_conversations(store, parse_claude(export), project="p")
     assert summary.unchanged + summary.conversations + summary.updated == 1500
-    assert store.conversations.count_documents({}) == 1500
-    assert store.messages.count_documents({}) == 3000
+    assert store.db.conversations.count_documents({}) == 1500
+    assert store.db.messages.count_documents({}) == 3000
     _assert_consistent(store)
     again = import_conversations(store, parse_claude(export), project="p")
     assert (again.conversations, again.messages, again.updated, again.unchanged) == (0, 0, 0, 1500)
@@ -119,13 +119,13 @@ def test_leftover_turns_of_a_killed_batch_are_replaced(store, tmp_path):
     data = synthetic_claude_export(3, 9, seed=5)
     export.write_text(json.dumps(data), encoding="utf-8")
     import_conversations(store, parse_claude(export), project="p")
-    store.conversations.delete_many({})  # as if killed before the conversation documents went in
-    stray = store.messages.find_one({"seq": 1})
-    store.messages.delete_one({"_id": stray["_id"]})
-    store.messages.insert_one({**stray, "_id": "stale-turn-id"})  # same seq, another id
+    store.db.conversations.delete_many({})  # as if killed before the conversation documents went in
+    stray = store.db.messages.find_one({"seq": 1})
+    store.db.messages.delete_one({"_id": stray["_id"]})
+    store.db.messages.insert_one({**stray, "_id": "stale-turn-id"})  # same seq, another id
     summary = import_conversations(store, parse_claude(export), project="p")
     assert summary.conversations == 3 and not summary.skipped
-    assert store.messages.count_documents({}) == 9 and store.messages.find_one({"_id": "stale-turn-id"}) is None
+    assert store.db.messages.count_documents({}) == 9 and store.db.messages.find_one({"_id": "stale-turn-id"}) is None
     _assert_consistent(store)
 
 
@@ -156,6 +156,7 @@ _LEGACY_KEYS = ["conversation_id", "session_id", "role", "sender", "content", "t
 def test_fuzzed_legacy_database_imports_without_a_crash(store, mongo_client, docs):
     """A Forge OS database with any values in its documents: imported, skipped or reported."""
     from forge_tui.importers.legacy_mongo import import_legacy_db
+    from forge_tui.store.legacy_source import LegacySource
     from forge_tui.importers.model import json_safe
 
     legacy = mongo_client["legacy_fuzz_" + store.db.name[-8:]]
@@ -163,7 +164,7 @@ def test_fuzzed_legacy_database_imports_without_a_crash(store, mongo_client, doc
         for name, rows in docs.items():
             if rows:
                 legacy[name].insert_many([json_safe(r) for r in rows])
-        report = import_legacy_db(store, legacy, project=None)
+        report = import_legacy_db(store, LegacySource(legacy), project=None)
         assert all(reason for _, reason in report.summary.skipped)
     finally:
         mongo_client.drop_database(legacy.name)

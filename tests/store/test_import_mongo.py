@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from forge_tui.importers.legacy_mongo import LegacyImportError, import_forge_os, import_legacy_db
+from forge_tui.store.legacy_source import LegacySource
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_legacy_database_maps_and_reports(store, legacy, mongo_uri):
 
 
 def test_project_override(store, legacy):
-    report = import_legacy_db(store, legacy, project="mine")
+    report = import_legacy_db(store, LegacySource(legacy), project="mine")
     assert report.summary.conversations == 2
     assert store.projects() == ["mine"]
 

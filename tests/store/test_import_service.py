@@ -56,7 +56,7 @@ def test_reimport_is_idempotent_and_changes_update(store, tmp_path):
     assert first.conversations == 2
     again = import_conversations(store, parse_claude(_claude_zip(tmp_path)), project="p")
     assert (again.conversations, again.messages, again.updated, again.unchanged) == (0, 0, 0, 2)
-    assert store.messages.count_documents({}) == 6
+    assert store.db.messages.count_documents({}) == 6
 
     data = json.loads(CLAUDE.read_text(encoding="utf-8"))
     conv = data[2]
@@ -70,7 +70,7 @@ def test_reimport_is_idempotent_and_changes_update(store, tmp_path):
     assert (third.conversations, third.messages, third.updated, third.unchanged) == (0, 1, 1, 1)
     cont = next(c for c in store.list_conversations("p") if c.title == "Ledger, continued")
     assert [t.content for t in store.turns(cont.id)][1:] == ["Inserted mid-way", "Edited reply."]
-    assert store.messages.count_documents({}) == 7
+    assert store.db.messages.count_documents({}) == 7
 
 
 def test_on_written_hook_gets_whole_new_conversations(store):
@@ -97,12 +97,12 @@ def test_lineage_edges_from_embedded_archive(store):
     assert summary.lineage_edges == 2
     assert [e["dst"] for e in store.edges_from(producer, "compressed_into")] == ["legacy-state-001"]
     assert [e["dst"] for e in store.edges_from(continuing, "continued_from")] == ["legacy-state-001"]
-    archive = store.archives.find_one({"_id": "legacy-state-001"})
+    archive = store.db.archives.find_one({"_id": "legacy-state-001"})
     assert archive["source_conversations"] == [producer]
     assert archive["data"]["decisions"][0]["id"] == "D001"
     assert store.get_conversation(continuing).archive_context == "legacy-state-001"
     again = import_conversations(store, parse_claude(CLAUDE), project="p")
-    assert again.unchanged == 2 and store.lineage.count_documents({}) == 2
+    assert again.unchanged == 2 and store.db.lineage.count_documents({}) == 2
 
 
 def test_lineage_across_separate_imports(store, tmp_path):
@@ -111,8 +111,8 @@ def test_lineage_across_separate_imports(store, tmp_path):
     (tmp_path / "b.json").write_text(json.dumps([data[0]]), encoding="utf-8")
     import_conversations(store, parse_claude(tmp_path / "a.json"), project="p")
     import_conversations(store, parse_claude(tmp_path / "b.json"), project="p")
-    assert store.lineage.count_documents({"kind": "compressed_into"}) == 1
-    assert store.lineage.count_documents({"kind": "continued_from"}) == 1
+    assert store.db.lineage.count_documents({"kind": "compressed_into"}) == 1
+    assert store.db.lineage.count_documents({"kind": "continued_from"}) == 1
 
 
 def test_chatgpt_current_branch_in_order(store):
@@ -223,4 +223,4 @@ def test_lone_surrogates_and_pasted_only_archives(store, tmp_path):
     assert "\ufffd" not in conv.title or conv.title.startswith("bad")
     assert store.turns(conv.id)[0].content.startswith("x ")
     assert store.edges_from(conv.id, "continued_from")[0]["dst"] == "pasted-only"
-    assert store.archives.find_one({"_id": "pasted-only"})["source_conversations"] == []
+    assert store.db.archives.find_one({"_id": "pasted-only"})["source_conversations"] == []

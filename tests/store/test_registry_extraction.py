@@ -79,7 +79,7 @@ def test_decide_answer_is_recorded_with_sources_and_labels(store, reg, conv):
     d = out.decisions[0].decision
     assert (d.id, d.text, d.tier, d.priority, d.rationale) == ("D001", "Use PostgreSQL for the main database", 0.9, "high", "needs JSONB")
     assert d.sources == [turn.id] and d.conversation_id == conv.id and d.subject == "main database"
-    assert store.messages.find_one({"_id": turn.id})["labels"] == ["decision"]
+    assert store.db.messages.find_one({"_id": turn.id})["labels"] == ["decision"]
     assert engine.requests[0].grammar == yaml_grammar(DECISION_OPTIONS.spec)
     assert engine.requests[0].temperature == 0.2
 
@@ -219,6 +219,6 @@ def test_backfill_labels_for_imported_messages(store, conv):
     add_turn(store, conv, 0, "Let's use Redis for caching.")
     add_turn(store, conv, 1, "```python\nx = 1\n```", Role.ASSISTANT)
     add_turn(store, conv, 2, "hello")
-    assert backfill_labels(store.db, project="proj", batch=2) == 3
+    assert backfill_labels(store, project="proj", batch=2) == 3
     assert [t.labels for t in store.turns(conv.id)] == [["decision"], ["code_pattern"], []]
-    assert backfill_labels(store.db) == 0
+    assert backfill_labels(store) == 0

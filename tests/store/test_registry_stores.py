@@ -70,7 +70,7 @@ def test_use_counts_retrievals_and_ranks(reg):
 
 def test_scratchpad_ttl_and_expired_reads(db, clock):
     ensure_schema(db)
-    pad = Scratchpad(db, clock=clock)
+    pad = Scratchpad(Store(db), clock=clock)
     pad.set("draft", {"step": 2}, ttl_s=60)
     pad.set("draft", {"step": 1}, ttl_s=60, project="other")
     assert pad.get("draft") == {"step": 2} and pad.has("draft")

@@ -53,7 +53,7 @@ def test_streaming_turns_become_interrupted_at_startup(store):
     store.insert_turn(turn)
     # written by this (live) process: another Forge's reply in progress, left alone
     assert store.close_interrupted() == 0
-    store.messages.update_one({"_id": turn.id}, {"$set": {"owner.pid": 2**22 + 12345}})  # a dead writer
+    store.db.messages.update_one({"_id": turn.id}, {"$set": {"owner.pid": 2**22 + 12345}})  # a dead writer
     assert store.close_interrupted() == 1
     turn = store.turns(conv.id)[0]
     assert turn.status is TurnStatus.INTERRUPTED and turn.content == "half"
@@ -70,7 +70,7 @@ def test_write_conversation_whole_is_idempotent(store):
     turns[1].content = "changed"
     changed = store.write_conversation_whole(conv, turns)
     assert changed["turns_modified"] == 1
-    assert store.messages.count_documents({"conversation_id": conv.id}) == 3
+    assert store.db.messages.count_documents({"conversation_id": conv.id}) == 3
 
 
 def test_lineage_edges_are_unique(store):

@@ -14,7 +14,7 @@ from forge_tui.domain.models import Role, Turn, TurnStatus, utcnow
 from forge_tui.search.embedder import Embedder, resolve_model_location
 from forge_tui.search.hybrid import SearchService
 from forge_tui.search.pipeline import EmbeddingPipeline
-from forge_tui.search.vector_store import VectorStore, binary_to_vector
+from forge_tui.store.vectors import binary_to_vector
 
 
 def _recall_at_5(service, queries, keys, mode):
@@ -89,7 +89,7 @@ def test_messages_written_while_loading_are_caught_up(corpus_store, tmp_path):
     assert embedder.wait(300), embedder.error
     assert pipeline.embed_pending() == 52
     assert pipeline.embed_pending() == 0
-    active = VectorStore(store.db).active_model()
+    active = store.vectors.active_model()
     assert (active["model"], active["dim"]) == (embedder.name, 384)
 
 
@@ -100,7 +100,7 @@ def test_new_turns_are_searchable_at_once_and_streaming_ones_only_when_complete(
     pipeline.embed_pending()
     service = SearchService(store, minilm)
     service.search("warm up the indexes")
-    conv = store.messages.find_one({"_id": keys["grow-light"]})["conversation_id"]
+    conv = store.db.messages.find_one({"_id": keys["grow-light"]})["conversation_id"]
     now = utcnow()
     user = Turn(id=message_id(conv, "u", now), conversation_id=conv, seq=4, role=Role.USER,
                 content="Which aubergine variety copes with a cold greenhouse?", created_at=now, updated_at=now)
@@ -116,7 +116,7 @@ def test_new_turns_are_searchable_at_once_and_streaming_ones_only_when_complete(
     store.update_turn(reply.id, content="Try 'Moneymaker' aubergines; they fruit in a cool glasshouse.",
                       status=TurnStatus.COMPLETE)
     assert pipeline.embed_pending() == 1
-    vec = VectorStore(store.db).collection.find_one({"_id": f"{reply.id}:{minilm.name}"})
+    vec = store.db.embeddings.find_one({"_id": f"{reply.id}:{minilm.name}"})
     assert vec["dim"] == 384 and vec["vector"].subtype == 9
     stored = binary_to_vector(vec["vector"])
     assert stored.dtype == np.float32 and abs(float(np.linalg.norm(stored)) - 1.0) < 1e-5

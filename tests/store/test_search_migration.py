@@ -9,7 +9,7 @@ from forge_tui.search.embedder import Embedder
 from forge_tui.search.hybrid import SearchService
 from forge_tui.search.migration import MigrationError, compare_models, embedding_status, jaccard, reembed
 from forge_tui.search.pipeline import EmbeddingPipeline
-from forge_tui.search.vector_store import VectorStore, vector_doc
+from forge_tui.store.vectors import vector_doc
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def test_compare_on_an_empty_store_says_what_to_do(store, minilm):
 
 def test_interrupted_reembed_resumes_and_switches_only_when_complete(corpus_store, minilm, projected_model):
     store, _ = corpus_store
-    vectors = VectorStore(store.db)
+    vectors = store.vectors
     assert EmbeddingPipeline(store, minilm).embed_pending() == 52
     assert vectors.active_model()["model"] == minilm.name
 
@@ -84,8 +84,8 @@ def test_vectors_of_the_wrong_dimension_are_skipped_and_reported(corpus_store, m
     pipeline = EmbeddingPipeline(store, minilm)
     pipeline.embed_pending()
     # a corrupt batch: 128-d vectors labelled as MiniLM's
-    doc = store.messages.find_one({"_id": keys["slug-control"]})
-    VectorStore(store.db).write([vector_doc(doc, minilm.name, projected_model.embed([doc["content"]])[0])])
+    doc = store.db.messages.find_one({"_id": keys["slug-control"]})
+    store.vectors.write([vector_doc(doc, minilm.name, projected_model.embed([doc["content"]])[0])])
     result = SearchService(store, minilm).search_with_notes("garden pests", limit=5)
     assert any("128 dimensions" in n and "reembed" in n for n in result.notes)
     assert result.hits
@@ -107,13 +107,13 @@ def test_vectors_from_before_passages_keep_serving_and_are_replaced(corpus_store
     from forge_tui.search.message_feed import FIELDS, is_final
 
     store, keys = corpus_store
-    docs = [d for d in store.messages.find({}, FIELDS) if is_final(d)]
+    docs = [d for d in store.db.messages.find({}, FIELDS) if is_final(d)]
     legacy = minilm.embed([d["content"] for d in docs])
-    VectorStore(store.db).write([vector_doc(d, minilm.name, v) for d, v in zip(docs, legacy)])
+    store.vectors.write([vector_doc(d, minilm.name, v) for d, v in zip(docs, legacy)])
     pipeline = EmbeddingPipeline(store, minilm)
     assert pipeline.pending() == len(docs)  # their fingerprints are not the passages'
     result = SearchService(store, minilm).search_with_notes("snails eating my salad plants", mode="semantic")
     assert result.semantic and keys["slugs"] in [h.message_id for h in result.hits[:5]]
     report = reembed(store, minilm)
     assert report.embedded == len(docs) and report.remaining == 0
-    assert VectorStore(store.db).count(minilm.name) == len(docs)  # replaced in place, not added
+    assert store.vectors.count(minilm.name) == len(docs)  # replaced in place, not added

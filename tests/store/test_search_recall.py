@@ -34,7 +34,7 @@ def import_fixture(store, tmp_path) -> tuple[list[dict], dict[str, str]]:
         path.write_text(json.dumps({"conversations": conversations}), encoding="utf-8")
         _, stream = open_source("transcript", path)
         import_conversations(store, stream, project=None)
-    ids = {d["source"]["id"]: d["_id"] for d in store.messages.find({}, {"source": 1})}
+    ids = {d["source"]["id"]: d["_id"] for d in store.db.messages.find({}, {"source": 1})}
     questions = [{"q": q["q"], "project": sample["project"], "evidence": {ids[e] for e in q["evidence"]}}
                  for sample in data["samples"] for q in sample["questions"]]
     return questions, ids
@@ -87,7 +87,7 @@ def test_speaker_names_travel_with_imported_turns(store, tmp_path):
     from forge_tui.search.passages import keyword_context, passage
 
     import_fixture(store, tmp_path)
-    doc = store.messages.find_one({"source.id": "A6"})
+    doc = store.db.messages.find_one({"source.id": "A6"})
     assert passage(doc).startswith("Ben: My news: we adopted a rescue greyhound")
-    prev = store.messages.find_one({"source.id": "A5"})
+    prev = store.db.messages.find_one({"source.id": "A5"})
     assert keyword_context(prev).startswith("Ana: A lopsided bowl")

@@ -35,10 +35,10 @@ ARCHIVE = {
 @pytest.fixture
 def knowledge(store):
     store.db["decisions"].insert_many([dict(d) for d in DECISIONS])
-    store.archives.insert_one({"_id": "a1", "project": "webshop", "data": ARCHIVE})
-    store.archives.insert_one({"_id": "a2", "project": "webshop", "yaml": yaml.safe_dump(
+    store.db.archives.insert_one({"_id": "a1", "project": "webshop", "data": ARCHIVE})
+    store.db.archives.insert_one({"_id": "a2", "project": "webshop", "yaml": yaml.safe_dump(
         {"constraints": [{"quote": "Don't add dependencies without asking me.", "priority": "high"}]})})
-    store.archives.insert_one({"_id": "a3", "project": "webshop", "yaml": "::: not yaml [", "data": None})
+    store.db.archives.insert_one({"_id": "a3", "project": "webshop", "yaml": "::: not yaml [", "data": None})
     return store
 
 

@@ -7,7 +7,7 @@ import pytest
 from bson.binary import Binary, BinaryVectorDtype
 
 from forge_tui.search.vector_index import VectorIndex
-from forge_tui.search.vector_store import binary_to_vector, vector_to_binary
+from forge_tui.store.vectors import binary_to_vector, vector_to_binary
 
 
 def _unit(*values):

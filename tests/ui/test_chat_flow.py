@@ -14,7 +14,7 @@ from .seed import PLAN_TURNS, seed_library
 
 
 def _docs(store):
-    return list(store.messages.find({}, sort=[("seq", 1)]))
+    return list(store.db.messages.find({}, sort=[("seq", 1)]))
 
 
 async def test_typed_message_streams_a_reply_and_both_turns_are_stored(make_app, store):
@@ -87,7 +87,7 @@ async def test_opening_a_conversation_from_the_list_restores_its_turns(make_app,
         # typing continues the opened conversation
         await pilot.press(*"go on")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: store.messages.count_documents(
+        await wait_until(pilot, lambda: store.db.messages.count_documents(
             {"conversation_id": convs["plan"].id}) == 6)
         await wait_idle(pilot)
 
@@ -104,7 +104,7 @@ async def test_new_conversation_asks_for_the_project(make_app, store):
         await pilot.press(*"new idea")
         await pilot.press("enter")
         await wait_idle(pilot)
-    conv = store.conversations.find_one({"title": "new idea"})
+    conv = store.db.conversations.find_one({"title": "new idea"})
     assert conv["project"] == "research"
 
 
@@ -123,7 +123,7 @@ async def test_huge_paste_does_not_go_into_the_editor_and_is_sent_whole(make_app
         await wait_idle(pilot)
         user_view = list(app.main_screen.query(TurnView))[0]
         assert "more characters not shown" in user_view.query_one(".turn-body").source
-    doc = store.messages.find_one({"role": "user"})
+    doc = store.db.messages.find_one({"role": "user"})
     assert doc["content"] == big.strip()
 
 
@@ -161,11 +161,11 @@ async def test_store_unreachable_keeps_the_message_and_sends_it_after_retry(make
         reachable["ok"] = True
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: "store" not in banner.lines)
-        await wait_until(pilot, lambda: store.messages.count_documents({}) == 2)
+        await wait_until(pilot, lambda: store.db.messages.count_documents({}) == 2)
         await wait_idle(pilot)
         assert app.main_screen.query_one(PromptInput).text == ""
         assert [v.turn.content for v in app.main_screen.query(TurnView)][0] == "keep me"
-    assert store.messages.find_one({"role": "user"})["content"] == "keep me"
+    assert store.db.messages.find_one({"role": "user"})["content"] == "keep me"
 
 
 async def test_theme_switch_and_palette_lists_every_action(make_app, store):

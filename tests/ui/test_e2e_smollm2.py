@@ -50,7 +50,7 @@ async def test_real_reply_streams_and_escape_leaves_a_cancelled_turn(real_app, s
                          and app.controller.state.store_status == "connected", timeout=120)
         await pilot.press(*"Write three sentences about rivers.")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: len(store.messages.find_one({"role": "assistant"}) or {}) > 0, timeout=30)
+        await wait_until(pilot, lambda: len(store.db.messages.find_one({"role": "assistant"}) or {}) > 0, timeout=30)
         await wait_idle(pilot, timeout=120)
         reply = list(app.main_screen.query(TurnView))[-1]
         assert reply.turn.status is TurnStatus.COMPLETE
@@ -69,7 +69,7 @@ async def test_real_reply_streams_and_escape_leaves_a_cancelled_turn(real_app, s
         await wait_idle(pilot, timeout=120)
         assert app.is_running
         assert list(app.main_screen.query(TurnView))[-1].turn.status is TurnStatus.CANCELLED
-    docs = list(store.messages.find({}, sort=[("seq", 1)]))
+    docs = list(store.db.messages.find({}, sort=[("seq", 1)]))
     assert [d["role"] for d in docs] == ["user", "assistant", "user", "assistant"]
     assert docs[1]["status"] == "complete" and docs[1]["content"].strip()
     assert docs[3]["status"] == "cancelled"

@@ -278,7 +278,7 @@ async def test_offered_context_is_shown_and_a_dropped_item_is_persisted(make_app
 
         def persisted() -> bool:
             """the conversation document records the dropped item"""
-            doc = store.conversations.find_one({"_id": conv.id})
+            doc = store.db.conversations.find_one({"_id": conv.id})
             return {r["source"]: r["kept"] for r in doc["context_items"]} == {
                 "default/D001": True, "archive:abc/constraints[0]": False}
 

@@ -13,7 +13,7 @@ import pytest
 
 from forge_tui.app_factory import watch_store
 from forge_tui.config import REPO_ROOT, Settings, load_models
-from forge_tui.search.live_feed import StoreChanged, StoreWatcher
+from forge_tui.store.watcher import StoreChanged, StoreWatcher
 from forge_tui.session.controller import SessionController
 from forge_tui.ui.app import ForgeApp
 
@@ -58,7 +58,7 @@ def live_app(store, models_file):
             store_link=StoreLinkTo(lambda: store),
             engine_factory=lambda name: FakeEngine(model_name=name, n_ctx=4096, delay_s=0.005),
             models=models, settings=settings, emit=emit, features=wire_features(store, settings, service),
-            on_connected=[lambda: watchers.append(watch_store(store.db, lambda: built["c"], lambda: service))],
+            on_connected=[lambda: watchers.append(watch_store(store, lambda: built["c"], lambda: service))],
         )
         return built["c"]
 
@@ -90,10 +90,10 @@ async def test_a_cli_import_appears_in_the_sidebar_and_in_search(live_app, store
 
 def test_polling_reports_writes_where_there_are_no_change_streams(store):
     seen: list[StoreChanged] = []
-    watcher = StoreWatcher(store.db, seen.append, poll_s=0.2, change_streams=False).start()
+    watcher = StoreWatcher(store, seen.append, poll_s=0.2, change_streams=False).start()
     try:
         assert watcher.started.wait(10) and watcher.mode == "polling"
-        store.conversations.insert_one({"_id": "c1", "project": "p", "title": "t"})
+        store.db.conversations.insert_one({"_id": "c1", "project": "p", "title": "t"})
         deadline = time.monotonic() + 10
         while not seen and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -104,10 +104,10 @@ def test_polling_reports_writes_where_there_are_no_change_streams(store):
 
 def test_a_burst_of_writes_is_one_change_stream_event(store):
     seen: list[StoreChanged] = []
-    watcher = StoreWatcher(store.db, seen.append, settle_s=0.5).start()
+    watcher = StoreWatcher(store, seen.append, settle_s=0.5).start()
     try:
         assert watcher.started.wait(10) and watcher.mode == "change stream"
-        store.conversations.insert_many([{"_id": f"c{i}", "project": "p", "title": "t"} for i in range(20)])
+        store.db.conversations.insert_many([{"_id": f"c{i}", "project": "p", "title": "t"} for i in range(20)])
         deadline = time.monotonic() + 10
         while sum(len(e.conversation_ids) for e in seen) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)

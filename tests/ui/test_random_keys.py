@@ -25,10 +25,10 @@ KEYS = ("ctrl+n", "ctrl+o", "f2", "f5", "f6", "escape", "none")
 def check_store(store) -> None:
     """Every conversation holds its own turns: seq 0..n, user/assistant alternating, one id."""
     by_conv: dict[str, list[dict]] = {}
-    for doc in store.messages.find({}, sort=[("seq", 1)]):
+    for doc in store.db.messages.find({}, sort=[("seq", 1)]):
         by_conv.setdefault(doc["conversation_id"], []).append(doc)
     for conv_id, docs in by_conv.items():
-        assert store.conversations.find_one({"_id": conv_id}) is not None, "a turn without its conversation"
+        assert store.db.conversations.find_one({"_id": conv_id}) is not None, "a turn without its conversation"
         assert [d["seq"] for d in docs] == list(range(len(docs))), f"gap or duplicate in {conv_id}"
         roles = [d["role"] for d in docs]
         assert roles == ["user", "assistant"] * (len(docs) // 2) + ["user"] * (len(docs) % 2), roles
@@ -75,4 +75,4 @@ async def test_random_keys_at_random_moments_never_crash_or_misfile_a_turn(make_
         assert queued is not None
         await asyncio.wrap_future(queued)
     check_store(store)
-    assert store.conversations.count_documents({}) >= 3
+    assert store.db.conversations.count_documents({}) >= 3

@@ -188,4 +188,4 @@ def test_pasted_archive_is_linked_in_real_time(store):
     edge = store.edges_from("conv-1", "continued_from")[0]
     assert edge["dst"] == aid and edge["origin"] == "paste"
     assert link_pasted_archives(store, "conv-1", text).linked == [aid]  # idempotent
-    assert store.lineage.count_documents({"src": "conv-1"}) == 1
+    assert store.db.lineage.count_documents({"src": "conv-1"}) == 1

@@ -17,9 +17,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from pymongo.errors import InvalidOperation, OperationFailure, PyMongoError
+
+from forge_tui.store.repository import Store
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +37,13 @@ class StoreChanged:
 class StoreWatcher:
     def __init__(
         self,
-        db: Any,
+        store: Store,
         on_change: Callable[[StoreChanged], None],
         settle_s: float = 0.5,
         poll_s: float = 2.0,
         change_streams: bool = True,
     ):
-        self.db = db
+        self.db = store.db
         self.change_streams = change_streams
         self.on_change = on_change
         self.settle_s = settle_s

@@ -20,9 +20,9 @@ from pymongo import ReplaceOne
 from pymongo.database import Database
 
 from forge_tui.domain.models import utcnow
-from forge_tui.store.repository import EMBEDDINGS_COLLECTION
 
-EMBEDDINGS = EMBEDDINGS_COLLECTION
+#: where message vectors live (one document per message and model)
+EMBEDDINGS = "embeddings"
 META = "meta"
 META_ID = "embedding"
 # float32 BinaryVector header: dtype byte 0x27, padding byte 0
@@ -83,18 +83,19 @@ def vector_doc(message: dict[str, Any], model: str, vector: np.ndarray, fingerpr
 
 
 class VectorStore:
-    """Reads and writes the ``embeddings`` collection and the active-model meta document."""
+    """Reads and writes the ``embeddings`` collection and the active-model meta document.
+
+    The ``Store`` builds one (``store.vectors``); search reaches the vectors only through it."""
 
     def __init__(self, db: Database):
-        self.db = db
-        self.collection = db[EMBEDDINGS]
-        self.meta = db[META]
+        self._collection = db[EMBEDDINGS]
+        self._meta = db[META]
 
     # -- writes --------------------------------------------------------------
     def write(self, docs: list[dict[str, Any]]) -> int:
         if not docs:
             return 0
-        self.collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+        self._collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
         return len(docs)
 
     # -- reads ---------------------------------------------------------------
@@ -103,7 +104,7 @@ class VectorStore:
 
         A vector of the wrong dimension is left out, so the pipeline re-embeds it.
         """
-        cursor = self.collection.find({"model": model}, {"message_id": 1, "content_hash": 1, "dim": 1, "_id": 0})
+        cursor = self._collection.find({"model": model}, {"message_id": 1, "content_hash": 1, "dim": 1, "_id": 0})
         return {
             d["message_id"]: d.get("content_hash", "")
             for d in cursor
@@ -123,13 +124,13 @@ class VectorStore:
             query["embedded_at"] = {"$gte": since - timedelta(seconds=slack_s)}
         if seen is not None:
             fresh = [
-                d["_id"] for d in self.collection.find(query, {"message_id": 1, "embedded_at": 1})
+                d["_id"] for d in self._collection.find(query, {"message_id": 1, "embedded_at": 1})
                 if seen.get(d.get("message_id")) != d.get("embedded_at")
             ]
             for start in range(0, len(fresh), 1000):
-                yield from self._decode(self.collection.find({"_id": {"$in": fresh[start:start + 1000]}}), model)
+                yield from self._decode(self._collection.find({"_id": {"$in": fresh[start:start + 1000]}}), model)
             return
-        yield from self._decode(self.collection.find(query, batch_size=2000), model)
+        yield from self._decode(self._collection.find(query, batch_size=2000), model)
 
     @staticmethod
     def _decode(cursor: Any, model: str) -> Iterator[StoredVector]:
@@ -149,7 +150,7 @@ class VectorStore:
 
     def models(self) -> list[dict[str, Any]]:
         """Per model: vector count and the dimensions seen (for status and mismatch checks)."""
-        rows = self.collection.aggregate(
+        rows = self._collection.aggregate(
             [{"$group": {"_id": "$model", "count": {"$sum": 1}, "dims": {"$addToSet": "$dim"}}}]
         )
         return sorted(
@@ -158,12 +159,34 @@ class VectorStore:
         )
 
     def count(self, model: str) -> int:
-        return self.collection.count_documents({"model": model})
+        return self._collection.count_documents({"model": model})
+
+    def current_vectors(self, model: str) -> Iterator[tuple[str, str, np.ndarray | None]]:
+        """(message id, content hash, vector or None when unreadable) of every vector stored for ``model``."""
+        for doc in self._collection.find({"model": model}, {"message_id": 1, "vector": 1, "content_hash": 1}):
+            if "message_id" in doc:
+                yield doc["message_id"], doc.get("content_hash", ""), binary_to_vector(doc.get("vector"))
+
+    def delete_for_messages(self, message_ids: Iterable[str]) -> None:
+        """Drop every model's vectors of these messages (a purged conversation's turns)."""
+        self._collection.delete_many({"message_id": {"$in": list(message_ids)}})
+
+    # -- $vectorSearch (servers that offer it) --------------------------------
+    def server_search(self, index: str, query: Any, limit: int, num_candidates: int,
+                      filt: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """The server's own ``$vectorSearch`` over ``index``: (message id, score), best first.
+        A server without it raises ``OperationFailure`` (a ``PyMongoError``)."""
+        stage: dict[str, Any] = {"index": index, "path": "vector", "queryVector": query,
+                                 "numCandidates": num_candidates, "limit": limit}
+        if filt:
+            stage["filter"] = filt
+        pipeline = [{"$vectorSearch": stage}, {"$project": {"message_id": 1, "score": {"$meta": "vectorSearchScore"}}}]
+        return [(d["message_id"], float(d.get("score") or 0.0)) for d in self._collection.aggregate(pipeline)]
 
     # -- active model --------------------------------------------------------
     def active_model(self) -> dict[str, Any] | None:
         """``{"model": name, "dim": n, "switched_at": date}`` or None before the first complete pass."""
-        doc = self.meta.find_one({"_id": META_ID})
+        doc = self._meta.find_one({"_id": META_ID})
         if not doc or not isinstance(doc.get("model"), str):
             return None
         return {"model": doc["model"], "dim": int(doc.get("dim") or 0), "switched_at": doc.get("switched_at")}
@@ -173,7 +196,7 @@ class VectorStore:
         update: dict[str, Any] = {"model": model, "dim": int(dim), "switched_at": utcnow()}
         if previous and previous["model"] != model:
             update["previous_model"] = previous["model"]
-        self.meta.update_one({"_id": META_ID}, {"$set": update}, upsert=True)
+        self._meta.update_one({"_id": META_ID}, {"$set": update}, upsert=True)
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
