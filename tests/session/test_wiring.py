@@ -75,7 +75,7 @@ def test_decision_compress_continue_lineage_and_search(wired):
     view = events.wait(lambda e: isinstance(e, ev.KnowledgeChanged) and e.view["decisions"]).view
     assert any("PostgreSQL" in d["text"] for d in view["decisions"])
     assert all(d["id"].startswith("D") for d in view["decisions"])
-    labels = services.store().messages.find_one({"conversation_id": first.conversation_id, "seq": 0})["labels"]
+    labels = services.store().db.messages.find_one({"conversation_id": first.conversation_id, "seq": 0})["labels"]
     assert "decision" in labels
 
     controller.compress()
@@ -108,7 +108,7 @@ def test_an_archive_pasted_into_a_turn_is_linked_in_real_time(wired):
     assert pasted.linked == [archive_id]
     edge = services.store().edges_from(turn.conversation_id, "continued_from")[0]
     assert edge["dst"] == archive_id and edge["origin"] == "paste"
-    assert services.store().archives.find_one({"_id": archive_id}) is not None
+    assert services.store().db.archives.find_one({"_id": archive_id}) is not None
 
 
 def test_the_engine_embeds_through_the_local_embedder(wired):
