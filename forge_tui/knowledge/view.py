@@ -8,7 +8,7 @@ conflicts waiting for a choice (with both texts, for the modal).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Collection
 
 from forge_tui.config import Settings
 from forge_tui.knowledge.decay import decay_reason
@@ -75,12 +75,20 @@ def conflict_row(registry: "Registry", c: Conflict) -> dict[str, Any]:
     return row
 
 
-def knowledge_view(registry: "Registry", project: str, settings: Settings, now: datetime) -> dict[str, Any]:
-    """Snapshot of ``project``'s knowledge; decisions by priority, then id."""
+def knowledge_view(registry: "Registry", project: str, settings: Settings, now: datetime,
+                   off_branch: Collection[str] = frozenset()) -> dict[str, Any]:
+    """Snapshot of ``project``'s knowledge; decisions by priority, then id. Items whose every source
+    is in ``off_branch`` (turns of a version not on show: a regenerated reply, an edited message)
+    are left out; they come back when their branch does."""
+
+    def on_branch(sources: list[str]) -> bool:
+        return not sources or not set(sources) <= set(off_branch)
+
     # current decisions and the rules that must keep holding (``kind`` tells them apart)
-    decisions = sorted(registry.decisions(project), key=lambda d: (_RANK.get(d.priority, 9), d.id))
+    decisions = sorted((d for d in registry.decisions(project) if on_branch(d.sources)),
+                       key=lambda d: (_RANK.get(d.priority, 9), d.id))
     rows = [decision_row(d, now, settings) for d in decisions]
-    threads = registry.threads(project)
+    threads = [t for t in registry.threads(project) if on_branch(t.sources)]
     conflicts = [conflict_row(registry, c) for c in registry.pending_conflicts(project)]
     return {
         "project": project,

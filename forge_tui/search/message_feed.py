@@ -25,7 +25,7 @@ from forge_tui.store.repository import Store
 SEARCHABLE_ROLES = ("user", "assistant")
 FIELDS = {
     "_id": 1, "conversation_id": 1, "project": 1, "seq": 1, "role": 1,
-    "content": 1, "status": 1, "created_at": 1, "updated_at": 1, "source.name": 1,
+    "content": 1, "status": 1, "created_at": 1, "updated_at": 1, "source.name": 1, "parent_id": 1,
 }
 POLL_SLACK = timedelta(seconds=10)
 
@@ -149,11 +149,15 @@ def previous_turns(store: Store, docs: list[dict[str, Any]]) -> dict[str, dict[s
 
     A full scan holds the previous turns already; the rest are read in one query
     per thousand conversations (the ``(conversation_id, seq)`` index serves it).
+    A turn that names its parent (``parent_id``: a regenerated reply, an edited
+    message) follows it, since the turn stored before it may be another version.
     """
     held = {(d.get("conversation_id"), d.get("seq")): d for d in docs}
-    out: dict[str, dict[str, Any]] = {}
+    out = _parents(store, docs)
     missing: dict[str, set[int]] = {}
     for d in docs:
+        if d.get("parent_id") is not None:
+            continue
         seq = d.get("seq")
         if not isinstance(seq, int) or seq <= 0:
             continue
@@ -173,8 +177,22 @@ def previous_turns(store: Store, docs: list[dict[str, Any]]) -> dict[str, dict[s
                 found[(p.get("conversation_id"), p.get("seq"))] = p
         for d in docs:
             seq = d.get("seq")
-            if d["_id"] not in out and isinstance(seq, int):
+            if d["_id"] not in out and isinstance(seq, int) and d.get("parent_id") is None:
                 prev = found.get((d.get("conversation_id"), seq - 1))
                 if prev is not None:
                     out[d["_id"]] = prev
     return out
+
+
+def _parents(store: Store, docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Message id -> its named parent, for the docs that name one (a first turn's parent is its
+    conversation: it has none)."""
+    by_id = {d["_id"]: d for d in docs}
+    wanted = {d["_id"]: d["parent_id"] for d in docs
+              if d.get("parent_id") is not None and d["parent_id"] != d.get("conversation_id")}
+    missing = sorted({p for p in wanted.values() if p not in by_id})
+    for start in range(0, len(missing), 1000):
+        for p in store.message_docs(missing[start:start + 1000],
+                                    {"conversation_id": 1, "seq": 1, "role": 1, "content": 1, "source.name": 1}):
+            by_id[p["_id"]] = p
+    return {mid: by_id[parent] for mid, parent in wanted.items() if parent in by_id}

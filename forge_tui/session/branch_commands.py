@@ -36,7 +36,8 @@ class BranchCommands:
     _send: Callable[..., None]
     _reply: Callable[[Store, Conversation], None]
     _count_tokens: Callable[[], None]
-    _refresh_list_later: Callable[[], None]
+    _list: Callable[[], None]
+    _emit_knowledge: Callable[[], None]
 
     def regenerate(self, turn_id: str | None = None) -> Future[Any] | None:
         """Answer again in place of reply ``turn_id`` (default: the last one); the old reply stays a version."""
@@ -118,9 +119,16 @@ class BranchCommands:
 
     def _forked(self, store: Store, tree: TurnTree, old: Turn, new: Turn, how: str) -> None:
         conv = self._conversation
-        self._writer.submit(lambda: store.record_branch(conv.id, old.id, new.id, how))
+        # once the fork is recorded, the knowledge pane leaves out what only the old version said
+        self._writer.submit(lambda: store.record_branch(conv.id, old.id, new.id, how),
+                            lambda: self._submit(self._emit_knowledge))
         merged = TurnTree.merged(conv.id, tree.turns, self._turns, new.id)
         self.emit(ev.BranchesChanged(conv.id, merged.branches()))
+
+    def _branch_moved(self) -> None:
+        """The head is written: the list's turn count and the knowledge pane follow the branch on show."""
+        self._list()
+        self._emit_knowledge()
 
     def _show_version(self, turn_id: str, step: int) -> None:
         store = self._branch_store("switch versions")
@@ -143,7 +151,7 @@ class BranchCommands:
         head = tree.newest_leaf(target)
         self._turns = tree.path(head)
         conv.head = head
-        self._writer.submit(lambda: store.set_head(conv.id, head), self._refresh_list_later)
+        self._writer.submit(lambda: store.set_head(conv.id, head), lambda: self._submit(self._branch_moved))
         self._count_tokens()
         self.emit(ev.BranchShown(conv.id, list(self._turns), tree.branches(), target))
         self._publish()

@@ -23,7 +23,9 @@ class KnowledgeService:
         self._settings = settings
 
     def view(self, project: str) -> ev.KnowledgeChanged:
-        return ev.KnowledgeChanged(project, knowledge_view(self._registry(), project, self._settings, utcnow()))
+        registry = self._registry()
+        off_branch = registry.store.off_branch_turn_ids(project)  # the pane follows each branch on show
+        return ev.KnowledgeChanged(project, knowledge_view(registry, project, self._settings, utcnow(), off_branch))
 
     def choose(self, conflict_id: str, choice: str, project: str) -> str:
         self._registry().choose(conflict_id, choice, project=project)

@@ -53,12 +53,27 @@ class BranchDocuments:
         self._conversations.update_one({"_id": conversation_id}, {"$set": fields})
 
     def record_branch(self, conversation_id: str, old_turn_id: str, new_turn_id: str, how: str) -> None:
-        """A lineage edge from the version replaced to the new one (idempotent)."""
+        """A lineage edge from the version replaced to the new one (idempotent); the conversation is
+        marked ``branched`` so ``off_branch_turn_ids`` reads only conversations that have versions."""
         self._lineage_edges.update_one(
             {"src": old_turn_id, "dst": new_turn_id, "kind": BRANCHED_INTO},
             {"$setOnInsert": {"created_at": utcnow(), "conversation_id": conversation_id, "how": how}},
             upsert=True,
         )
+        self._conversations.update_one({"_id": conversation_id}, {"$set": {"branched": True}})
+
+    def off_branch_turn_ids(self, project: str | None = None) -> set[str]:
+        """Ids of the turns that are not on their conversation's branch on show (the knowledge
+        pane leaves out what only they said)."""
+        query: dict[str, Any] = {"branched": True}
+        if project is not None:
+            query["project"] = project
+        off: set[str] = set()
+        for conv in self._conversations.find(query, {"head": 1}):
+            docs = self._messages.find({"conversation_id": conv["_id"]},
+                                      {"conversation_id": 1, "seq": 1, "parent_id": 1})
+            off |= TurnTree(conv["_id"], [turn_from_doc(d) for d in docs], conv.get("head")).off_path()
+        return off
 
     def branch_edges(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every fork recorded in the conversation, oldest first."""

@@ -87,3 +87,44 @@ def test_nothing_to_regenerate_or_edit_says_so(store):
     controller.edit_message("nope", "text")
     rec.wait_for(lambda e: isinstance(e, ev.Notice) and "Only your own messages" in e.message)
     controller.shutdown()
+
+
+def test_the_knowledge_pane_follows_the_branch_on_show(store):
+    """A decision only the old reply stated leaves the pane when its reply is regenerated and comes
+    back with it; the registry keeps it throughout (nothing is deleted)."""
+    from forge_tui.config import Settings
+    from forge_tui.knowledge.registry import Registry
+    from forge_tui.session.knowledge import KnowledgeService
+
+    registry = Registry(store)
+    knowledge = KnowledgeService(lambda: registry, Settings())
+    controller, rec, engine = make(store, reply="We use Postgres for the ledger.")
+    controller.send("Which database?")
+    first = rec.wait_for(finished).turn
+    registry.record_decision("default", "We use Postgres for the ledger.", sources=[first.id],
+                             conversation_id=first.conversation_id)
+    assert [d["text"] for d in knowledge.view("default").view["decisions"]] == ["We use Postgres for the ledger."]
+
+    engine["e"].reply = "Any database will do."
+    controller.regenerate()
+    second = rec.wait_for(finished).turn
+    controller.run_on_worker(lambda: None).result(5)
+    _wait(lambda: store.branch_edges(first.conversation_id))
+    assert store.off_branch_turn_ids("default") == {first.id}
+    assert knowledge.view("default").view["decisions"] == []
+    assert [d.id for d in registry.decisions("default")] == ["D001"]  # kept
+
+    controller.show_version(second.id, -1)
+    rec.wait_for(lambda e: isinstance(e, ev.BranchShown) and e.focus_turn_id == first.id)
+    _wait(lambda: store.get_conversation(first.conversation_id).head == first.id)
+    assert [d["text"] for d in knowledge.view("default").view["decisions"]] == ["We use Postgres for the ledger."]
+    controller.shutdown()
+
+
+def _wait(predicate, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.02)

@@ -102,3 +102,20 @@ def test_a_tree_merges_turns_not_written_yet():
     tree = TurnTree.merged(conv_id, [a, b], [c])
     assert [t.id for t in tree.path()] == ["a", "c"]
     assert tree.siblings("b") == ["b", "c"] and tree.path("b")[-1].content == "first"
+
+
+def test_search_reads_a_regenerated_reply_with_the_message_it_answers(store):
+    """The keyword index holds each turn with the one before it: for a version, its parent, not the
+    turn stored just before it (the reply it replaced)."""
+    from forge_tui.search.message_feed import FIELDS, previous_turns
+
+    conv = seed_conversation(store, "default", "Archive storage plan", PLAN_TURNS)
+    old = store.turns(conv.id)
+    again = _turn(conv.id, store.next_seq(conv.id), "assistant", "A second answer.", old[2].id)
+    store.insert_turn(again, conv.project)
+    docs = [store.message_doc(t.id, FIELDS) for t in (*old, again)]
+    previous = previous_turns(store, docs)
+    assert previous[again.id]["_id"] == old[2].id
+    assert previous[old[3].id]["_id"] == old[2].id and old[0].id not in previous
+    alone = previous_turns(store, [store.message_doc(again.id, FIELDS)])  # the parent read from the store
+    assert alone[again.id]["content"] == PLAN_TURNS[2][1]
