@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from forge_tui.config import ModelsConfig, Settings
-from forge_tui.domain.models import Conversation, Turn
+from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, Turn
 from forge_tui.engine.base import CurrentEngine, KnowledgeEngine
 from forge_tui.knowledge.decide import Decider
 from forge_tui.services import Services
@@ -20,6 +20,7 @@ from forge_tui.session.events import ArchivePasted, Event
 from forge_tui.session.knowledge import KnowledgeService
 from forge_tui.session.pipeline import Step, TurnPipeline
 from forge_tui.session.search import SearchCommands
+from forge_tui.session.state import SessionView
 from forge_tui.store.repository import Store
 
 log = logging.getLogger(__name__)
@@ -145,17 +146,17 @@ class LocalModelFinder:
         return name, models
 
 
-def watch_store(store: Store, controller: Callable[[], SessionController], search_service: Callable):
+def watch_store(store: Store, view: SessionView, refresh_list: Callable[[], object], search_service: Callable):
     """Conversations another process writes (``forge import`` while the app runs) appear in the
     sidebar and in search within seconds: a change stream (or polling) on the store."""
     from forge_tui.store.watcher import StoreChanged, StoreWatcher
 
     def changed(event: StoreChanged) -> None:
-        current = controller().state.conversation_id
+        current = view.state.conversation_id
         others = [cid for cid in event.conversation_ids if cid != current]
         if event.conversation_ids and not others:
             return  # our own writes to the open conversation: the session shows them already
-        controller().refresh_list()
+        refresh_list()
         if others:
             search_service().refresh_conversations(others)
         else:
@@ -186,40 +187,39 @@ def build_session(services: Services, emit: Callable[[Event], None], model: str 
         return search_holder["s"]
 
     knowledge = KnowledgeService(services.registry, settings)
-    # the pipeline, the router and the controller refer to each other through these late-bound callables
-    refs: dict[str, SessionController] = {}
+    # what the pipeline, the router and background extraction read of the session: built first,
+    # handed to them and to the controller, which publishes every state change into it
+    view = SessionView(settings.project or DEFAULT_PROJECT)
     from forge_tui.session.routing import EnginePool, Router, routed_decider
 
-    pool = EnginePool(lambda name: services.engine(name, models),
-                      current=lambda: (refs["c"].state.model, refs["c"].engine) if "c" in refs else ("", None))
+    pool = EnginePool(lambda name: services.engine(name, models), current=view.model_and_engine)
     router = Router(models, pool, settings.cloud_allowed)
     features = Features(
         archives=ArchiveService(services.store, services.registry, settings.archive_token_budget, router),
         knowledge=knowledge,
         search=SearchCommands(services.store, search_service, settings, embedder, services.registry),
     )
-    engine = CurrentEngine(lambda: refs["c"].engine if "c" in refs else None)
-    decider = routed_decider(router, lambda: refs["c"].state.model if "c" in refs else "", task="extract")
-    steps, idle, starters = build_steps(services, knowledge, lambda: refs["c"].state.project, engine, settings,
-                                        decider)
-    pipeline = TurnPipeline(steps, emit=emit, idle=idle, yield_to=lambda: "c" in refs and refs["c"].busy)
+    engine = CurrentEngine(view.engine)
+    decider = routed_decider(router, view.model, task="extract")
+    steps, idle, starters = build_steps(services, knowledge, view.project, engine, settings, decider)
+    pipeline = TurnPipeline(steps, emit=emit, idle=idle, yield_to=view.busy)
 
     def warm_search() -> None:
         # build the keyword and vector indexes in the background, so the first search is quick
         threading.Thread(target=search_service().warm_up, name="search-warm-up", daemon=True).start()
 
-    def watch() -> None:
-        watch_store(services.store(), lambda: refs["c"], search_service)
+    def watch(refresh_list: Callable[[], object]) -> None:
+        watch_store(services.store(), view, refresh_list, search_service)
 
     from forge_tui.session.training import TrainingRunner
 
     controller = SessionController(
         store_link=services.store_link(), engine_factory=lambda name: services.engine(name, models),
         models=models, settings=settings, emit=emit, features=features, hooks=[pipeline],
-        on_connected=[watch, warm_search, *starters], model=model,
+        on_connected=[warm_search, *starters], model=model,
         training=TrainingRunner(train_in_background(services), emit), router=router,
+        view=view, watch_store=watch,
     )
-    refs["c"] = controller
     pipeline.start()
     return Session(controller, pipeline)
 

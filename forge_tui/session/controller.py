@@ -40,7 +40,7 @@ from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHo
 from forge_tui.session.export_commands import ExportCommands
 from forge_tui.session.manage_commands import ManageCommands
 from forge_tui.session.prompt_commands import PromptCommands
-from forge_tui.session.state import Activity, ModelStatus, SessionState, StoreStatus
+from forge_tui.session.state import Activity, ModelStatus, SessionState, SessionView, StoreStatus
 from forge_tui.session.routing import Router
 from forge_tui.session.training import TrainingRunner
 from forge_tui.session.store_link import StoreLink, StoreMonitor
@@ -74,7 +74,12 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
         training: TrainingRunner | None = None,
         router: Router | None = None,
         write_limit: int = 10_000,
+        view: SessionView | None = None,
+        watch_store: Callable[[Callable[[], Any]], Any] | None = None,
     ):
+        """``view``: where each published state goes for readers on other threads (the root builds it
+        first and hands it to them too). ``watch_store``: started once connected, given
+        ``refresh_list`` to call when another process writes conversations."""
         self._link = store_link
         self._engine_factory = engine_factory
         self.models = models
@@ -87,6 +92,8 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
         #: replies follow [routing].chat / .continue when set (None, or no chain: the picked model)
         self._router = router
         self._on_connected = tuple(on_connected)
+        self._watch_store = watch_store
+        self._view = view or SessionView(settings.project or DEFAULT_PROJECT)
         self._worker = SerialWorker("session")
         self._jobs = SerialWorker("session-job")
         self._writer = StoreWriter(self._writes_failing, limit=write_limit)
@@ -112,6 +119,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
         self._store_message: str | None = None
         self._queued: list[str] = []
         self.state = self._snapshot()
+        self._view.publish(self.state, self._engine)
 
     # -- state ------------------------------------------------------------------------
     def _snapshot(self) -> SessionState:
@@ -134,6 +142,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
 
     def _publish(self) -> None:
         self.state = self._snapshot()
+        self._view.publish(self.state, self._engine)
         self.emit(ev.StateChanged(self.state))
 
     def emit(self, event: ev.Event) -> None:
@@ -211,6 +220,8 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
                                 "from the trash.", "information"))
         self._list()
         self._emit_knowledge()
+        if self._watch_store is not None:
+            self._watch_store(self.refresh_list)
         for starter in self._on_connected:
             starter()
         self._send_queued()

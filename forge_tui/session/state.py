@@ -7,10 +7,12 @@ publishes a new snapshot after each change; nothing else holds a second copy of
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
-from forge_tui.domain.models import Conversation, SystemPrompt, Turn
+from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, SystemPrompt, Turn
+from forge_tui.engine.base import KnowledgeEngine
 
 #: what holds the engine: nothing, a reply, or a compression
 Activity = Literal["idle", "reply", "compression"]
@@ -49,3 +51,43 @@ class SessionState:
     @property
     def conversation_id(self) -> str | None:
         return self.conversation.id if self.conversation else None
+
+
+class SessionView:
+    """What threads other than the session's read of it: the last published ``SessionState`` and
+    the engine of the moment (the turn pipeline yields while the session is busy, background
+    extraction and the router follow the current model).
+
+    The composition root builds one before the controller and the services that read it, and
+    passes it to each; only the controller publishes into it. Reads never block on the session.
+    """
+
+    def __init__(self, project: str = DEFAULT_PROJECT) -> None:
+        self._lock = threading.Lock()
+        self._state = SessionState(project=project)
+        self._engine: KnowledgeEngine | None = None
+
+    def publish(self, state: SessionState, engine: KnowledgeEngine | None) -> None:
+        with self._lock:
+            self._state, self._engine = state, engine
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    def model(self) -> str:
+        return self._state.model
+
+    def project(self) -> str:
+        return self._state.project
+
+    def busy(self) -> bool:
+        return self._state.busy
+
+    def engine(self) -> KnowledgeEngine | None:
+        return self._engine
+
+    def model_and_engine(self) -> tuple[str, KnowledgeEngine | None]:
+        """The current model's name with its engine, read together."""
+        with self._lock:
+            return self._state.model, self._engine

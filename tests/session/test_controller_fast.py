@@ -11,6 +11,7 @@ from forge_tui.config import REPO_ROOT, Settings, load_models
 from forge_tui.domain.models import Role, TurnStatus
 from forge_tui.session import events as ev
 from forge_tui.session.controller import SessionController
+from forge_tui.session.state import SessionView
 from ui.fakes import FakeEngine, StoreLinkTo
 
 
@@ -38,7 +39,7 @@ class Recorder:
         raise AssertionError("event not seen")
 
 
-def make(store, reply="word " * 200, delay_s=0.005, link=None):
+def make(store, reply="word " * 200, delay_s=0.005, link=None, **extra):
     models = load_models(REPO_ROOT / "models.toml")
     rec = Recorder()
     engine = {}
@@ -48,7 +49,7 @@ def make(store, reply="word " * 200, delay_s=0.005, link=None):
         return engine["e"]
 
     controller = SessionController(store_link=link or StoreLinkTo(lambda: store), engine_factory=factory,
-                                   models=models, settings=Settings(), emit=rec)
+                                   models=models, settings=Settings(), emit=rec, **extra)
     controller.start().result(20)
     rec.wait_for(lambda e: isinstance(e, ev.StateChanged) and e.state.model_status == "ready")
     return controller, rec, engine
@@ -156,3 +157,23 @@ def test_quitting_mid_reply_is_quick(store):
     controller.shutdown()
     assert time.perf_counter() - started < 3.0  # generous; bench/session_store.py has the real number
     assert threading.active_count() < 50
+
+
+def test_readers_built_before_the_controller_follow_it_through_the_view(store):
+    """The root builds the view first and gives it to the pipeline, the router and the controller:
+    what they read is the controller's last published state and engine, with nothing filled in later."""
+    view = SessionView("before")
+    assert (view.model(), view.engine(), view.busy()) == ("", None, False)
+    watched: list = []
+    controller, rec, engine = make(store, view=view, watch_store=watched.append)
+    controller.run_on_worker(lambda: None).result(5)
+    assert view.state == controller.state and view.project() == controller.state.project
+    assert view.model_and_engine() == (controller.state.model, controller.engine) and view.engine() is engine["e"]
+    assert watched == [controller.refresh_list]  # started once connected, with the list refresh as its sink
+    controller.send("hello")
+    rec.wait_for(lambda e: isinstance(e, ev.ReplyChunk))
+    assert view.busy()
+    rec.wait_for(finished)
+    controller.run_on_worker(lambda: None).result(5)
+    assert not view.busy() and view.state.turns == controller.state.turns
+    controller.shutdown()

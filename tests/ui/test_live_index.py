@@ -15,6 +15,7 @@ from forge_tui.app_factory import watch_store
 from forge_tui.config import REPO_ROOT, Settings, load_models
 from forge_tui.store.watcher import StoreChanged, StoreWatcher
 from forge_tui.session.controller import SessionController
+from forge_tui.session.state import SessionView
 from forge_tui.ui.app import ForgeApp
 
 from .conftest import SIZE
@@ -51,16 +52,16 @@ def live_app(store, models_file):
     settings = Settings()
     watchers: list[StoreWatcher] = []
     service = SearchService(store, None)
-    built: dict[str, SessionController] = {}
+    view = SessionView()
 
     def controller_factory(emit):
-        built["c"] = SessionController(
+        return SessionController(
             store_link=StoreLinkTo(lambda: store),
             engine_factory=lambda name: FakeEngine(model_name=name, n_ctx=4096, delay_s=0.005),
             models=models, settings=settings, emit=emit, features=wire_features(store, settings, service),
-            on_connected=[lambda: watchers.append(watch_store(store, lambda: built["c"], lambda: service))],
+            view=view,
+            watch_store=lambda refresh_list: watchers.append(watch_store(store, view, refresh_list, lambda: service)),
         )
-        return built["c"]
 
     app = ForgeApp(controller_factory=controller_factory, settings=settings, themes_dirs=[REPO_ROOT / "themes"],
                    models_file=models_file, watch_files=False)
