@@ -22,8 +22,8 @@ from forge_tui.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-Write = Callable[[], None]
-Then = Callable[[], None]
+Write = Callable[[], object]  # what a write returns is ignored
+Then = Callable[[], object]
 #: (healthy, problem) — called from the writer thread when a write fails or lands again
 HealthReport = Callable[[bool, str | None], None]
 
