@@ -109,6 +109,15 @@ async def test_the_project_default_is_inherited_until_a_conversation_sets_its_ow
         await pilot.click("#clear")
         await wait_until(pilot, lambda: store.get_conversation(convs["bugs"].id).system_prompt is None)
         await wait_until(pilot, lambda: _sidebar_prompt(app).startswith("project default"))
+        # from the list: the highlighted conversation gets it, not the open one
+        conv_list = app.main_screen.conversation_list
+        conv_list.focus()
+        conv_list.highlighted = conv_list.get_option_index(convs["plan"].id)
+        await _palette(pilot, "Set system prompt")
+        await _type_prompt(pilot, "Plan mode.")
+        await wait_until(pilot, lambda: store.get_conversation(convs["plan"].id).system_prompt == "Plan mode.")
+        assert app.controller.state.conversation.id == convs["bugs"].id
+        assert app.controller.state.system_prompt == SystemPrompt("Keep answers under 50 words.", "project")
         # Esc leaves everything as it was
         await _palette(pilot, "Set project system prompt")
         await wait_until(pilot, lambda: bool(app.screen.query("#system-prompt-text")))
