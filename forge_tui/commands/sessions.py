@@ -61,7 +61,8 @@ def cmd_show(args, ctx) -> int:
     conv = resolve_conversation(store, args.id)
     if conv is None:
         return 2
-    turns = store.active_turns(conv.id)  # the branch on show
+    tree = store.turn_tree(conv.id)
+    turns = tree.path()  # the branch on show; other versions (regenerated, edited) are named per turn
     if args.json:
         print(json.dumps({
             "id": conv.id, "project": conv.project, "title": conv.title,
@@ -69,7 +70,7 @@ def cmd_show(args, ctx) -> int:
             "turns": [
                 {"id": t.id, "seq": t.seq, "role": t.role.value, "status": t.status.value,
                  "created": _iso(t.created_at), "updated": _iso(t.updated_at), "content": t.content,
-                 "error": t.error, "labels": t.labels}
+                 "error": t.error, "labels": t.labels, "versions": tree.siblings(t.id)}
                 for t in turns
             ],
         }, indent=2, ensure_ascii=False))
@@ -77,7 +78,9 @@ def cmd_show(args, ctx) -> int:
     print(f"# {conv.title}  [{conv.project}]  {conv.id}")
     for t in turns:
         status = "" if t.status.value == "complete" else f" ({t.status.value})"
-        print(f"\n--- {t.role.value}{status} · {t.created_at.isoformat()[:19]}")
+        versions = tree.siblings(t.id)
+        version = f" · version {versions.index(t.id) + 1}/{len(versions)}" if len(versions) > 1 else ""
+        print(f"\n--- {t.role.value}{status} · {t.created_at.isoformat()[:19]}{version}")
         print(t.content)
     return 0
 

@@ -90,7 +90,7 @@ def compression_examples(store: Store, project: str | None, summary: DatasetSumm
         if not text:
             summary.excluded["compression without archive text"] += 1
             continue
-        turns = [t for t in store.turns(conv.id) if t.status is TurnStatus.COMPLETE and text not in t.content]
+        turns = [t for t in store.active_turns(conv.id) if t.status is TurnStatus.COMPLETE and text not in t.content]
         transcript = _render_transcript(turns)
         if not transcript:
             continue
@@ -170,8 +170,10 @@ def code_pattern_examples(store: Store, project: str | None, summary: DatasetSum
             continue
         if turn.status is not TurnStatus.COMPLETE or not turn.content.strip():
             continue
-        if turn.role is Role.ASSISTANT:
-            other = store.message_doc_at(turn.conversation_id, turn.seq - 1)
+        if turn.role is Role.ASSISTANT:  # the message it answers: its parent, when it names one (a version)
+            parent = turn.parent_id if turn.parent_id not in (None, turn.conversation_id) else None
+            other = (store.message_doc(parent) if parent is not None
+                     else store.message_doc_at(turn.conversation_id, turn.seq - 1))
             pair = [other, doc]
         else:
             other = store.message_doc_at(turn.conversation_id, turn.seq + 1)

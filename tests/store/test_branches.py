@@ -119,3 +119,28 @@ def test_search_reads_a_regenerated_reply_with_the_message_it_answers(store):
     assert previous[old[3].id]["_id"] == old[2].id and old[0].id not in previous
     alone = previous_turns(store, [store.message_doc(again.id, FIELDS)])  # the parent read from the store
     assert alone[again.id]["content"] == PLAN_TURNS[2][1]
+
+
+def test_forge_show_and_export_follow_the_branch_on_show(store, db, mongo_uri, tmp_path, monkeypatch, capsys):
+    import json
+
+    from forge_tui.cli import main
+
+    monkeypatch.setenv("FORGE_DB", db.name)
+    monkeypatch.setenv("FORGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("FORGE_MODELS", raising=False)
+    conv = seed_conversation(store, "default", "Archive storage plan", PLAN_TURNS)
+    old = store.turns(conv.id)
+    again = _turn(conv.id, store.next_seq(conv.id), "assistant", "A second answer.", old[2].id)
+    store.insert_turn(again, conv.project)
+
+    capsys.readouterr()
+    assert main(["--mongo-uri", mongo_uri, "show", conv.id[:8]]) == 0
+    out = capsys.readouterr().out
+    assert "A second answer." in out and PLAN_TURNS[3][1] not in out and "version 2/2" in out
+    assert main(["--mongo-uri", mongo_uri, "show", conv.id, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["turns"][-1]["versions"] == [old[3].id, again.id]
+    assert main(["--mongo-uri", mongo_uri, "export", conv.id, "--format", "md"]) == 0
+    exported = capsys.readouterr().out
+    assert "A second answer." in exported and PLAN_TURNS[3][1] not in exported
