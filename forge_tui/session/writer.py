@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 Write = Callable[[], object]  # what a write returns is ignored
 Then = Callable[[], object]
-#: (healthy, problem) — called from the writer thread when a write fails or lands again
+#: (healthy, problem) — called from the writer thread when a write fails, when one lands again, and
+#: once more when every write held during the outage has landed (so the count shown can reach 0)
 HealthReport = Callable[[bool, str | None], None]
 
 RETRY_S = 0.2
@@ -51,6 +52,7 @@ class StoreWriter:
         self._idle = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._failing = False
+        self._held = False  # writes waited during an outage: report once they have all landed
         self._thread = threading.Thread(target=self._run, name="forge-store-writer", daemon=True)
         self._thread.start()
 
@@ -98,7 +100,11 @@ class StoreWriter:
                 return
             with self._idle:
                 self._pending -= 1
+                drained = self._pending == 0 and self._held
                 self._idle.notify_all()
+            if drained:
+                self._held = False
+                self._report(True, None)
             if op.then is not None:
                 try:
                     op.then()
@@ -111,7 +117,7 @@ class StoreWriter:
                 write()
             except PyMongoError as exc:
                 if not self._failing:
-                    self._failing = True
+                    self._failing = self._held = True
                     self._report(False, f"{type(exc).__name__}: {exc}")
                 self._stop.wait(self._retry_s)
                 continue

@@ -14,7 +14,8 @@ from typing import Any, Iterable
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from forge_tui.domain.models import (
     DEFAULT_PROJECT,
@@ -86,7 +87,8 @@ class Store(ArchiveDocuments, MessageDocuments, ImportDocuments, SystemPrompts, 
 
     # -- conversations -------------------------------------------------------
     def create_conversation(self, conv: Conversation) -> None:
-        self._conversations.insert_one(conversation_to_doc(conv))
+        """Idempotent: a retry after a lost acknowledgement finds the document there and is done."""
+        _insert_once(self._conversations, conversation_to_doc(conv))
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         doc = self._conversations.find_one({"_id": conversation_id})
@@ -192,7 +194,7 @@ class Store(ArchiveDocuments, MessageDocuments, ImportDocuments, SystemPrompts, 
         depth = self._depth_after(turn)
         if depth is not None:
             doc["depth"] = depth
-        self._messages.insert_one(doc)
+        _insert_once(self._messages, doc)
         if depth is None:
             update: dict[str, Any] = {"$set": {"updated_at": turn.updated_at}, "$max": {"turn_count": turn.seq + 1}}
         else:
@@ -306,6 +308,17 @@ class Store(ArchiveDocuments, MessageDocuments, ImportDocuments, SystemPrompts, 
     def edges_of_kind(self, kind: str) -> list[dict[str, Any]]:
         """Every ``kind`` edge, ordered by (src, dst)."""
         return list(self._lineage_edges.find({"kind": kind}).sort([("src", ASCENDING), ("dst", ASCENDING)]))
+
+
+def _insert_once(collection: Collection, doc: dict[str, Any]) -> None:
+    """Insert ``doc``; if a document with its ``_id`` is already there (the server took the write but
+    died before answering, and the writer retried) that is success, not a duplicate. Any other clash
+    (another turn at the same position) is raised."""
+    try:
+        collection.insert_one(doc)
+    except DuplicateKeyError:
+        if collection.find_one({"_id": doc["_id"]}, {"_id": 1}) is None:
+            raise
 
 
 def _escape(text: str) -> str:

@@ -138,3 +138,23 @@ def test_message_and_conversation_documents(store):
     assert [t.id for t in store.turns(a.id)] == [turns[1].id]
     store.delete_messages([turns[2].id])
     assert store.turns(b.id) == []
+
+
+def test_a_retried_insert_is_not_a_duplicate_but_a_clash_still_fails(store):
+    """The ordered writer retries a write whose acknowledgement was lost with the server: the
+    turn (or conversation) is there already, so the retry succeeds and nothing is doubled."""
+    import pytest
+    from pymongo.errors import DuplicateKeyError
+
+    conv = make_conv()
+    store.create_conversation(conv)
+    store.create_conversation(conv)
+    turn = make_turn(conv, 0)
+    store.insert_turn(turn)
+    store.insert_turn(turn)
+    assert store.db.conversations.count_documents({"_id": conv.id}) == 1
+    assert store.db.messages.count_documents({"conversation_id": conv.id}) == 1
+    other = make_turn(conv, 0, content="another turn at the same position")
+    other.id = other.id + "-other"
+    with pytest.raises(DuplicateKeyError):
+        store.insert_turn(other)
