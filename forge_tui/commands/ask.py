@@ -82,6 +82,9 @@ def cmd_ask(args, ctx) -> int:
             failures.append(event.state.store_message or "the database is not reachable.")
         elif isinstance(event, ev.Notice) and event.level == "error":
             failures.append(event.message)
+        elif isinstance(event, ev.ContextOverflowed):  # no one to ask here: nothing is written or sent
+            failures.append(f"{event.overflow.explain()} Compress the conversation (`forge compress ID`) and "
+                            "continue from the archive, or pick a model with a larger n_ctx (--model).")
 
     controller = SessionController(store_link=ctx.store_link(), engine_factory=ctx.engine, models=models,
                                    settings=settings, emit=emit, model=model)
@@ -134,7 +137,7 @@ def _run(args, ctx, controller, text: str, finished: list, failures: list[str], 
 
 def _report(args, controller, event: ev.ReplyFinished) -> int:
     turn = event.turn
-    ok = turn.status is TurnStatus.COMPLETE
+    ok = turn.status in (TurnStatus.COMPLETE, TurnStatus.TRUNCATED)  # truncated: the note goes to stderr
     if args.json:
         print(json.dumps({
             "conversation_id": turn.conversation_id, "turn_id": turn.id, "model": turn.model,

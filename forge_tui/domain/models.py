@@ -30,13 +30,18 @@ class Role(str, Enum):
 
 
 class TurnStatus(str, Enum):
-    """Lifecycle of a turn. A user turn is ``complete`` as soon as it is written."""
+    """Lifecycle of a turn. A user turn is ``complete`` as soon as it is written.
+
+    ``truncated``: a reply stopped by ``max_reply_tokens`` or by the end of the model's
+    context — its text is real but unfinished; the turn's ``error`` field says which.
+    """
 
     STREAMING = "streaming"
     COMPLETE = "complete"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
     ERROR = "error"
+    TRUNCATED = "truncated"
 
     @property
     def is_open(self) -> bool:

@@ -20,11 +20,12 @@ from forge_tui.domain.ids import message_id
 from forge_tui.domain.models import Conversation, Role, SystemPrompt, Turn, TurnStatus, utcnow
 from forge_tui.engine.base import EngineError, GenerationRequest, GenerationResult, KnowledgeEngine
 from forge_tui.session import events as ev
+from forge_tui.session.budget import Overflow, reply_outcome, without_oldest
 from forge_tui.session.context import build_messages
 from forge_tui.session.feature_commands import Features, TurnHook
 from forge_tui.session.reply import ReplyStream
 from forge_tui.session.routing import Routed, Router, RoutingExhausted
-from forge_tui.session.state import Activity, ModelStatus, SessionState
+from forge_tui.session.state import Activity, ModelStatus, QueuedMessage, SessionState
 from forge_tui.session.worker import SerialWorker
 from forge_tui.session.writer import StoreWriter
 from forge_tui.store.repository import Store
@@ -33,11 +34,12 @@ log = logging.getLogger(__name__)
 
 TITLE_LEN = 60
 
+#: the status a finish gives a reply with text (``budget.reply_outcome`` decides, empty replies included)
 FINISH_STATUS = {
     "stop": TurnStatus.COMPLETE,
-    "length": TurnStatus.COMPLETE,
+    "length": TurnStatus.TRUNCATED,
     "cancelled": TurnStatus.CANCELLED,
-    "context": TurnStatus.COMPLETE,
+    "context": TurnStatus.TRUNCATED,
     "error": TurnStatus.ERROR,
 }
 
@@ -60,7 +62,9 @@ class ChatCommands:
     _next_seq: int
     _activity: Activity
     _tokens_used: int
-    _queued: list[str]
+    _queued: list[QueuedMessage]
+    _overflow: Overflow | None
+    _context_note: str | None
     _hooks: tuple[TurnHook, ...]
     _router: Router | None
     _cancel: threading.Event
@@ -72,10 +76,15 @@ class ChatCommands:
     _list: Callable[[], None]
     _check_auto_compress: Callable[[int, int], None]
     _system_prompt: Callable[[], SystemPrompt | None]
+    _send_queued: Callable[[], None]
+    _enqueue: Callable[[str, str | None], None]
+    _preflight: Callable[[Conversation, str, str | None], Overflow | int | None]
+    _hold: Callable[[Overflow], None]
 
     def send(self, text: str, system: str | None = None) -> bool:
         """Queue a message; it is written, then replied to. While a reply runs or the
-        database is away it waits and is sent afterwards. False for empty text.
+        database is away it waits and is sent afterwards (``waiting.py``); one that would
+        not fit the context is held and the UI asked (``ContextOverflowed``). False for empty text.
 
         ``system`` (``forge ask --system``) is stored as a system turn before the user's;
         it joins the system prompt for the rest of the conversation.
@@ -83,7 +92,7 @@ class ChatCommands:
         text = text.strip()
         if not text:
             return False
-        return self._submit(self._send, text, system) is not None
+        return self._submit(self._accept, text, system) is not None
 
     def cancel(self) -> bool:
         """Cancel the running reply or compression (prompt processing included). Never quits."""
@@ -92,19 +101,28 @@ class ChatCommands:
             return True
         return False
 
-    def _send_queued(self) -> None:
-        if self._queued and self._activity == "idle" and self._store is not None:
-            self._send(self._queued.pop(0))
+    def _accept(self, text: str, system: str | None = None) -> None:
+        """A new message: sent now, or queued behind the running reply, a held message or earlier ones."""
+        if self._store is None or self._activity != "idle" or self._overflow is not None or self._queued:
+            self._enqueue(text, system)
+            self._send_queued()  # (only if nothing stands in the way after all)
+            return
+        self._send(text, system)
 
-    def _send(self, text: str, system: str | None = None) -> None:
-        if self._store is None or self._activity != "idle":
-            self._queued.append(text)
-            why = ("the database is not connected yet" if self._store is None
-                   else "it is sent when the running reply ends (Esc cancels it)")
-            self.emit(ev.Notice(f"Message kept: {why}.", "information"))
-            self._publish()
+    def _send(self, text: str, system: str | None = None, *, drop: int = 0, checked: bool = False) -> None:
+        """Write the message and start its reply. ``checked``: the fit was settled by the user
+        (``drop``: the oldest turns this one request leaves out)."""
+        if self._store is None or self._activity != "idle" or self._overflow is not None:
+            self._enqueue(text, system)
             return
         store, conv = self._store, self._conversation
+        prompt_tokens: int | None = None
+        if not checked:
+            fit = self._preflight(conv, text, system)
+            if isinstance(fit, Overflow):
+                self._hold(fit)
+                return
+            prompt_tokens = fit
         if not self._saved:
             conv.title = " ".join(text.split())[:TITLE_LEN] or "New conversation"
             conv.created_at = conv.updated_at = utcnow()
@@ -128,7 +146,7 @@ class ChatCommands:
                 offered = None
             if offered is not None:
                 self.emit(offered)
-        self._reply(store, conv)
+        self._reply(store, conv, drop=drop, prompt_tokens=prompt_tokens)
 
     def _refresh_list_later(self) -> None:
         self._submit(self._list)
@@ -149,13 +167,14 @@ class ChatCommands:
             parent_id=self._turns[-1].id if self._turns else conv.id,
         )
 
-    def _reply(self, store: Store, conv: Conversation) -> None:
+    def _reply(self, store: Store, conv: Conversation, drop: int = 0, prompt_tokens: int | None = None) -> None:
         reply = self._new_turn(conv, Role.ASSISTANT, "", TurnStatus.STREAMING)
         self._turns.append(reply)
         started = replace(reply)
         self._writer.submit(lambda: store.insert_turn(started, conv.project),
                             lambda: self.emit(ev.ReplyStarted(conv.id, started)))
-        stream = ReplyStream(self._writer, store, started, self.emit)
+        stream = ReplyStream(self._writer, store, started, self.emit,
+                             on_shown=lambda pieces: self._submit(self._reply_progressed, conv.id, pieces))
         task = self._routed_task(conv)
         engine = self._engine
         if task is None and (engine is None or self._model_status == "failed"):
@@ -167,12 +186,19 @@ class ChatCommands:
             self._reply_done(stream, conv, None, error=refusal)
             return
         system_prompt = self._system_prompt()
+        history = without_oldest(self._turns[:-1], drop) if drop else self._turns[:-1]
         try:
-            messages = build_messages(self._turns[:-1], conv, store, system_prompt=system_prompt)
+            messages = build_messages(history, conv, store, system_prompt=system_prompt)
         except PyMongoError:  # the archive a continued conversation carries waits for the store
-            messages = build_messages(self._turns[:-1], conv, None, system_prompt=system_prompt)
+            messages = build_messages(history, conv, None, system_prompt=system_prompt)
         request = GenerationRequest(messages=messages, max_tokens=self.settings.max_reply_tokens,
                                     temperature=self.settings.temperature)
+        if prompt_tokens is None and task is None and engine is not None and engine.ready:
+            try:
+                prompt_tokens = engine.count_tokens(messages)
+            except EngineError:
+                prompt_tokens = None
+        self._prompt_tokens = self._tokens_used = prompt_tokens if prompt_tokens is not None else self._tokens_used
         self._activity = "reply"
         self._cancel.clear()
         self._publish()
@@ -245,14 +271,21 @@ class ChatCommands:
                                     "information"))
             self._reply_done(stream, conv, result, engine=engine)
 
+    def _reply_progressed(self, conv_id: str, pieces: int) -> None:
+        """While a reply streams the meter counts the prompt and the pieces shown so far (a piece is
+        about a token); the reply's end sets the engine's exact count."""
+        if conv_id == self._conversation.id and self._activity == "reply":
+            self._tokens_used = self._prompt_tokens + pieces
+            self._publish()
+
     def _reply_done(self, stream: ReplyStream, conv: Conversation, result: GenerationResult | None,
                     error: str | None = None, engine: KnowledgeEngine | None = None) -> None:
         if result is None:
             text, status, finish, tokens = stream.text, TurnStatus.ERROR, "error", None
+            error = error or "The reply failed and the engine gave no reason."
         else:
-            text, status, finish, tokens = result.text, FINISH_STATUS.get(result.finish, TurnStatus.COMPLETE), \
-                result.finish, result.tokens
-            error = result.error
+            status, error = reply_outcome(result, self.settings.max_reply_tokens)
+            text, finish, tokens = result.text, result.finish, result.tokens
             stream.turn.usage = usage_of(result)
             stream.turn.adapter = result.adapter
             stream.turn.engine = engine.kind if engine is not None else None
@@ -268,9 +301,11 @@ class ChatCommands:
             self._turns = [final if t.id == final.id else t for t in self._turns]
             if result is not None:
                 self._tokens_used = result.prompt_tokens + result.tokens
+            # the banner says why the context is a problem, and only while it is one
+            self._context_note = error if finish == "context" else None
         self._activity = "idle"
         self._publish()
-        if current and result is not None and status is TurnStatus.COMPLETE:
+        if current and result is not None and status in (TurnStatus.COMPLETE, TurnStatus.TRUNCATED):
             self._check_auto_compress(self._tokens_used, engine.n_ctx if engine is not None else 0)
         self._send_queued()
 

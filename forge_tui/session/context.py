@@ -18,7 +18,7 @@ from forge_tui.domain.models import Conversation, Role, SystemPrompt, Turn, Turn
 SYSTEM_PROMPT = "You are Forge, a concise and careful assistant for long-running technical work."
 
 #: statuses whose text the model should see again (errors are not part of the dialogue)
-REPLAYED = {TurnStatus.COMPLETE, TurnStatus.CANCELLED, TurnStatus.INTERRUPTED}
+REPLAYED = {TurnStatus.COMPLETE, TurnStatus.TRUNCATED, TurnStatus.CANCELLED, TurnStatus.INTERRUPTED}
 
 
 def build_messages(turns: Sequence[Turn], conversation: Conversation | None, store=None,

@@ -40,9 +40,11 @@ from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHo
 from forge_tui.session.export_commands import ExportCommands
 from forge_tui.session.manage_commands import ManageCommands
 from forge_tui.session.prompt_commands import PromptCommands
-from forge_tui.session.state import Activity, ModelStatus, SessionState, SessionView, StoreStatus
+from forge_tui.session.budget import Overflow
+from forge_tui.session.state import Activity, ModelStatus, QueuedMessage, SessionState, SessionView, StoreStatus
 from forge_tui.session.routing import Router
 from forge_tui.session.training import TrainingRunner
+from forge_tui.session.waiting import WaitingCommands
 from forge_tui.session.store_link import StoreLink, StoreMonitor
 from forge_tui.session.worker import SerialWorker
 from forge_tui.session.writer import StoreWriter
@@ -57,8 +59,8 @@ QUIT_DRAIN_S = 0.4
 __all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS", "usage_of"]
 
 
-class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCommands, ExportCommands,
-                        BranchCommands):
+class SessionController(ChatCommands, WaitingCommands, FeatureCommands, ManageCommands, PromptCommands,
+                        ExportCommands, BranchCommands):
     def __init__(
         self,
         *,
@@ -117,7 +119,11 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
         self._tokens_used = 0
         self._store_status: StoreStatus = "connecting"
         self._store_message: str | None = None
-        self._queued: list[str] = []
+        self._queued: list[QueuedMessage] = []
+        self._overflow: Overflow | None = None  # a message held back: it would not fit the context
+        self._carry: tuple[str, list[QueuedMessage]] | None = None  # sent after compress-and-continue
+        self._context_note: str | None = None
+        self._prompt_tokens = 0  # the running reply's prompt (the meter adds the streamed pieces)
         self.state = self._snapshot()
         self._view.publish(self.state, self._engine)
 
@@ -132,6 +138,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
             store_status=self._store_status, store_label=self._link.label(), store_message=self._store_message,
             pending_writes=self._writer.pending, queued_messages=tuple(self._queued),
             system_prompt=self._system_prompt(), project_system_prompt=self._project_prompt,
+            overflow=self._overflow, context_note=self._context_note,
         )
 
     def _n_ctx_configured(self) -> int:
@@ -324,10 +331,10 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
     def _new_conversation(self, project: str | None) -> None:
         changed = bool(project) and project != self._project
         self._project = project or self._project
+        self._return_waiting("New conversation")
         self._load_project_prompt()
         self._conversation, self._saved, self._turns, self._tokens_used = self._blank_conversation(), False, [], 0
         self._next_seq = 0
-        self._queued = []
         self.emit(ev.ConversationOpened(replace(self._conversation), []))
         self._publish()
         if changed and self._store is not None:
@@ -336,7 +343,12 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
     def open_conversation(self, conv_id: str, focus_turn_id: str | None = None) -> Future[Any] | None:
         """Show a stored conversation; cancels a running reply (it is kept in its own conversation)."""
         self.cancel()
-        return self._submit(self._open, conv_id, focus_turn_id)
+
+        def switch() -> None:
+            if conv_id != self._conversation.id:
+                self._return_waiting("Another conversation was opened")
+            self._open(conv_id, focus_turn_id)
+        return self._submit(switch)
 
     def _open(self, conv_id: str, focus_turn_id: str | None) -> None:
         store = self._require_store()
@@ -348,7 +360,7 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
         self._load_project_prompt()
         tree = store.turn_tree(conv.id)
         self._turns, self._next_seq = tree.path(), store.next_seq(conv.id)
-        self._queued = []
+        self._context_note = None
         self.emit(ev.ConversationOpened(replace(conv), [replace(t) for t in self._turns], focus_turn_id))
         self.emit(ev.BranchesChanged(conv.id, tree.branches()))
         if conv.context_items:
@@ -361,11 +373,16 @@ class SessionController(ChatCommands, FeatureCommands, ManageCommands, PromptCom
         engine = self._engine
         if engine is None or not engine.ready:
             return
-        if not self._turns:
-            self._tokens_used = 0
+        conv = self._conversation
+        if not self._turns and not conv.archive_context and not conv.context_items:
+            self._tokens_used = 0  # nothing but the system prompt yet
             return
-        self._tokens_used = engine.count_tokens(build_messages(self._turns, self._conversation, self._store,
-                                                               system_prompt=self._system_prompt()))
+        # the archive a continued conversation carries and the retrieved context count too
+        try:
+            messages = build_messages(self._turns, conv, self._store, system_prompt=self._system_prompt())
+        except PyMongoError:
+            messages = build_messages(self._turns, conv, None, system_prompt=self._system_prompt())
+        self._tokens_used = engine.count_tokens(messages)
 
     # -- shutdown ------------------------------------------------------------------------------------
     def shutdown(self) -> None:

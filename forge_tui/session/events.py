@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from forge_tui.domain.models import Conversation, Turn
+from forge_tui.session.budget import Overflow
 from forge_tui.session.state import SessionState
 
 Level = Literal["information", "warning", "error"]
@@ -113,6 +114,26 @@ class BranchesChanged(ConversationEvent):
 
     conversation_id: str
     branches: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class ContextOverflowed(ConversationEvent):
+    """A message was held back, unsent and unwritten: with it the prompt would not fit the model's
+    context. The UI asks: compress and continue, leave out the oldest turns for this request, or cancel."""
+
+    conversation_id: str
+    overflow: Overflow
+
+
+@dataclass(frozen=True)
+class MessagesReturned(Event):
+    """Typed messages that will not be sent after all (a queued one cancelled, an overflowing one
+    cancelled, the conversation switched): their text goes back into the prompt, never lost.
+    Not dropped when the pane has moved on to another conversation: the prompt is the same."""
+
+    conversation_id: str
+    texts: tuple[str, ...]
+    reason: str
 
 
 # -- archives -----------------------------------------------------------------------------

@@ -24,7 +24,8 @@ FLUSH_S = 0.1
 
 class ReplyStream:
     def __init__(self, writer: StoreWriter, store: Store, turn: Turn, emit: Callable[[ev.Event], None],
-                 flush_s: float = FLUSH_S) -> None:
+                 flush_s: float = FLUSH_S, on_shown: Callable[[int], None] | None = None) -> None:
+        """``on_shown(pieces)``: after each ``ReplyChunk``, how many pieces are on screen (the token meter)."""
         self._writer = writer
         self._store = store
         self.turn = turn
@@ -35,7 +36,9 @@ class ReplyStream:
         self._flush_queued = False
         self._last_flush = time.monotonic()
         self._written = ""
+        self._written_pieces = 0
         self._shown = 0
+        self._on_shown = on_shown
         self._final = False
 
     def add(self, piece: str) -> None:
@@ -55,11 +58,12 @@ class ReplyStream:
             return "".join(self._pieces)
 
     def _write_partial(self) -> None:
-        text = self.text
+        with self._lock:
+            text, pieces = "".join(self._pieces), len(self._pieces)
         if self._final:
             return
         self._store.update_turn(self.turn.id, content=text)
-        self._written = text
+        self._written, self._written_pieces = text, pieces
 
     def _announce_partial(self) -> None:
         with self._lock:
@@ -68,6 +72,8 @@ class ReplyStream:
             self._shown = len(text)
         if len(text) > shown and not self._final:
             self._emit(ev.ReplyChunk(self.turn.conversation_id, self.turn.id, text[shown:]))
+            if self._on_shown is not None:
+                self._on_shown(self._written_pieces)
 
     def finish(self, text: str, status: TurnStatus, error: str | None, finish: str,
                then: Callable[[Turn], None]) -> Turn:

@@ -13,12 +13,22 @@ from typing import Literal
 
 from forge_tui.domain.models import DEFAULT_PROJECT, Conversation, SystemPrompt, Turn
 from forge_tui.engine.base import KnowledgeEngine
+from forge_tui.session.budget import Overflow
 
 #: what holds the engine: nothing, a reply, or a compression
 Activity = Literal["idle", "reply", "compression"]
 ModelStatus = Literal["loading", "ready", "failed"]
 #: connecting (start-up), connected, lost (noticed dead; recovering), failed (gave up: ctrl+r)
 StoreStatus = Literal["connecting", "connected", "lost", "failed"]
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A message typed while a reply ran (or the database was away): sent, in order, when it can be."""
+
+    id: str
+    text: str
+    system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,8 +47,13 @@ class SessionState:
     store_message: str | None = None
     #: writes held in memory until the store answers again
     pending_writes: int = 0
-    #: messages typed while the store was away, sent when it returns
-    queued_messages: tuple[str, ...] = field(default_factory=tuple)
+    #: messages typed while a reply ran or the store was away, sent in order when it can be
+    queued_messages: tuple[QueuedMessage, ...] = field(default_factory=tuple)
+    #: a message held back because it would not fit the context (the UI asks what to do)
+    overflow: Overflow | None = None
+    #: why the context is a problem right now (a prompt that did not fit, a reply stopped by
+    #: the end of the context); None once it no longer applies
+    context_note: str | None = None
     #: what the open conversation runs under (its own prompt or its project's); None: Forge's built-in one
     system_prompt: SystemPrompt | None = None
     #: the default system prompt of ``project`` (what a conversation without its own follows)

@@ -51,6 +51,9 @@ ACTIONS: tuple[ForgeAction, ...] = (
                 show=False, priority=True),
     ForgeAction("forge.revalidate", "revalidate", "Revalidate", "Revalidate the decision picked in the sidebar",
                 "f8", show=False),
+    ForgeAction("forge.cancel_queued", "cancel_queued", "Cancel queued message",
+                "Take back a message waiting for the reply to end (the focused one, else the newest); "
+                "its text returns to the prompt"),
     ForgeAction("forge.resolve_thread", "resolve_thread", "Resolve thread",
                 "Mark the thread picked in the sidebar as resolved"),
     ForgeAction("forge.focus_prompt", "focus_prompt", "Prompt", "Move the cursor to the prompt", "ctrl+l",

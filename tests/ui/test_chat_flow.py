@@ -111,8 +111,11 @@ async def test_new_conversation_asks_for_the_project(make_app, store):
 async def test_huge_paste_does_not_go_into_the_editor_and_is_sent_whole(make_app, store):
     from textual import events
 
+    from .fakes import FakeEngine
+
     big = ("x" * 99 + "\n") * 10_486  # ~1 MB
-    app = make_app()
+    # a context that holds it (a smaller one asks first: tests/ui/test_overflow_queue.py)
+    app = make_app(engine_factory=lambda name: FakeEngine(model_name=name, n_ctx=100_000))
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
         prompt = app.main_screen.query_one(PromptInput)
@@ -156,7 +159,7 @@ async def test_store_unreachable_keeps_the_message_and_sends_it_after_retry(make
         assert "ctrl+r" in banner.lines["store"]
         await pilot.press(*"keep me")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.controller.state.queued_messages == ("keep me",))
+        await wait_until(pilot, lambda: [m.text for m in app.controller.state.queued_messages] == ["keep me"])
         assert "1 message(s) waiting" in banner.lines["store"]
         reachable["ok"] = True
         await pilot.press("ctrl+r")

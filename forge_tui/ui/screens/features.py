@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable
 
 from forge_tui.domain.models import Conversation
 from forge_tui.session import events as ev
+from forge_tui.session.budget import fill_label
 from forge_tui.session.state import SessionState
 from forge_tui.ui.screens.conflict import ConflictModal
 from forge_tui.ui.screens.confirm import ConfirmModal
@@ -125,15 +126,13 @@ class FeatureHandlers:
 
     def _archive_suggested(self, event: ev.AutoCompressSuggested) -> None:
         """auto_compress = "ask": the context passed the threshold."""
-        used, n_ctx = event.used, event.n_ctx or 1
-
         def answered(yes: bool | None) -> None:
             if yes:
                 self.controller.compress(then_continue=True)
 
         self.app.push_screen(ConfirmModal(
             "Context nearly full",
-            f"This conversation uses {used:,} of {n_ctx:,} tokens ({used / n_ctx:.0%}). Compress it into an "
+            f"This conversation uses {fill_label(event.used, event.n_ctx)}. Compress it into an "
             "archive and continue in a new conversation? Nothing is deleted: the turns stay in the store.",
             yes="Compress and continue"), answered)
 

@@ -33,6 +33,7 @@ from forge_tui.ui.screens.model_picker import ModelFinder, ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
 from forge_tui.ui.screens.system_prompt import PromptHandlers, prompt_line
 from forge_tui.ui.screens.train_picker import TrainPicker
+from forge_tui.ui.screens.waiting import WaitingHandlers
 from forge_tui.ui.widgets.archive import ArchivePane
 from forge_tui.ui.widgets.banner import Banner
 from forge_tui.ui.widgets.context_tray import ContextTray
@@ -50,7 +51,8 @@ _STORE_LABELS = {"connecting": "database · connecting…", "connected": "databa
                  "lost": "database · reconnecting…", "failed": "database · not reachable"}
 
 
-class MainScreen(BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers, FeatureHandlers, Screen):
+class MainScreen(WaitingHandlers, BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers, FeatureHandlers,
+                 Screen):
     BINDINGS = bindings("screen")
     AUTO_FOCUS = "#prompt"
 
@@ -89,6 +91,7 @@ class MainScreen(BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers,
             **self.prompt_handlers(),
             **self.export_handlers(),
             **self.branch_handlers(),
+            **self.waiting_handlers(),
         }
 
     def compose(self) -> ComposeResult:
@@ -147,6 +150,7 @@ class MainScreen(BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers,
         else:
             self.banner.clear("model")
         self._show_store(state)
+        self.show_waiting(state)
         if old.project != state.project:
             self._render_list()
 
@@ -198,9 +202,8 @@ class MainScreen(BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers,
 
     async def _reply_finished(self, event: ev.ReplyFinished) -> None:
         await self.conversation_view.finish_reply(event.turn, event.message)
-        if event.finish == "context" and event.message:
-            self.banner.show("context", event.message, "warning")
-        elif event.turn.status is TurnStatus.ERROR:  # e.g. a server down or a key refused: the fix, kept in view
+        # (a reply stopped by the end of the context: the state's context_note keeps the banner)
+        if event.turn.status is TurnStatus.ERROR and event.finish != "context":  # e.g. a server down or a key refused: the fix, kept in view
             self.banner.show("reply", event.message or "The reply failed.", "error")
 
     def _training_progressed(self, event: ev.TrainingProgressed) -> None:
@@ -216,16 +219,11 @@ class MainScreen(BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers,
     def send_prompt(self, event: PromptInput.Submitted) -> None:
         if not event.text.strip():
             return
-        if self.state.busy:
-            # the text stays in the input: sending now would queue it behind the running work
-            self.notify(f"A {self.state.activity} is still running: press Esc to cancel it first.",
-                        severity="warning")
-            return
+        # while a reply runs the session queues it: shown as a pending turn, sent when the reply ends
         if not self.controller.send(event.text):
             return
         event.prompt.clear_prompt()
         self.banner.clear("notice")
-        self.banner.clear("context")
 
     @on(ConversationList.Chosen)
     def open_chosen(self, event: ConversationList.Chosen) -> None:

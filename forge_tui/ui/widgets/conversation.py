@@ -18,6 +18,8 @@ from textual.widgets.markdown import MarkdownStream
 
 from forge_tui.domain.models import Role, Turn, TurnStatus
 from forge_tui.ui.widgets.turn_markdown import TurnMarkdown
+from forge_tui.session.state import QueuedMessage
+from forge_tui.ui.widgets.pending import PendingTurnView
 
 #: characters of a turn rendered on screen; the rest is summarised by a note
 DISPLAY_LIMIT = 20_000
@@ -33,6 +35,7 @@ _BADGES = {
     TurnStatus.CANCELLED: ("cancelled", "-cancelled"),
     TurnStatus.INTERRUPTED: ("interrupted", "-interrupted"),
     TurnStatus.ERROR: ("error", "-error"),
+    TurnStatus.TRUNCATED: ("truncated", "-truncated"),
 }
 
 
@@ -155,8 +158,10 @@ class TurnView(Vertical, can_focus=True):
             views[index].scroll_visible(animate=False)
 
     def _footer(self) -> str:
-        if self.turn.status is TurnStatus.ERROR and self.turn.error:
-            return self.turn.error
+        if self.turn.status is TurnStatus.ERROR:
+            return self.turn.error or "The reply failed; no reason was given."
+        if self.turn.status is TurnStatus.TRUNCATED:
+            return self.turn.error or "The reply was cut short."
         if self.turn.status is TurnStatus.CANCELLED:
             return "Reply cancelled (Esc); the partial text is kept."
         if self.turn.status is TurnStatus.INTERRUPTED:
@@ -347,9 +352,33 @@ class ConversationView(VerticalScroll):
         await self.query(".empty-hint").remove()
         view = self._view(turn)
         self._turns.append(turn)
-        await self.mount(view)
+        pending = self.query(PendingTurnView)
+        if pending:  # queued messages stay below the turns they wait for
+            await self.mount(view, before=pending.first())
+        else:
+            await self.mount(view)
         self.anchor()
         return view
+
+    @property
+    def queued_ids(self) -> list[str]:
+        return [v.message.id for v in self.query(PendingTurnView)]
+
+    async def show_queued(self, messages: list[QueuedMessage], when: str) -> None:
+        """Keep the pending turns in step with the session's queue (in order, at the end);
+        ``when`` says what they wait for ("when the reply ends")."""
+        wanted = {m.id for m in messages}
+        shown = {v.message.id: v for v in self.query(PendingTurnView)}
+        for message_id, view in shown.items():
+            if message_id not in wanted:
+                await view.remove()
+            else:
+                view.waiting_for(when)
+        new = [PendingTurnView(m, when) for m in messages if m.id not in shown]
+        if new:
+            await self.query(".empty-hint").remove()
+            await self.mount_all(new)
+            self.anchor()
 
     async def append_reply(self, turn_id: str, text: str) -> None:
         view = self._views().get(turn_id)

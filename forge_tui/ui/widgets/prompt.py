@@ -67,6 +67,20 @@ class PromptInput(TextArea):
         """The prompt with every paste placeholder replaced by the pasted text."""
         return _PLACEHOLDER.sub(lambda m: self._pastes.get(int(m.group(1)), m.group(0)), self.text)
 
+    def restore_text(self, text: str) -> None:
+        """Put text the session did not send back at the end of the prompt (a long one as a paste
+        placeholder, so it is sent whole again and the editor stays fast)."""
+        if self.text.strip():
+            self.move_cursor(self.document.end)
+            self.insert("\n\n")
+        else:
+            self.clear()
+        if len(text) > PASTE_INLINE_LIMIT:
+            number = len(self._pastes) + 1
+            self._pastes[number] = text
+            text = f"[paste #{number}: {len(text):,} chars]"
+        self.insert(text)
+
     def clear_prompt(self) -> None:
         self.clear()
         self._pastes.clear()

@@ -19,13 +19,15 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from forge_tui.domain.models import Conversation
+from forge_tui.session.budget import fill_label, fill_percent
 from forge_tui.ui.widgets.knowledge import KnowledgePanel
 
 TITLE_WIDTH = 25
 
 
 class TokenMeter(Widget):
-    """``used / n_ctx`` as a bar; turns warning/error coloured as the context fills."""
+    """``used / n_ctx`` as a bar; turns warning/error coloured as the context fills. The percentage is
+    ``budget.fill_percent`` — the same number the overflow dialog and the auto-compress question show."""
 
     used: reactive[int] = reactive(0)
     n_ctx: reactive[int] = reactive(0)
@@ -34,13 +36,14 @@ class TokenMeter(Widget):
         width = max(4, self.size.width)
         if self.n_ctx <= 0:
             return Text("context: —", style="dim")
-        ratio = min(1.0, self.used / self.n_ctx)
+        percent = fill_percent(self.used, self.n_ctx)
+        ratio = min(1.0, percent / 100)
         filled = round(ratio * width)
         style = "$success" if ratio < 0.6 else "$warning" if ratio < 0.85 else "$error"
         bar = Text()
         bar.append("█" * filled, style=self.app.theme_variables.get(style[1:], "green"))
         bar.append("░" * (width - filled), style="dim")
-        bar.append(f"\n{self.used:,} / {self.n_ctx:,} tokens ({ratio:.0%})")
+        bar.append("\n" + fill_label(self.used, self.n_ctx))
         return bar
 
     def watch_used(self) -> None:
@@ -50,8 +53,7 @@ class TokenMeter(Widget):
         self._update_classes()
 
     def _update_classes(self) -> None:
-        ratio = self.used / self.n_ctx if self.n_ctx else 0.0
-        self.set_class(ratio >= 0.85, "-full")
+        self.set_class(fill_percent(self.used, self.n_ctx) >= 85, "-full")
 
 
 class ConversationList(OptionList):
