@@ -34,14 +34,12 @@ from forge_tui.domain.models import DEFAULT_PROJECT, TRASH_KEEP_DAYS, Conversati
 from forge_tui.engine.base import KnowledgeEngine
 from forge_tui.session import events as ev
 from forge_tui.session.branch_commands import BranchCommands
-from forge_tui.session.context import build_messages
 from forge_tui.session.chat_commands import FINISH_STATUS, ChatCommands, usage_of
 from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHook
 from forge_tui.session.export_commands import ExportCommands
 from forge_tui.session.manage_commands import ManageCommands
 from forge_tui.session.prompt_commands import PromptCommands
-from forge_tui.session.budget import Overflow
-from forge_tui.session.state import Activity, ModelStatus, QueuedMessage, SessionState, SessionView, StoreStatus
+from forge_tui.session.state import Activity, ModelStatus, SessionState, SessionView, StoreStatus
 from forge_tui.session.routing import Router
 from forge_tui.session.training import TrainingRunner
 from forge_tui.session.waiting import WaitingCommands
@@ -119,11 +117,7 @@ class SessionController(ChatCommands, WaitingCommands, FeatureCommands, ManageCo
         self._tokens_used = 0
         self._store_status: StoreStatus = "connecting"
         self._store_message: str | None = None
-        self._queued: list[QueuedMessage] = []
-        self._overflow: Overflow | None = None  # a message held back: it would not fit the context
-        self._carry: tuple[str, list[QueuedMessage]] | None = None  # sent after compress-and-continue
-        self._context_note: str | None = None
-        self._prompt_tokens = 0  # the running reply's prompt (the meter adds the streamed pieces)
+        self._init_waiting()
         self.state = self._snapshot()
         self._view.publish(self.state, self._engine)
 
@@ -368,21 +362,6 @@ class SessionController(ChatCommands, WaitingCommands, FeatureCommands, ManageCo
         self._emit_knowledge()
         self._count_tokens()
         self._publish()
-
-    def _count_tokens(self) -> None:
-        engine = self._engine
-        if engine is None or not engine.ready:
-            return
-        conv = self._conversation
-        if not self._turns and not conv.archive_context and not conv.context_items:
-            self._tokens_used = 0  # nothing but the system prompt yet
-            return
-        # the archive a continued conversation carries and the retrieved context count too
-        try:
-            messages = build_messages(self._turns, conv, self._store, system_prompt=self._system_prompt())
-        except PyMongoError:
-            messages = build_messages(self._turns, conv, None, system_prompt=self._system_prompt())
-        self._tokens_used = engine.count_tokens(messages)
 
     # -- shutdown ------------------------------------------------------------------------------------
     def shutdown(self) -> None:

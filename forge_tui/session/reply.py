@@ -24,7 +24,7 @@ FLUSH_S = 0.1
 
 class ReplyStream:
     def __init__(self, writer: StoreWriter, store: Store, turn: Turn, emit: Callable[[ev.Event], None],
-                 flush_s: float = FLUSH_S, on_shown: Callable[[int], None] | None = None) -> None:
+                 flush_s: float = FLUSH_S, on_shown: Callable[[int], object] | None = None) -> None:
         """``on_shown(pieces)``: after each ``ReplyChunk``, how many pieces are on screen (the token meter)."""
         self._writer = writer
         self._store = store

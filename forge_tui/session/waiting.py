@@ -60,6 +60,7 @@ class WaitingCommands:
     _queued: list[QueuedMessage]
     _overflow: Overflow | None
     _context_note: str | None
+    _prompt_tokens: int
     #: (source conversation, messages) to send once compress-and-continue has opened the new conversation
     _carry: tuple[str, list[QueuedMessage]] | None
     emit: Callable[[ev.Event], None]
@@ -67,8 +68,31 @@ class WaitingCommands:
     _publish: Callable[[], None]
     _send: Callable[..., None]
     _compress: Callable[..., None]
-    _count_tokens: Callable[[], None]
     _system_prompt: Callable[[], SystemPrompt | None]
+
+    def _init_waiting(self) -> None:
+        self._queued = []
+        self._overflow = None
+        self._carry = None
+        self._context_note = None
+        self._prompt_tokens = 0  # the running reply's prompt (the meter adds the streamed pieces)
+
+    # -- the token meter -----------------------------------------------------------------------
+    def _count_tokens(self) -> None:
+        """The meter: the request the open conversation would send now, counted by the engine."""
+        engine = self._engine
+        if engine is None or not engine.ready:
+            return
+        conv = self._conversation
+        if not self._turns and not conv.archive_context and not conv.context_items:
+            self._tokens_used = 0  # nothing but the system prompt yet
+            return
+        # the archive a continued conversation carries and the retrieved context count too
+        try:
+            messages = build_messages(self._turns, conv, self._store, system_prompt=self._system_prompt())
+        except PyMongoError:
+            messages = build_messages(self._turns, conv, None, system_prompt=self._system_prompt())
+        self._tokens_used = engine.count_tokens(messages)
 
     # -- queued messages ---------------------------------------------------------------------
     def cancel_queued(self, message_id: str | None = None) -> Future[Any] | None:

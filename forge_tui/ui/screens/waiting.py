@@ -42,7 +42,7 @@ class WaitingHandlers:
             self.banner.show("context", state.context_note, "warning")
         else:
             self.banner.clear("context")
-        view = self.query_one(ConversationView)
+        view = self.query_one(ConversationView)  # type: ignore[attr-defined]
         when = "when the database answers" if state.store_status != "connected" else (
             "when the reply ends" if state.busy or state.overflow is None else "once the held message is settled")
         if view.queued_ids != [m.id for m in state.queued_messages] or when != self._queued_when:
@@ -56,7 +56,7 @@ class WaitingHandlers:
         self.app.push_screen(OverflowModal(event.overflow), answered)  # type: ignore[attr-defined]
 
     def _messages_returned(self, event: ev.MessagesReturned) -> None:
-        prompt = self.query_one(PromptInput)
+        prompt = self.query_one(PromptInput)  # type: ignore[attr-defined]
         for text in event.texts:
             prompt.restore_text(text)
         prompt.focus()
