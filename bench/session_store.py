@@ -5,8 +5,10 @@
 1. **Decode cost of "nothing on screen is unsaved"**: SmolLM2 (llama.cpp, 1 thread) generates
    the same greedy reply, alternating, (a) with a no-op piece callback and (b) through
    ``ReplyStream``, which writes the text to the embedded SecantusDB server every
-   ``FLUSH_S`` (journal fsynced per commit) and announces only what has landed. Ratio of
-   tokens/s, measured in one run (goal: ≥ 0.95).
+   ``FLUSH_S`` (journal fsynced per commit) and announces only what has landed. Ratios measured
+   in one run (goal: ≥ 0.95): of the median tokens/s, the median of per-round back-to-back pairs
+   (which goes first alternates), and of CPU seconds per token in this process (the decode thread
+   plus the writer and pymongo; the server is another process), which the machine's load cannot skew.
 2. **A dead embedded server**: a session on the real embedded server streams a scripted reply;
    the server is SIGKILLed; we time how long until the session notices (``store_status ==
    "lost"``), until it is back (restarted on the same port), and that the reply landed whole.
@@ -55,9 +57,14 @@ def decode_cost(services: Services, rounds: int, tokens: int) -> None:
     store = services.store()
     writer = StoreWriter(lambda ok, problem: None)
     request = GenerationRequest(messages=PROMPT, max_tokens=tokens, temperature=0.0)
-    rates: dict[str, list[float]] = {"no writes": [], "write then show": []}
+    labels = ("no writes", "write then show")
+    rates: dict[str, list[float]] = {label: [] for label in labels}
+    cpu_per_token: dict[str, list[float]] = {label: [] for label in labels}
+    paired: list[float] = []  # per round: write-then-show t/s ÷ no-writes t/s, run back to back
     for r in range(rounds + 1):  # the first round warms up and is not counted
-        for label in rates:
+        got: dict[str, float] = {}
+        for label in labels if r % 2 else labels[::-1]:  # alternate which goes first
+            cpu0 = time.process_time()
             if label == "no writes":
                 result = engine.generate(request, lambda piece: None, threading.Event())
             else:
@@ -70,13 +77,23 @@ def decode_cost(services: Services, rounds: int, tokens: int) -> None:
                 result = engine.generate(request, stream.add, threading.Event())
                 writer.drain(5)
                 assert store.get_turn(turn.id).content.startswith("".join(shown))
+            cpu_s = time.process_time() - cpu0  # this process: llama.cpp's thread, the writer, pymongo
+            got[label] = result.tokens / result.elapsed_s
             if r:
-                rates[label].append(result.tokens / result.elapsed_s)
+                rates[label].append(got[label])
+                cpu_per_token[label].append(cpu_s / max(result.tokens, 1))
+        if r:
+            paired.append(got["write then show"] / got["no writes"])
     engine.close()
     writer.stop()
     base, flushed = statistics.median(rates["no writes"]), statistics.median(rates["write then show"])
-    print(f"decode: no writes {base:.1f} t/s, write-then-show {flushed:.1f} t/s -> ratio {flushed / base:.3f} "
-          f"({rounds} rounds x {tokens} tokens, SmolLM2, 1 thread)")
+    cpu_base, cpu_flushed = (statistics.median(cpu_per_token[label]) for label in labels)
+    print(f"decode: no writes {base:.1f} t/s, write-then-show {flushed:.1f} t/s -> ratio of medians "
+          f"{flushed / base:.3f} ({rounds} rounds x {tokens} tokens, SmolLM2, 1 thread)")
+    print(f"decode: paired per-round ratio median {statistics.median(paired):.3f} "
+          f"(min {min(paired):.3f}, max {max(paired):.3f})")
+    print(f"decode: CPU per token {cpu_base * 1000:.2f} ms vs {cpu_flushed * 1000:.2f} ms -> "
+          f"CPU-bound speed ratio {cpu_base / cpu_flushed:.3f} (what a free core would see; load cannot skew it)")
 
 
 def dead_server(data_dir: str, kills: int) -> None:
@@ -134,6 +151,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument("--decode-only", action="store_true", help="skip the dead-server part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         services = Services(paths=resolve_paths(os.path.join(data, "decode")))
@@ -142,7 +160,8 @@ def main() -> None:
         finally:
             services.close()
             EmbeddedServer(services.paths.mongo_dir, services.paths.server_state, services.paths.log_dir).stop()
-        dead_server(data, args.kills)
+        if not args.decode_only:
+            dead_server(data, args.kills)
 
 
 if __name__ == "__main__":
