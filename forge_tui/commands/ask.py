@@ -83,8 +83,9 @@ def cmd_ask(args, ctx) -> int:
         elif isinstance(event, ev.Notice) and event.level == "error":
             failures.append(event.message)
         elif isinstance(event, ev.ContextOverflowed):  # no one to ask here: nothing is written or sent
-            failures.append(f"{event.overflow.explain()} Compress the conversation (`forge compress ID`) and "
-                            "continue from the archive, or pick a model with a larger n_ctx (--model).")
+            fix = ("Compress the conversation (`forge compress ID`) and continue from the archive (`forge continue`)"
+                   if event.overflow.drop_turns is not None else "The message alone is too long: shorten it")
+            failures.append(f"{event.overflow.explain()} {fix}, or pick a model with a larger n_ctx (--model).")
 
     controller = SessionController(store_link=ctx.store_link(), engine_factory=ctx.engine, models=models,
                                    settings=settings, emit=emit, model=model)

