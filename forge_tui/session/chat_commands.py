@@ -146,6 +146,7 @@ class ChatCommands:
                 offered = None
             if offered is not None:
                 self.emit(offered)
+                prompt_tokens = None  # the retrieved context joins the request: count it again
         self._reply(store, conv, drop=drop, prompt_tokens=prompt_tokens)
 
     def _refresh_list_later(self) -> None:
