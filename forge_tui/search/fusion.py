@@ -62,6 +62,10 @@ class Ranking:
             score = self._lookup[doc_id]
         return (score - self.mean) / self.std
 
+    def idf(self) -> dict[str, float]:
+        """The keyword half's IDF of each matched query term in the searched scope (empty otherwise)."""
+        return dict(self._rows.idf) if self._rows is not None else {}
+
     def matched(self, doc_id: str) -> bool:
         """Whether this half found ``doc_id`` on its own (a candidate with a real match)."""
         if self.name == "keyword":

@@ -25,7 +25,8 @@ from forge_tui.search.embedder import Embedder, EmbedderError
 from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse
 from forge_tui.search.keyword_index import KeywordIndex, terms
 from forge_tui.search.message_feed import MessageFeed, previous_turns
-from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage
+from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage, speaker
+from forge_tui.search.rerank import RERANK_DEPTH, Candidate, features, packaged_model
 from forge_tui.search.snippets import make_snippet, mark
 from forge_tui.search.vector_index import VectorIndex
 from forge_tui.store.vectors import vector_to_binary
@@ -47,8 +48,9 @@ class SearchHit:
     created_at: datetime | None
     snippet: str
     spans: tuple[tuple[int, int], ...]  # matched words inside ``snippet``
-    score: float
+    score: float  # fused standardised score: how far above the searched messages' average it stands
     matched_by: tuple[str, ...]  # ("semantic",), ("keyword",) or both
+    relevance: float | None = None  # the reranker's probability that it answers the query (hybrid only)
 
     def marked_snippet(self, open_mark: str = "«", close_mark: str = "»") -> str:
         return mark(self.snippet, list(self.spans), open_mark, close_mark)
@@ -66,6 +68,7 @@ class SearchHit:
             "spans": [list(s) for s in self.spans],
             "score": round(self.score, 6),
             "matched_by": list(self.matched_by),
+            "relevance": None if self.relevance is None else round(self.relevance, 6),
         }
 
 
@@ -77,16 +80,21 @@ class SearchResult:
 
 
 class SearchService:
-    """``search(query, project=None, limit=10)`` over the whole store."""
+    """``search(query, project=None, limit=10)`` over the whole store.
+
+    With both halves present, the fused ranking's best ``RERANK_DEPTH`` are ordered again by the
+    reranker (``rerank``); ``rerank=False`` keeps the fused order.
+    """
 
     def __init__(
         self, store: Any, embedder: Embedder | None, candidates: int = CANDIDATES,
-        semantic_weight: float = SEMANTIC_WEIGHT,
+        semantic_weight: float = SEMANTIC_WEIGHT, rerank: bool = True,
     ):
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
         self.semantic_weight = semantic_weight
+        self.rerank = rerank
         self.vectors = store.vectors
         self._keyword = KeywordIndex()
         # no periodic full rescan inside a search (seconds at 100k messages): turns written
@@ -221,9 +229,20 @@ class SearchService:
         fused = fuse([r for r in (semantic, keyword) if r is not None], self.semantic_weight)
         # turns of conversations in the trash stay indexed (a restore brings them back at once) but never come out
         fused = {d: score for d, score in fused.items() if d not in trashed}
-        ordered = sorted(fused, key=lambda d: (-fused[d], d))[:limit]
-        matched = {d: tuple(r.name for r in (semantic, keyword) if r is not None and r.matched(d)) for d in ordered}
-        hits = self._hydrate(ordered, fused, matched, query)
+        ordered = sorted(fused, key=lambda d: (-fused[d], d))
+        docs: dict[str, dict[str, Any]] = {}
+        relevance: dict[str, float] = {}
+        try:
+            if self.rerank and semantic is not None and semantic.candidates and keyword is not None:
+                head, docs, relevance = self._reranked(query, ordered[:max(limit, RERANK_DEPTH)], fused,
+                                                       semantic, keyword)
+                ordered[:len(head)] = head
+            ordered = ordered[:limit]
+            matched = {d: tuple(r.name for r in (semantic, keyword) if r is not None and r.matched(d))
+                       for d in ordered}
+            hits = self._hydrate(ordered, fused, matched, query, docs, relevance)
+        except PyMongoError as exc:
+            return SearchResult([], [f"the message store cannot be read ({exc}); check that the server is running"])
         if not hits and not notes:
             notes.append("no matches" + (f" in project '{project}'" if project else ""))
         return SearchResult(hits, notes, semantic=semantic is not None and bool(semantic.candidates))
@@ -307,13 +326,44 @@ class SearchService:
             self._server_vector_search = False
             return None
 
+    # -- reranking -----------------------------------------------------------
+    def _reranked(
+        self, query: str, head: list[str], fused: dict[str, float], semantic: Ranking, keyword: Ranking
+    ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
+        """``head`` (the fused order's best) ordered by the reranker, their documents, and each one's probability."""
+        docs = {d["_id"]: d for d in self.store.message_docs(head)}
+        present = [d for d in head if d in docs]
+        if len(present) < 2:
+            return head, docs, {}
+        wanted = {(docs[d].get("conversation_id"), int(docs[d].get("seq") or 0) + k) for d in present for k in (-1, 1)}
+        around = self.store.turn_ids_at(wanted)
+        candidates = []
+        for d in present:
+            doc = docs[d]
+            conv, seq = doc.get("conversation_id") or "", int(doc.get("seq") or 0)
+            before, after = around.get((conv, seq - 1)), around.get((conv, seq + 1))
+            candidates.append(Candidate(
+                d, semantic.z(d), keyword.z(d), fused[d], conv, seq, speaker(doc), str(doc.get("content") or ""),
+                previous_semantic_z=semantic.z(before) if before else 0.0,
+                next_semantic_z=semantic.z(after) if after else 0.0,
+                previous_keyword_z=keyword.z(before) if before else 0.0,
+                next_keyword_z=keyword.z(after) if after else 0.0,
+            ))
+        probability = packaged_model().scores(features(query, candidates, keyword.idf()))
+        relevance = {c.doc_id: float(p) for c, p in zip(candidates, probability)}
+        order = sorted(present, key=lambda d: (-relevance[d], -fused[d], d))
+        return order + [d for d in head if d not in docs], docs, relevance
+
     # -- results -------------------------------------------------------------
     def _hydrate(
-        self, ordered: list[str], fused: dict[str, float], matched: dict[str, tuple[str, ...]], query: str
+        self, ordered: list[str], fused: dict[str, float], matched: dict[str, tuple[str, ...]], query: str,
+        docs: dict[str, dict[str, Any]], relevance: dict[str, float],
     ) -> list[SearchHit]:
         if not ordered:
             return []
-        docs = {d["_id"]: d for d in self.store.message_docs(ordered)}
+        missing = [d for d in ordered if d not in docs]
+        if missing:
+            docs = {**docs, **{d["_id"]: d for d in self.store.message_docs(missing)}}
         titles = self.store.conversation_titles({d.get("conversation_id") for d in docs.values()})
         hits = []
         for mid in ordered:
@@ -333,5 +383,6 @@ class SearchService:
                 spans=tuple(spans),
                 score=fused[mid],
                 matched_by=matched[mid],
+                relevance=relevance.get(mid),
             ))
         return hits

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -158,6 +158,7 @@ class KeywordIndex:
                 return None
             avgdl = max(float(lengths[scope].sum()) / n_docs, 1.0)
             scores = np.zeros(n_rows, dtype=np.float32)
+            idfs: dict[str, float] = {}
             norm = self.k1 * (1 - self.b + self.b * lengths / avgdl)
             for tok in qterms:
                 posting = self._postings.get(tok)
@@ -169,9 +170,11 @@ class KeywordIndex:
                 if df == 0:
                     continue
                 idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+                idfs[tok] = float(idf)
                 scores[rows] += idf * tfs * (self.k1 + 1) / (tfs + norm[rows])
             scores[~scope] = 0.0
-            return ScoredRows(self._ids, scores, scope)  # ids: append-only, rows past n_rows unused
+            # ids: append-only, rows past n_rows unused
+            return ScoredRows(self._ids, scores, scope, idfs)
 
     def row_of(self, doc_id: str) -> int | None:
         return self._row.get(doc_id)
@@ -194,6 +197,7 @@ class ScoredRows:
     ids: list[str]
     scores: np.ndarray
     scope: np.ndarray  # bool per row
+    idf: dict[str, float] = field(default_factory=dict)  # keyword scores: each matched query term's IDF in scope
 
     def top(self, limit: int) -> list[tuple[str, float]]:
         """The ``limit`` best rows in scope, best first (ties: earlier rows first)."""

@@ -232,9 +232,11 @@ def _messages(search: Any, opening_text: str, project: str, sandboxed: set[str],
             log.warning("message search failed during retrieval: %s", exc)
             return
         taken = 0
-        for h in hits:
-            if taken >= limit or h.score < bar:
+        for h in hits:  # in the search's (reranked) order; the bar is on the fused score, which need not fall
+            if taken >= limit:
                 break
+            if h.score < bar:
+                continue
             if h.conversation_id == exclude_conversation or (scope is None and h.project == project):
                 continue
             if h.project != project and h.project in sandboxed:

@@ -1,0 +1,84 @@
+"""The search reranker's features and model, on hand-made turns (no benchmark data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forge_tui.search.rerank import FEATURES, Candidate, RerankModel, features, fit, packaged_model
+
+
+def cand(doc_id, content, speaker="Ana", conversation="c1", seq=5, sem=0.0, kw=0.0, fused=0.0, **around):
+    return Candidate(doc_id, sem, kw, fused, conversation, seq, speaker, content, **around)
+
+
+def column(x, name):
+    return x[:, FEATURES.index(name)]
+
+
+def test_features_name_the_speaker_the_time_and_the_questions():
+    cands = [
+        cand("a", "I signed up for the pottery class last week.", speaker="Ana"),
+        cand("b", "Did you sign up for pottery?", speaker="Ben", seq=4),
+        cand("c", "Hi!", speaker="Ben", conversation="c2", seq=0),
+    ]
+    x = features("When did Ana sign up for the pottery class?", cands, {"pottery": 2.0, "class": 1.0, "sign": 1.0})
+    assert x.shape == (3, len(FEATURES))
+    assert list(column(x, "speaker_named")) == [1.0, 0.0, 0.0]
+    assert list(column(x, "other_speaker_named")) == [0.0, 1.0, 1.0]
+    assert list(column(x, "is_question")) == [0.0, 1.0, 0.0]
+    assert list(column(x, "time_for_when")) == [1.0, 0.0, 0.0]  # "last week" answers a "when"
+    assert list(column(x, "opening_turn")) == [0.0, 0.0, 1.0]
+    assert list(column(x, "same_conversation_as_top")) == [1.0, 1.0, 0.0]
+    overlap = column(x, "own_rare_overlap")
+    assert overlap[0] == pytest.approx(1.0) and overlap[2] == 0.0
+    # the same "time" words do not count for a question that does not ask when
+    y = features("What did Ana sign up for?", cands, {"sign": 1.0})
+    assert list(column(y, "time_for_when")) == [0.0, 0.0, 0.0]
+    assert list(column(y, "mentions_time")) == [1.0, 0.0, 0.0]
+
+
+def test_a_speaker_is_named_only_as_a_whole_word_and_roles_never():
+    cands = [cand("a", "x y z", speaker="Ana"), cand("b", "x y z", speaker="user")]
+    x = features("what did Anastasia and the user say", cands, {})
+    assert list(column(x, "speaker_named")) == [0.0, 0.0]
+    x = features("what is Ana's plan", cands, {})
+    assert list(column(x, "speaker_named")) == [1.0, 0.0]
+
+
+def test_no_candidates_no_rows():
+    assert features("anything", [], {}).shape == (0, len(FEATURES))
+
+
+def test_fit_learns_a_separable_rule_and_survives_a_save(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, len(FEATURES)))
+    y = (x[:, 0] + 0.5 * x[:, 3] > 0).astype(float)
+    model = fit(x, y, iterations=500)
+    assert ((model.scores(x) > 0.5) == (y > 0.5)).mean() > 0.95
+    path = tmp_path / "model.npz"
+    model.save(path)
+    again = RerankModel.load(path)
+    assert np.allclose(again.scores(x), model.scores(x))
+
+
+def test_a_model_for_other_features_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "old.npz"
+    np.savez(path, weights=np.zeros(2), bias=np.zeros(1), mean=np.zeros(2), std=np.ones(2),
+             features=np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="train_reranker.py"):
+        RerankModel.load(path)
+
+
+def test_the_packaged_model_prefers_the_named_speakers_statement_over_a_question_about_it():
+    model = packaged_model()
+    cands = [
+        cand("question", "Are you still going to the climbing gym on Fridays?", speaker="Ben", seq=7,
+             sem=2.0, kw=2.0, fused=2.0),
+        cand("answer", "Yes, I go to the climbing gym every Friday after work with my sister.", speaker="Ana",
+             seq=8, sem=1.8, kw=1.9, fused=1.85, previous_semantic_z=2.0, previous_keyword_z=2.0),
+    ]
+    p = model.scores(features("How often does Ana go to the climbing gym?", cands,
+                              {"often": 1.5, "climb": 2.5, "gym": 2.5, "ana": 0.3}))
+    assert p[1] > p[0]
+    assert np.all((p > 0) & (p < 1))
