@@ -336,7 +336,8 @@ class SearchService:
         if len(present) < 2:
             return head, docs, {}
         wanted = {(docs[d].get("conversation_id"), int(docs[d].get("seq") or 0) + k) for d in present for k in (-1, 1)}
-        around = self.store.turn_ids_at(wanted)
+        around = {(d.get("conversation_id"), d.get("seq")): d["_id"] for d in self.store.message_docs_at(
+            {c for c, _ in wanted}, {s for _, s in wanted}, {"conversation_id": 1, "seq": 1})}
         candidates = []
         for d in present:
             doc = docs[d]
@@ -364,7 +365,7 @@ class SearchService:
         missing = [d for d in ordered if d not in docs]
         if missing:
             docs = {**docs, **{d["_id"]: d for d in self.store.message_docs(missing)}}
-        titles = self.store.conversation_titles({d.get("conversation_id") for d in docs.values()})
+        titles = self.store.conversation_titles({docs[d].get("conversation_id") for d in ordered if d in docs})
         hits = []
         for mid in ordered:
             doc = docs.get(mid)

@@ -78,19 +78,6 @@ class MessageDocuments:
             query["project"] = project
         return self._messages.find(query).sort([("conversation_id", ASCENDING), ("seq", ASCENDING)])
 
-    def turn_ids_at(self, positions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
-        """The ids of the turns at these ``(conversation_id, seq)`` positions (absent ones left out)."""
-        wanted = set(positions)
-        if not wanted:
-            return {}
-        query = {"conversation_id": {"$in": sorted({c for c, _ in wanted})}, "seq": {"$in": sorted({s for _, s in wanted})}}
-        found = {}
-        for d in self.messages.find(query, {"conversation_id": 1, "seq": 1}):
-            key = (d.get("conversation_id"), d.get("seq"))
-            if key in wanted:
-                found[key] = d["_id"]
-        return found
-
     def has_messages(self) -> bool:
         return self._messages.find_one({}, {"_id": 1}) is not None
 

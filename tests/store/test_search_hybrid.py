@@ -160,16 +160,6 @@ def test_imported_turns_with_old_timestamps_arrive_on_a_full_refresh(corpus_stor
     assert hits[0].message_id == turn.id and set(hits[0].matched_by) == {"semantic", "keyword"}
 
 
-def test_turn_ids_at_finds_turns_by_position(corpus_store):
-    store, _ = corpus_store
-    doc = store.messages.find_one({"seq": 1})
-    conv = doc["conversation_id"]
-    got = store.turn_ids_at([(conv, 0), (conv, 1), (conv, 999), ("no-such-conversation", 0)])
-    assert got[(conv, 1)] == doc["_id"]
-    assert (conv, 0) in got and (conv, 999) not in got and ("no-such-conversation", 0) not in got
-    assert store.turn_ids_at([]) == {}
-
-
 @pytest.mark.slow
 def test_hybrid_hits_are_reranked_and_say_how_likely_they_answer(corpus_store, minilm):
     store, _ = corpus_store
