@@ -1,7 +1,7 @@
 """Evidence retrieval on LoCoMo: recall@5/@10, MRR and latency for hybrid, keyword-only and
 semantic-only search, per question category, plus retrieval into a new session.
 
-    python bench/locomo_retrieval.py [PATH_TO_locomo10.json] [--samples 0-9] [--no-cache]
+    python bench/locomo_retrieval.py [PATH_TO_locomo10.json] [--samples 0-9] [--no-cache] [--modes hybrid]
 
 LoCoMo (snap-research, CC BY-NC 4.0) is benchmark-only data: it is read from its path
 (default ``../shared/data/locomo10.json`` beside the repository), converted in a temporary
@@ -204,12 +204,18 @@ def main() -> int:
     parser.add_argument("--samples", default="0-9", help="sample indexes, e.g. 0-4 or 5-9 (default 0-9)")
     parser.add_argument("--no-cache", action="store_true", help="embed everything again (no bench/.cache)")
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval-into-sessions part")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="rankings to measure, comma-separated (default: hybrid,keyword,semantic)")
     parser.add_argument("--limit", type=int, default=0, help="ask at most this many questions per sample")
     args = parser.parse_args()
 
     path = Path(args.path).expanduser()
     if not path.is_file():
         print(f"locomo_retrieval: {path} not found; pass the path to locomo10.json", file=sys.stderr)
+        return 2
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        print(f"locomo_retrieval: --modes takes {', '.join(MODES)} (comma-separated)", file=sys.stderr)
         return 2
     lo, _, hi = args.samples.partition("-")
     samples = list(range(int(lo), int(hi or lo) + 1))
@@ -263,7 +269,7 @@ def main() -> int:
             tallies: dict[tuple[str, str, Any], Tally] = defaultdict(Tally)
             for q in questions:
                 split = "tune 0-4" if q["sample"] in TUNE else "held-out 5-9"
-                for mode in MODES:
+                for mode in modes:
                     t = time.perf_counter()
                     hits = service.search_with_notes(q["question"], project=f"locomo-{q['sample']}", limit=50,
                                                      mode=mode).hits
@@ -277,11 +283,11 @@ def main() -> int:
             print("R@k: share of a question's evidence turns in the top k, averaged; MRR over the top 50; "
                   "H@10: share of questions with at least one evidence turn in the top 10")
             for split in ("tune 0-4", "held-out 5-9", "all"):
-                if not tallies.get(("hybrid", split, None)):
+                if not tallies.get((modes[0], split, None)):
                     continue
                 print(f"\n== {split} ==")
                 print(f"{'mode':<9} {'category':<12} {'n':>5}  {'R@5':>5}  {'R@10':>5}  {'MRR':>5}  {'H@10':>5}  {'p50ms':>6} {'p95ms':>6}")
-                for mode in MODES:
+                for mode in modes:
                     print(f"{mode:<9} {'all':<12} {tallies[(mode, split, None)].row()}")
                     for cat, name in CATEGORIES.items():
                         if (mode, split, cat) in tallies:
