@@ -184,6 +184,57 @@ def large_case(conversations: int, messages: int) -> int:
     return 0
 
 
+def large_cli_case(conversations: int, messages: int, watch_s: float) -> int:
+    """`forge import claude` of the generated export as a user runs it (default options but
+    `--embed later`): how long the command holds the terminal, then the rate of the detached
+    catch-up that classifies the imported turns, watched for ``watch_s`` seconds (the whole
+    pass over 50,000 turns takes far longer than a bench should) and projected."""
+    from forge_tui.services import Services
+
+    with tempfile.TemporaryDirectory(prefix="forge-bench-cli-") as tmp:
+        export = Path(tmp) / "conversations.json"
+        export.write_text(json.dumps(synthetic_claude_export(conversations, messages, seed=13)), encoding="utf-8")
+        data = Path(tmp) / "data"
+        forge = [sys.executable, "-m", "forge_tui", "--data-dir", str(data)]
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        subprocess.run(forge + ["sessions"], capture_output=True, text=True, env=env, check=True)
+        t0 = time.perf_counter()
+        out = subprocess.run(forge + ["import", "claude", str(export), "--project", "bench", "--embed", "later"],
+                             capture_output=True, text=True, env=env)
+        command = time.perf_counter() - t0
+        if out.returncode != 0:
+            print("import failed:", out.stderr[-2000:])
+            return 1
+        print(f"`forge import claude` {conversations:,} conversations / {messages:,} messages (--embed later): "
+              f"the command returned after {command:.1f}s")
+        services = Services.from_args(data_dir=str(data))
+        store = services.store()
+        start_left = _unclassified(store)
+        t1, left = time.perf_counter(), start_left
+        while left and time.perf_counter() - t1 < watch_s:
+            time.sleep(5)
+            left = _unclassified(store)
+        spent = time.perf_counter() - t1
+        rate = (start_left - left) / spent if spent else 0.0
+        projection = f"; all {start_left:,} in ~{start_left / rate / 60:.0f} min" if rate and left else ""
+        print(f"background catch-up: {start_left - left:,} of {start_left:,} turns classified in {spent:.0f}s "
+              f"= {rate:.1f} turns/s{projection}")
+        for line in out.stderr.splitlines():
+            if "(pid " in line:
+                pid = int(line.split("(pid ")[1].split(";")[0])
+                try:
+                    os.kill(pid, 15)
+                except ProcessLookupError:
+                    pass
+        services.close()
+        subprocess.run(forge + ["server", "stop"], capture_output=True, env=env)
+    return 0
+
+
+def _unclassified(store) -> int:
+    return store.db["messages"].count_documents({"extracted_at": None})
+
+
 def one_megabyte_case() -> int:
     """`forge import transcript` of one 1 MB message with the default options, timed as the user
     sees it (a fresh data dir: the command starts the embedded server too), then how long the
@@ -220,6 +271,9 @@ def one_megabyte_case() -> int:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--large", action="store_true", help="the 10k-conversation case only")
+    ap.add_argument("--large-cli", action="store_true",
+                    help="the large case through the real CLI: the command, then the background classification's rate")
+    ap.add_argument("--watch", type=float, default=120, help="seconds to watch the background catch-up (--large-cli)")
     ap.add_argument("--one-mb", action="store_true", help="one 1 MB message through the real CLI, default options")
     ap.add_argument("--large-conversations", type=int, default=10_000)
     ap.add_argument("--large-messages", type=int, default=50_000)
@@ -236,6 +290,8 @@ def main() -> int:
     if args.import_probe:
         import_probe(args.import_probe[0], Path(args.import_probe[1]))
         return 0
+    if args.large_cli:
+        return large_cli_case(args.large_conversations, args.large_messages, args.watch)
     if args.one_mb:
         return one_megabyte_case()
     if args.large:

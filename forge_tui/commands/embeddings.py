@@ -27,10 +27,6 @@ def add_parser(subparsers) -> None:
     r.add_argument("--limit", type=int, help="stop after this many messages (run again to continue)")
     r.set_defaults(func=cmd_reembed)
 
-    u = sub.add_parser("catch-up", help="embed the messages that have no vector yet with the configured model "
-                                        "(what `forge import` starts in the background)")
-    u.set_defaults(func=cmd_catch_up)
-
     s = sub.add_parser("status", help="active model, vectors per model, messages still to embed")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
@@ -128,35 +124,6 @@ def cmd_reembed(args, ctx) -> int:
     return 0
 
 
-def cmd_catch_up(args, ctx) -> int:
-    """Embed whatever is pending, one catch-up per data dir at a time; loops until nothing is
-    left, so messages stored while it ran (a second import) are picked up too."""
-    from forge_tui.commands.background_embed import catch_up_lock
-    from forge_tui.commands.progress import ProgressCallback
-    from forge_tui.search.pipeline import EmbeddingPipeline
-
-    with catch_up_lock(ctx.paths):
-        embedder = ctx.embedder().start_loading()
-        if not embedder.wait(600):
-            return _fail(f"embedding model did not load ({embedder.error or 'still loading after 600 s'}); "
-                         "run `forge embeddings catch-up` again")
-        pipeline = EmbeddingPipeline(ctx.store(), embedder)
-        total = 0
-        while True:
-            progress = ProgressCallback(f"embed ({embedder.name})")
-            try:
-                done = pipeline.embed_pending(full_scan=True, on_progress=progress)
-            finally:
-                progress.close()
-            total += done
-            if done == 0 or pipeline.pending(full_scan=True) == 0:
-                break
-        if pipeline.last_error:
-            return _fail(f"embedding stopped: {pipeline.last_error}; run `forge embeddings catch-up` again")
-    print(f"embedded {total} message(s); {pipeline.pending(full_scan=True)} left without a vector.", flush=True)
-    return 0
-
-
 def cmd_status(args, ctx) -> int:
     from forge_tui.search.migration import embedding_status
 
@@ -183,14 +150,14 @@ def cmd_status(args, ctx) -> int:
     line = status.line_for(configured)
     have = line["count"] if line else 0
     if have < status.messages:
-        from forge_tui.commands.background_embed import catch_up_running, log_path
+        from forge_tui.commands.background_work import catch_up_running, log_path
 
         if catch_up_running(ctx.paths):
             print(f"{status.messages - have} messages lack a {configured} vector; a background catch-up is "
                   f"embedding them now (log: {log_path(ctx.paths)}).")
         else:
             print(f"{status.messages - have} messages lack a {configured} vector: open Forge (it embeds in the "
-                  f"background) or run `forge embeddings catch-up`.")
+                  f"background) or run `forge catch-up`.")
     if active and active != configured:
         print(f"The configured model differs from the active one: run `forge embeddings reembed --model "
               f"{configured}` to switch, or set [embedding].model = \"{active}\" in models.toml.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forge_tui.commands.progress import Progress, ProgressCallback
+from forge_tui.commands.progress import Progress
 
 
 def add_parser(subparsers) -> None:
@@ -33,93 +33,69 @@ def _project_arg(parser) -> None:
     parser.add_argument("--project", default=argparse.SUPPRESS, help="project to import into (default: the source's, else 'default')")
     parser.add_argument("--no-pipeline", action="store_true",
                         help="only store the conversations (no classification or embedding; "
-                             "`forge embeddings catch-up` catches up later)")
+                             "`forge catch-up` does both later)")
     parser.add_argument("--embed", choices=EMBED_MODES, default="background",
-                        help="vectors for semantic search: 'background' (default: a detached `forge "
-                             "embeddings catch-up`, so the import returns once stored and classified), "
-                             "'now' (wait for them), 'later' (Forge or `forge embeddings catch-up` does it)")
+                        help="vectors for semantic search: 'background' (default: a detached `forge catch-up`, "
+                             "so the import returns once stored), 'now' (wait for them and for every "
+                             "turn's classification), 'later' (Forge or `forge catch-up` does it)")
 
 
-#: How `forge import` gets vectors for what it stored (see background_embed).
+#: How `forge import` gets vectors for what it stored (see background_work).
 EMBED_MODES = ("background", "now", "later")
+
+
+#: Imported turns classified by the import itself; more go to the background catch-up
+#: (a few to a few dozen turns a second: 50,000 would hold the terminal for an hour).
+FOREGROUND_TURNS = 500
 
 
 def start_pipeline(ctx, enabled: bool = True, embed: str = "background"):
     """The work the live pipeline does on new turns, as a pass *after* an import.
 
-    Storing comes first and alone, so a 10,000-conversation export is in within
-    a minute. Then ``catch_up(conversation_ids)`` runs knowledge extraction (labels,
-    decisions, threads, code patterns; rule-based, no LLM) on the imported turns not
-    yet extracted, with a progress bar, and gets them vectors: by default a detached
-    `forge embeddings catch-up` (loading the embedding model alone can take longer
-    than the whole import); with ``embed="now"`` here, the model loading while we write.
-    Both steps only pick up what is still pending, so Ctrl+C loses nothing: running
-    the import again finishes them (and the app embeds pending messages in the background)."""
+    Storing comes first and alone, so a 10,000-conversation export is in within a
+    minute. Then ``catch_up(conversation_ids)`` runs knowledge extraction (labels,
+    decisions, threads, code patterns; rules, no LLM) on the imported turns not yet
+    extracted — here, with a progress bar, up to ``FOREGROUND_TURNS``; beyond that in a
+    detached `forge catch-up` — and gets them vectors: by default in that background
+    process too (loading the embedding model alone can take longer than the import);
+    with ``embed="now"`` everything happens here, the model loading while we write.
+    Both passes only pick up what is still pending, so Ctrl+C loses nothing: running
+    the import again (or `forge catch-up`) finishes them."""
     if not enabled:
         return None
-    settings = ctx.settings()
-    wanted = settings.embed_on_write and embed != "later"
+    wanted = ctx.settings().embed_on_write and embed != "later"
     embedder = ctx.embedder().start_loading() if wanted and embed == "now" else None  # loads while we write
 
     def catch_up(conversation_ids: list[str]) -> None:
-        _extract_pending(ctx, settings, conversation_ids)
+        from forge_tui.commands.catch_up import embed_pending, extract_pending, pending_extraction
+
+        queued = False
+        if embed == "now" or pending_extraction(ctx, conversation_ids) <= FOREGROUND_TURNS:
+            extract_pending(ctx, conversation_ids)
+        else:
+            from forge_tui.commands.background_work import queue_extraction
+
+            queue_extraction(ctx.paths, conversation_ids)
+            queued = True
         if embedder is not None:
-            _embed_pending(ctx, embedder)
-        elif wanted:
-            _embed_in_background(ctx)
+            done, left, error = embed_pending(ctx, embedder)
+            if error:
+                print(f"forge: embedding skipped ({error}); run `forge catch-up` later.", file=sys.stderr)
+        elif wanted or queued:
+            _continue_in_background(ctx, queued, wanted)
 
     return catch_up
 
 
-def _embed_in_background(ctx) -> None:
-    from forge_tui.commands.background_embed import log_path, spawn_catch_up
+def _continue_in_background(ctx, classify: bool, embed: bool) -> None:
+    from forge_tui.commands.background_work import log_path, spawn_catch_up
 
-    pid = spawn_catch_up(ctx.paths, ctx.mongo_uri)
-    print(f"Embedding for semantic search continues in the background (pid {pid}; log {log_path(ctx.paths)}); "
-          "keyword search works now. `forge embeddings status` shows what is left.", file=sys.stderr)
-
-
-#: Conversations per read of pending turns in the extraction pass.
-_EXTRACT_CHUNK = 200
-
-
-def _extract_pending(ctx, settings, conversation_ids: list[str]) -> None:
-    from forge_tui.knowledge.extraction import Extractor
-    from forge_tui.store.codec import turn_from_doc
-
-    store = ctx.store()
-    chunks = [conversation_ids[i:i + _EXTRACT_CHUNK] for i in range(0, len(conversation_ids), _EXTRACT_CHUNK)]
-    pending = sum(store.unextracted_count(c) for c in chunks)
-    if not pending:
-        return
-    print(f"Extracting knowledge from {pending} imported message(s); Ctrl+C stops, "
-          "running the import again finishes it.", file=sys.stderr)
-    extractor = Extractor(ctx.registry(), None, settings)
-    bar = Progress(pending, label="extract")
-    try:
-        for chunk in chunks:
-            convs = {d["_id"]: d for d in store.conversation_docs(chunk)}
-            for doc in store.unextracted_docs(chunk):
-                conv = convs.get(doc["conversation_id"]) or {"project": doc.get("project")}
-                extractor.process_turn(turn_from_doc(doc), conv, force=True)
-                bar.advance()
-    finally:
-        bar.close()
-
-
-def _embed_pending(ctx, embedder) -> None:
-    from forge_tui.search.pipeline import EmbeddingPipeline
-
-    if not embedder.wait(300):
-        print(f"forge: embedding skipped ({embedder.error or 'model still loading'}); "
-              "run `forge embeddings reembed` later.", file=sys.stderr)
-        return
-    pipeline = EmbeddingPipeline(ctx.store(), embedder)
-    progress = ProgressCallback("embed")
-    try:
-        pipeline.embed_pending(full_scan=True, on_progress=progress)
-    finally:
-        progress.close()
+    pid = spawn_catch_up(ctx.paths, ctx.mongo_uri, embed=embed)
+    what = " and ".join(w for w, on in (("classifying the imported turns", classify),
+                                         ("embedding for semantic search", embed)) if on)
+    print(f"{what[0].upper()}{what[1:]} continues in the background (pid {pid}; log {log_path(ctx.paths)}); "
+          "keyword search works now. `forge catch-up` finishes it if it is stopped; "
+          "`forge embeddings status` shows the vectors still to write.", file=sys.stderr)
 
 
 def cmd_import_file(args, ctx) -> int:

@@ -90,10 +90,10 @@ def test_imported_messages_go_through_the_live_pipeline(forge, db, capsys):
 @pytest.mark.slow
 def test_default_import_returns_before_embedding_and_a_background_catch_up_finishes_it(forge, db, tmp_path, capsys):
     """The import returns once stored and classified (no embedding model in this process); a
-    detached `forge embeddings catch-up` writes the vectors, logging to a 0600 file."""
+    detached `forge catch-up` writes the vectors, logging to a 0600 file."""
     import time
 
-    from forge_tui.commands.background_embed import catch_up_running
+    from forge_tui.commands.background_work import catch_up_running
     from forge_tui.config import resolve_paths
 
     assert forge("import", "claude", str(EXPORTS / "claude_conversations.json")) == 0
@@ -107,8 +107,33 @@ def test_default_import_returns_before_embedding_and_a_background_catch_up_finis
     assert db["embeddings"].count_documents({}) == 6
     while catch_up_running(paths) and time.monotonic() < deadline:
         time.sleep(0.2)
-    log = paths.log_dir / "embed.log"
+    log = paths.log_dir / "catch-up.log"
     assert (log.stat().st_mode & 0o777) == 0o600
-    assert "embedded 6 message(s); 0 left" in log.read_text()
+    assert "embedded 6 message(s); 0 left without a vector" in log.read_text()
     assert forge("embeddings", "status") == 0
     assert "lack a" not in capsys.readouterr().out
+
+
+def test_a_big_import_leaves_classification_to_a_background_catch_up(forge, db, tmp_path, capsys, monkeypatch):
+    """Beyond FOREGROUND_TURNS the import queues the conversations and returns; a detached
+    `forge catch-up --no-embed` classifies them and removes the note (no embedding model)."""
+    import time
+
+    from forge_tui.commands import import_cmd
+    from forge_tui.commands.background_work import catch_up_running, queued_extractions
+    from forge_tui.config import resolve_paths
+
+    monkeypatch.setattr(import_cmd, "FOREGROUND_TURNS", 2)
+    assert forge("import", "claude", str(EXPORTS / "claude_conversations.json"), "--embed", "later") == 0
+    err = capsys.readouterr().err
+    assert "Classifying the imported turns continues in the background" in err
+    assert "embedding" not in err.split("continues")[0]
+    paths = resolve_paths(str(tmp_path / "data"))
+    deadline = time.monotonic() + 120
+    while (queued_extractions(paths) or catch_up_running(paths)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not queued_extractions(paths)
+    assert db.messages.count_documents({"extracted_at": None}) == 0
+    assert db.messages.count_documents({"labels.0": {"$exists": True}}) >= 1
+    assert db["embeddings"].count_documents({}) == 0
+    assert "classified 6 imported turn(s) of 2 conversation(s)" in (paths.log_dir / "catch-up.log").read_text()
