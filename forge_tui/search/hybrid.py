@@ -372,6 +372,8 @@ class SearchService:
             if doc is None:  # deleted since it was indexed
                 continue
             snippet, spans = make_snippet(doc.get("content") or "", query)
+            if not snippet:  # a blank turn (matched through the turn before it) has nothing to show
+                continue
             hits.append(SearchHit(
                 project=doc.get("project") or "default",
                 conversation_id=doc.get("conversation_id") or "",

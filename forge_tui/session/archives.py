@@ -15,6 +15,7 @@ from forge_tui.compression.lineage import lineage
 from forge_tui.compression.service import CompressionError, compress, continue_from, load_archive
 from forge_tui.domain.models import Conversation
 from forge_tui.engine.base import KnowledgeEngine
+from forge_tui.protocol.render import dump_archive
 from forge_tui.session import events as ev
 from forge_tui.session.routing import Router, RoutingExhausted
 from forge_tui.store.repository import Store
@@ -100,6 +101,25 @@ class ArchiveService:
         if not edges:
             return None
         return str(max(edges, key=lambda e: str(e.get("created_at") or ""))["dst"])
+
+    def archive_of(self, conversation: Conversation) -> ev.ArchiveLoaded:
+        """What the archive pane shows for ``conversation``: its latest archive, else the one it continues from."""
+        archive_id = self.latest_archive_id(conversation.id)
+        continued = archive_id is None and bool(conversation.archive_context)
+        if continued:
+            archive_id = conversation.archive_context
+        if archive_id is None:
+            return ev.ArchiveLoaded(conversation.id, None)
+        try:
+            archive = load_archive(self._store(), archive_id)
+        except CompressionError:  # an edge to an archive that is gone: nothing to show
+            log.warning("archive %s of %s not found", archive_id, conversation.id)
+            return ev.ArchiveLoaded(conversation.id, None)
+        header = archive.get("header") or {}
+        tokens = header.get("tokens") or {}
+        return ev.ArchiveLoaded(conversation.id, str(header.get("archive_id") or archive_id), dump_archive(archive),
+                                int(tokens.get("source") or 0), int(tokens.get("archive") or 0),
+                                str(header.get("mode") or ""), continued)
 
     def lineage(self, node: str, titles: dict[str, str]) -> ev.LineageListed:
         found = lineage(self._store(), node)

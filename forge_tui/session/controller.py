@@ -357,6 +357,7 @@ class SessionController(ChatCommands, WaitingCommands, FeatureCommands, ManageCo
         self._context_note = None
         self.emit(ev.ConversationOpened(replace(conv), [replace(t) for t in self._turns], focus_turn_id))
         self.emit(ev.BranchesChanged(conv.id, tree.branches()))
+        self._emit_archive()
         if conv.context_items:
             self.emit(ev.ContextOffered(conv.id, list(conv.context_items), self.settings.retrieval_token_budget))
         self._emit_knowledge()

@@ -182,6 +182,20 @@ class ArchiveReady(ConversationEvent):
 
 
 @dataclass(frozen=True)
+class ArchiveLoaded(ConversationEvent):
+    """The archive of the conversation just opened, for the archive pane to follow: its latest
+    own archive, else the one it continues from (``continued_from``); ``archive_id`` None: none."""
+
+    conversation_id: str
+    archive_id: str | None
+    yaml: str = ""
+    tokens_source: int = 0
+    tokens_archive: int = 0
+    mode: str = ""
+    continued_from: bool = False
+
+
+@dataclass(frozen=True)
 class ArchiveFailed(ConversationEvent):
     conversation_id: str
     message: str

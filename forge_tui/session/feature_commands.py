@@ -135,8 +135,15 @@ class FeatureCommands:
                 self.emit(offered)
         self._open(conv.id, None)
         self._list()
-        self._lineage(conv.id)
+        # the lineage view opens only when asked (F7); say where it is
+        self.emit(ev.Notice(f"Continued from archive {archive_id[:8]} in a new conversation; F7 shows the lineage."))
         return None
+
+    def _emit_archive(self) -> None:
+        """The archive pane follows the open conversation."""
+        archives = self.features.archives
+        if archives is not None and self._saved:
+            self.emit(archives.archive_of(self._conversation))
 
     def show_lineage(self, node: str | None = None) -> Future[Any] | None:
         return self._submit(self._lineage, node)

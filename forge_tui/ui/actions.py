@@ -32,6 +32,7 @@ class ForgeAction:
 
 
 ACTIONS: tuple[ForgeAction, ...] = (
+    ForgeAction("forge.help", "show_help", "Help", "Every key and what each pane is", "f1", target="app"),
     ForgeAction("forge.cancel", "cancel_reply", "Cancel", "Stop the reply that is streaming (never quits)",
                 "escape", "esc"),
     ForgeAction("forge.new", "new_conversation", "New", "Start a new conversation (asks for the project)",
@@ -40,13 +41,13 @@ ACTIONS: tuple[ForgeAction, ...] = (
                 show=False),
     ForgeAction("forge.model", "pick_model", "Model", "Pick the chat model from models.toml",
                 "ctrl+m,f2", "^m/f2"),
-    ForgeAction("forge.retry", "retry_store", "Retry DB", "Reconnect to MongoDB", "ctrl+r"),
+    ForgeAction("forge.retry", "retry_store", "Retry DB", "Reconnect to MongoDB", "ctrl+r", show=False),
     ForgeAction("forge.archive", "toggle_archive", "Archive", "Show or hide the archive preview pane", "f3",
                 show=False),
     ForgeAction("forge.search", "search", "Search", "Search every conversation in every project", "ctrl+f"),
     ForgeAction("forge.compress", "compress", "Compress", "Compress this conversation into an archive", "f5"),
     ForgeAction("forge.continue", "continue_archive", "Continue", "Continue in a new conversation from the archive",
-                "f6", priority=True),
+                "f6", show=False, priority=True),
     ForgeAction("forge.lineage", "lineage", "Lineage", "Show ancestors and descendants of this conversation", "f7",
                 show=False, priority=True),
     ForgeAction("forge.revalidate", "revalidate", "Revalidate", "Revalidate the decision picked in the sidebar",
@@ -56,6 +57,8 @@ ACTIONS: tuple[ForgeAction, ...] = (
                 "its text returns to the prompt"),
     ForgeAction("forge.resolve_thread", "resolve_thread", "Resolve thread",
                 "Mark the thread picked in the sidebar as resolved"),
+    ForgeAction("forge.sidebar", "toggle_sidebar", "Sidebar",
+                "Show or hide the sidebar (it hides by itself below 100 columns)", "f4", show=False),
     ForgeAction("forge.focus_prompt", "focus_prompt", "Prompt", "Move the cursor to the prompt", "ctrl+l",
                 show=False),
     ForgeAction("forge.train", "train_adapter", "Train adapter",
@@ -93,7 +96,7 @@ ACTIONS: tuple[ForgeAction, ...] = (
                 "Move the cursor to the last turn: up/down between turns, c copy, y code, r regenerate, e edit, "
                 "[ ] versions", "alt+up", "alt+↑", show=False),
     ForgeAction("forge.theme", "toggle_theme", "Theme", "Switch to the next Forge theme", "ctrl+t",
-                target="app"),
+                target="app", show=False),
     ForgeAction("forge.quit", "quit", "Quit", "Quit Forge", "ctrl+q", target="app", priority=True),
 )
 

@@ -10,16 +10,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from forge_tui.config import ConfigError, Settings, load_models
 from forge_tui.ui.actions import bindings
 from forge_tui.ui.bridge import Bridge
 from forge_tui.ui.commands import ForgeCommands
+from forge_tui.ui.keys import key_table, palette_only
+from forge_tui.ui.screens.help import HelpScreen
 from forge_tui.ui.screens.main import MainScreen
 from forge_tui.ui.screens.search import SearchScreen
 from forge_tui.ui.themes import load_themes
+from forge_tui.ui.widgets.prompt import PromptInput
 from forge_tui.ui.watch import watch_config
 
 if TYPE_CHECKING:
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
     from forge_tui.session.events import Event
 
 FALLBACK_THEMES = ("forge-dark", "textual-dark")
+#: Textual's system commands that Forge's own actions replace (one "Theme", one "Quit", F1 for the keys)
+REPLACED_SYSTEM_COMMANDS = frozenset({"Theme", "Quit", "Keys"})
 
 
 class ForgeApp(App):
@@ -92,6 +98,19 @@ class ForgeApp(App):
     async def on_unmount(self) -> None:
         self._stop_watch.set()
         self.controller.shutdown()
+
+    # -- palette and help ----------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's system commands less those Forge's actions already offer."""
+        for command in super().get_system_commands(screen):
+            if command.title not in REPLACED_SYSTEM_COMMANDS:
+                yield command
+
+    def action_show_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        rows = key_table(self, self.main_screen, self.main_screen.query_one(PromptInput))
+        self.push_screen(HelpScreen(rows, palette_only()))
 
     # -- themes --------------------------------------------------------------
     def _load_themes(self) -> list[str]:

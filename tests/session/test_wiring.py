@@ -87,6 +87,13 @@ def test_decision_compress_continue_lineage_and_search(wired):
     store = services.store()
     assert store.edges_from(first.conversation_id, "compressed_into")[0]["dst"] == ready.archive_id
     assert store.edges_from(opened.id, "continued_from")[0]["dst"] == ready.archive_id
+
+    def told_not_shown(e) -> bool:
+        assert not isinstance(e, ev.LineageListed), "the lineage view opens only when asked (F7)"
+        return isinstance(e, ev.Notice) and "F7 shows the lineage" in e.message
+
+    events.wait(told_not_shown)
+    controller.show_lineage()
     lineage = events.wait(feature(ev.LineageListed))
     assert [a["id"] for a in lineage.ancestors][:2] == [ready.archive_id, first.conversation_id]
 

@@ -84,6 +84,11 @@ async def test_decision_sidebar_compress_continue_lineage(root_app):
         archive_id = pane.archive_id
 
         await pilot.press("f6")
+        await wait_until(pilot, lambda: app.main_screen.current_id not in (first_id, ""), timeout=60)
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, LineageScreen), "the lineage view opens only when asked (f7)"
+        assert pane.archive_id == archive_id  # the continued conversation's pane shows the archive it continues
+        await pilot.press("f7")
         await wait_until(pilot, lambda: isinstance(app.screen, LineageScreen), timeout=60)
         ancestors = [n["id"] for n in app.screen.lineage.ancestors]
         assert ancestors[:2] == [archive_id, first_id]

@@ -19,7 +19,7 @@ from forge_tui.ui.widgets.conversation import TurnView
 from forge_tui.ui.widgets.knowledge import KnowledgePanel
 
 from .conftest import SIZE
-from .helpers import open_conversation, wait_connected, wait_idle, wait_until
+from .helpers import open_conversation, settle, wait_connected, wait_idle, wait_until
 from .seed import seed_library
 
 KNOWLEDGE = {
@@ -295,6 +295,7 @@ async def test_auto_compress_in_ask_mode_asks_first(make_app, store):
         await wait_idle(pilot)
         app.bridge.emit(ev.AutoCompressSuggested(app.main_screen.current_id, 3300, 4096))
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await settle(pilot)  # laid out before the click lands on it
         await pilot.click("#yes")
         pane = app.main_screen.query_one(ArchivePane)
         # the scripted engine writes no YAML: the real compression ends cleanly (deterministic archive or failure)

@@ -41,6 +41,7 @@ class FeatureHandlers:
             ev.ArchiveDrafted: self._archive_drafted,
             ev.ArchiveReady: self._archive_ready,
             ev.ArchiveFailed: self._archive_failed,
+            ev.ArchiveLoaded: self._archive_loaded,
             ev.ArchivePasted: self._archive_pasted,
             ev.AutoCompressSuggested: self._archive_suggested,
             ev.LineageListed: self._lineage_listed,
@@ -118,6 +119,9 @@ class FeatureHandlers:
         self.query_one(ArchivePane).failed(event)
         self.notify(event.message or "Compression failed.", severity="error")
 
+    def _archive_loaded(self, event: ev.ArchiveLoaded) -> None:
+        self.query_one(ArchivePane).loaded(event)
+
     def _archive_pasted(self, event: ev.ArchivePasted) -> None:
         for archive_id in event.linked:
             self.notify(f"Pasted archive {archive_id[:8]} linked: this conversation continues from it (F7).")
@@ -147,9 +151,7 @@ class FeatureHandlers:
         self.controller.continue_from_archive(self.query_one(ArchivePane).archive_id)
 
     def action_lineage(self) -> None:
-        if not self.state.turns:
-            self.notify("Open a conversation to see its lineage.", severity="warning")
-            return
+        # the controller knows whether the conversation is stored yet (a continued one has no turns)
         self.controller.show_lineage()
 
     def _lineage_listed(self, event: ev.LineageListed) -> None:

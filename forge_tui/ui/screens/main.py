@@ -28,6 +28,7 @@ from forge_tui.ui.messages import SessionEventPosted
 from forge_tui.ui.screens.branches import BranchHandlers
 from forge_tui.ui.screens.features import FeatureHandlers
 from forge_tui.ui.screens.export import ExportHandlers
+from forge_tui.ui.screens.layout import LayoutHandlers
 from forge_tui.ui.screens.manage import ManageHandlers
 from forge_tui.ui.screens.model_picker import ModelFinder, ModelPicker
 from forge_tui.ui.screens.project_prompt import ProjectPrompt
@@ -40,6 +41,7 @@ from forge_tui.ui.widgets.context_tray import ContextTray
 from forge_tui.ui.widgets.conversation import ConversationView
 from forge_tui.ui.widgets.prompt import PromptInput
 from forge_tui.ui.widgets.sidebar import ConversationList, Sidebar
+from forge_tui.ui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from forge_tui.session.controller import SessionController
@@ -51,7 +53,8 @@ _STORE_LABELS = {"connecting": "database · connecting…", "connected": "databa
                  "lost": "database · reconnecting…", "failed": "database · not reachable"}
 
 
-class MainScreen(WaitingHandlers, BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers, FeatureHandlers,
+class MainScreen(LayoutHandlers, WaitingHandlers, BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers,
+                 FeatureHandlers,
                  Screen):
     BINDINGS = bindings("screen")
     AUTO_FOCUS = "#prompt"
@@ -97,6 +100,10 @@ class MainScreen(WaitingHandlers, BranchHandlers, ManageHandlers, PromptHandlers
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             with Vertical(id="main-column"):
+                yield StatusLine(id="status-line").data_bind(
+                    MainScreen.project, MainScreen.model_label, MainScreen.store_label,
+                    tokens_used=MainScreen.tokens_used, n_ctx=MainScreen.n_ctx,
+                )
                 yield Banner(id="banner")
                 yield ConversationView(id="conversation")
                 yield ArchivePane(id="archive")
@@ -184,6 +191,7 @@ class MainScreen(WaitingHandlers, BranchHandlers, ManageHandlers, PromptHandlers
         self.current_id = event.conversation.id
         self.project = event.conversation.project
         self.query_one(ContextTray).clear()
+        self.query_one(ArchivePane).reset()  # the controller's ArchiveLoaded follows when it has one
         if event.turns:
             await self.conversation_view.show_conversation(list(event.turns), event.focus_turn_id)
         else:
@@ -255,6 +263,7 @@ class MainScreen(WaitingHandlers, BranchHandlers, ManageHandlers, PromptHandlers
         self.query_one(PromptInput).focus()
 
     def action_open_conversation(self) -> None:
+        self.reveal_sidebar()
         self.conversation_list.focus()
 
     def action_pick_model(self) -> None:

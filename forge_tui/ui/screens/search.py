@@ -1,6 +1,10 @@
-"""Search screen (issue 5): a query box and results with project, conversation,
-role, date and a highlighted snippet. Choosing a result returns
+"""Search screen: a query box and results with project, conversation, role,
+date and a highlighted snippet. Choosing a result returns
 ``(conversation_id, message_id)``; the main screen opens the conversation at that turn.
+
+Results answer the keyboard wherever the focus is: in the list, Enter opens the
+highlighted one; in the query box, ↑/↓ move the highlight and Enter opens it
+(a changed query searches again instead).
 
 The screen never searches itself: it posts ``QueryEntered``; the main screen
 asks the controller, and results come back through ``show_results``.
@@ -33,7 +37,7 @@ def hit_prompt(hit: dict[str, Any]) -> Text:
     text.append(f" · {hit.get('role', '?')}", style="dim")
     if date:
         text.append(f" · {date}", style="dim")
-    snippet = Text(" ".join(str(hit.get("snippet", "")).split("\n")))
+    snippet = Text(" ".join(str(hit.get("snippet", "")).split("\n")) or "(no text)")
     for start, end in hit.get("spans") or []:
         snippet.stylize("bold reverse", int(start), int(end))
     text.append("\n  ")
@@ -42,7 +46,11 @@ def hit_prompt(hit: dict[str, Any]) -> Text:
 
 
 class SearchScreen(ModalScreen[tuple[str, str] | None]):
-    BINDINGS = [Binding("escape", "dismiss_search", "Close", id="forge.modal.close")]
+    BINDINGS = [
+        Binding("escape", "dismiss_search", "Close", id="forge.modal.close"),
+        Binding("down", "move_highlight(1)", "Next result", show=False, id="forge.search.next"),
+        Binding("up", "move_highlight(-1)", "Previous result", show=False, id="forge.search.previous"),
+    ]
 
     @dataclass
     class QueryEntered(Message):
@@ -65,12 +73,17 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
                         id="search-input")
             yield Static("", id="search-status", classes="modal-help", markup=False)
             yield OptionList(id="search-results")
-            yield Static("Enter on a result opens the conversation at that turn · Esc closes", classes="modal-help")
+            yield Static("Enter opens the highlighted result at its turn (↑/↓ pick one, from the query box too) · "
+                         "Esc closes", classes="modal-help")
 
     @on(Input.Submitted, "#search-input")
     def submitted(self, event: Input.Submitted) -> None:
         query = event.value.strip()
         if not query:
+            return
+        results = self.query_one("#search-results", OptionList)
+        if query == self.query_text and self.hits and results.highlighted is not None:
+            self._open(results.highlighted)  # the results of this very query are on screen
             return
         self.query_text = query
         self.query_one("#search-status", Static).update(f"Searching for “{query}”…")
@@ -96,8 +109,18 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
 
     @on(OptionList.OptionSelected, "#search-results")
     def chosen(self, event: OptionList.OptionSelected) -> None:
-        hit = self.hits[int(event.option.id or 0)]
+        self._open(int(event.option.id or 0))
+
+    def _open(self, index: int) -> None:
+        hit = self.hits[index]
         self.dismiss((hit["conversation_id"], hit["message_id"]))
+
+    def action_move_highlight(self, step: int) -> None:
+        results = self.query_one("#search-results", OptionList)
+        if not self.hits:
+            return
+        current = results.highlighted if results.highlighted is not None else -step
+        results.highlighted = max(0, min(len(self.hits) - 1, current + step))
 
     def action_dismiss_search(self) -> None:
         self.dismiss(None)

@@ -1,6 +1,7 @@
-"""The archive preview pane (issue 3): the YAML while the archive is generated,
-then the validated archive, highlighted and scrollable, with its token counts.
-Hidden until toggled (f3) or until a compression starts."""
+"""The archive preview pane: the YAML while the archive is generated, then the
+validated archive, highlighted and scrollable, with its token counts.
+Hidden until toggled (f3) or until a compression starts. It follows the open
+conversation: its latest archive, the one it continues from, or a hint."""
 
 from __future__ import annotations
 
@@ -26,8 +27,34 @@ class ArchivePane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Label("Archive", id="archive-title", classes="section-title")
-        yield Static("No archive yet for this conversation. f5 compresses it.", id="archive-body",
+        yield Static(self.EMPTY, id="archive-body",
                      classes="dim-hint", markup=False)
+
+    EMPTY = "No archive yet for this conversation. f5 compresses it."
+
+    def reset(self) -> None:
+        """A conversation with no archive (yet): the hint, whatever was shown before."""
+        self.state, self.archive_id, self._buffer = "empty", None, []
+        self._set("Archive", self.EMPTY, hint=True)
+
+    def loaded(self, event: ev.ArchiveLoaded) -> None:
+        """The stored archive of the conversation just opened (the pane stays shown or hidden)."""
+        if event.archive_id is None:
+            self.reset()
+            return
+        self.state, self._buffer = "ready", []
+        # F6 continues from this conversation's own archive, never again from its parent's
+        self.archive_id = None if event.continued_from else event.archive_id
+        short = event.archive_id[:8]
+        head = f"Continued from archive {short}" if event.continued_from else f"Archive {short}"
+        parts = [head, f"{event.tokens_source:,} → {event.tokens_archive:,} tokens"]
+        if event.mode:
+            parts.append(event.mode)
+        parts.append("f5 compresses this one" if event.continued_from else "f6 continue")
+        theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
+        self._set(" · ".join(parts), Syntax(event.yaml, "yaml", theme=theme, word_wrap=True,
+                                           background_color="default"))
+        self.scroll_home(animate=False)
 
     def _set(self, title: str, body, hint: bool = False) -> None:
         self.query_one("#archive-title", Label).update(title)

@@ -17,6 +17,7 @@ from textual.widgets import Button, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from forge_tui.domain.models import Role, Turn, TurnStatus
+from forge_tui.ui.markdown_text import normalize_lists
 from forge_tui.ui.widgets.turn_markdown import TurnMarkdown
 from forge_tui.session.state import QueuedMessage
 from forge_tui.ui.widgets.pending import PendingTurnView
@@ -40,6 +41,8 @@ _BADGES = {
 
 
 def display_text(content: str) -> str:
+    """What a turn shows: lists made Markdown lists, and at most ``DISPLAY_LIMIT`` characters."""
+    content = normalize_lists(content)
     if len(content) <= DISPLAY_LIMIT:
         return content
     return (content[:DISPLAY_LIMIT] + f"\n\n*… {len(content) - DISPLAY_LIMIT:,} more characters not shown "

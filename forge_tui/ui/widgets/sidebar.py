@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -56,8 +57,33 @@ class TokenMeter(Widget):
         self.set_class(fill_percent(self.used, self.n_ctx) >= 85, "-full")
 
 
+def conversation_prompt(conv: Conversation, current: bool, width: int = TITLE_WIDTH, full: bool = False) -> Text:
+    """One row of the list: ``●`` the open one, ``↳`` continued from an archive, the title
+    (cut to ``width`` unless ``full``: the highlighted row wraps its whole title) and the turn count."""
+    prompt = Text("● " if current else "  ")
+    title = conv.title
+    if conv.archive_context:
+        prompt.append("↳ ", style="bold")
+        width -= 2
+    if not full and len(title) > width:
+        title = title[: max(1, width - 1)] + "…"
+    prompt.append(title)
+    prompt.append(f"  {conv.turn_count}", style="dim")
+    return prompt
+
+
+def conversation_tooltip(conv: Conversation) -> str:
+    tip = conv.title
+    if conv.archive_context:
+        tip += f"\n↳ continued from archive {conv.archive_context[:8]}"
+    return f"{tip}\n{conv.project} · {conv.turn_count} turn(s)"
+
+
 class ConversationList(OptionList):
-    """Conversations grouped by project (metadata only). Selecting posts ``Chosen``."""
+    """Conversations grouped by project (metadata only). Selecting posts ``Chosen``.
+
+    Titles are cut to the sidebar's width; the highlighted one shows whole, and the
+    mouse shows any whole in a tooltip."""
 
     @dataclass
     class Chosen(Message):
@@ -71,10 +97,23 @@ class ConversationList(OptionList):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.conversations: list[Conversation] = []
+        self._by_id: dict[str, Conversation] = {}
+        self._current_id: str | None = None
+        self._expanded: str | None = None
+
+    def _title_width(self) -> int:
+        width = self.scrollable_content_region.width
+        return max(8, width - 7) if width > 0 else TITLE_WIDTH
+
+    def _prompt(self, conv: Conversation, full: bool = False) -> Text:
+        return conversation_prompt(conv, conv.id == self._current_id, self._title_width(), full)
 
     def set_conversations(self, conversations: list[Conversation], current_id: str | None,
                           current_project: str) -> None:
         self.conversations = list(conversations)
+        self._by_id = {c.id: c for c in conversations}
+        self._current_id = current_id
+        self._expanded = None
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         groups: dict[str, list[Conversation]] = {}
         for conv in conversations:
@@ -84,11 +123,7 @@ class ConversationList(OptionList):
         for project in order:
             options.append(Option(Text(f"▾ {project}", style="bold"), id=f"project:{project}", disabled=True))
             for conv in groups[project]:
-                marker = "● " if conv.id == current_id else "  "
-                title = conv.title if len(conv.title) <= TITLE_WIDTH else conv.title[: TITLE_WIDTH - 1] + "…"
-                prompt = Text(marker + title)
-                prompt.append(f"  {conv.turn_count}", style="dim")
-                options.append(Option(prompt, id=conv.id))
+                options.append(Option(self._prompt(conv), id=conv.id))
         self.clear_options()
         if not options:
             options.append(Option(Text("No conversations yet.", style="dim"), id="empty", disabled=True))
@@ -99,6 +134,40 @@ class ConversationList(OptionList):
                 self.highlighted = self.get_option_index(target)
             except OptionDoesNotExist:  # the list changed under the highlight
                 self.highlighted = None
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """The highlighted title shows whole (wrapped); the one before goes back to its cut form."""
+        self._expand(event.option.id)
+
+    def _expand(self, option_id: str | None) -> None:
+        if option_id == self._expanded:
+            return
+        previous, self._expanded = self._expanded, None
+        if previous in self._by_id:
+            self._replace(previous, self._prompt(self._by_id[previous]))
+        conv = self._by_id.get(option_id or "")
+        if conv is not None:
+            self._expanded = conv.id
+            self._replace(conv.id, self._prompt(conv, full=True))
+            self.tooltip = conversation_tooltip(conv)
+
+    def _replace(self, option_id: str, prompt: Text) -> None:
+        try:
+            self.replace_option_prompt(option_id, prompt)
+        except OptionDoesNotExist:
+            pass  # the list was rebuilt meanwhile
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """The whole title of the row under the mouse, as a tooltip."""
+        index = event.style.meta.get("option")
+        if isinstance(index, int) and 0 <= index < self.option_count:
+            conv = self._by_id.get(self.get_option_at_index(index).id or "")
+            self.tooltip = conversation_tooltip(conv) if conv is not None else None
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._by_id:
+            for conv in self.conversations:
+                self._replace(conv.id, self._prompt(conv, full=conv.id == self._expanded))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
