@@ -104,6 +104,23 @@ async def test_f1_lists_every_key_from_the_live_bindings_with_the_keymap_applied
         await wait_until(pilot, lambda: app.screen is app.main_screen)
 
 
+# -- the footer -----------------------------------------------------------------------
+async def test_the_footer_fits_80_columns(make_app, store):
+    """Every key the footer shows is whole on an 80-column screen (none cut off at the edge)."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_connected(pilot)
+        keys = list(app.main_screen.query(FooterKey))
+        assert {k.description for k in keys} >= {"Cancel", "New", "Search", "Help", "Quit"}
+        for key in keys:
+            assert key.region.right <= NARROW[0], f"{key.key_display} {key.description} cut off"
+            assert key.region.width >= len(key.key_display) + len(key.description) + 1
+        spans = sorted((k.region.x, k.region.right) for k in keys)
+        assert all(right <= next_x for (_, right), (next_x, _) in zip(spans, spans[1:])), f"overlap: {spans}"
+
+
 # -- the sidebar --------------------------------------------------------------------
 async def test_sidebar_hides_below_100_columns_and_f4_toggles_it(make_app, store):
     seed_library(store)
