@@ -73,8 +73,8 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
                         id="search-input")
             yield Static("", id="search-status", classes="modal-help", markup=False)
             yield OptionList(id="search-results")
-            yield Static("Enter opens the highlighted result at its turn (↑/↓ pick one, from the query box too) · "
-                         "Esc closes", classes="modal-help")
+            yield Static("Enter opens the highlighted result at its turn (↑/↓ from the query box too) · Esc closes",
+                         classes="modal-help")
 
     @on(Input.Submitted, "#search-input")
     def submitted(self, event: Input.Submitted) -> None:

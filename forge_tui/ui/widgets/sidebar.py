@@ -23,7 +23,8 @@ from forge_tui.domain.models import Conversation
 from forge_tui.session.budget import fill_label, fill_percent
 from forge_tui.ui.widgets.knowledge import KnowledgePanel
 
-TITLE_WIDTH = 25
+#: columns of a list row when the list has not been laid out yet (the sidebar's usual width)
+ROW_WIDTH = 31
 
 
 class TokenMeter(Widget):
@@ -57,11 +58,12 @@ class TokenMeter(Widget):
         self.set_class(fill_percent(self.used, self.n_ctx) >= 85, "-full")
 
 
-def conversation_prompt(conv: Conversation, current: bool, width: int = TITLE_WIDTH, full: bool = False) -> Text:
-    """One row of the list: ``●`` the open one, ``↳`` continued from an archive, the title
-    (cut to ``width`` unless ``full``: the highlighted row wraps its whole title) and the turn count."""
+def conversation_prompt(conv: Conversation, current: bool, width: int = ROW_WIDTH, full: bool = False) -> Text:
+    """One row of the list (``width`` columns): ``●`` the open one, ``↳`` continued from an archive,
+    the title (cut to fit unless ``full``: the highlighted row wraps its whole title) and the turn count."""
     prompt = Text("● " if current else "  ")
     title = conv.title
+    width -= 5 + len(str(conv.turn_count))  # marker, the gap before the count, the count, one spare
     if conv.archive_context:
         prompt.append("↳ ", style="bold")
         width -= 2
@@ -101,12 +103,12 @@ class ConversationList(OptionList):
         self._current_id: str | None = None
         self._expanded: str | None = None
 
-    def _title_width(self) -> int:
+    def _row_width(self) -> int:
         width = self.scrollable_content_region.width
-        return max(8, width - 7) if width > 0 else TITLE_WIDTH
+        return max(16, width) if width > 0 else ROW_WIDTH
 
     def _prompt(self, conv: Conversation, full: bool = False) -> Text:
-        return conversation_prompt(conv, conv.id == self._current_id, self._title_width(), full)
+        return conversation_prompt(conv, conv.id == self._current_id, self._row_width(), full)
 
     def set_conversations(self, conversations: list[Conversation], current_id: str | None,
                           current_project: str) -> None:
