@@ -52,11 +52,11 @@ class LayoutHandlers:
 
     def _apply_sidebar(self, layout: SidebarLayout) -> None:
         self.sidebar_layout = layout
-        sidebar = self.query_one(Sidebar)  # type: ignore[attr-defined]
+        sidebar = self.query_one(Sidebar)
         sidebar.display = layout.visible
-        self.query_one(StatusLine).display = not layout.visible  # type: ignore[attr-defined]
+        self.query_one(StatusLine).display = not layout.visible
         if not layout.visible and sidebar.has_focus_within:
-            self.query_one(PromptInput).focus()  # type: ignore[attr-defined]
+            self.query_one(PromptInput).focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_sidebar(self.sidebar_layout.resized(event.size.width))
@@ -69,7 +69,7 @@ class LayoutHandlers:
         self._apply_sidebar(self.sidebar_layout.shown())
 
     def on_prompt_input_scroll_requested(self, event: PromptInput.ScrollRequested) -> None:
-        view = self.query_one(ConversationView)  # type: ignore[attr-defined]
+        view = self.query_one(ConversationView)
         if event.where == "page_up":
             view.scroll_page_up(animate=False)
         elif event.where == "page_down":
