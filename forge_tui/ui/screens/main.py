@@ -54,8 +54,7 @@ _STORE_LABELS = {"connecting": "database · connecting…", "connected": "databa
 
 
 class MainScreen(LayoutHandlers, WaitingHandlers, BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers,
-                 FeatureHandlers,
-                 Screen):
+                 FeatureHandlers, Screen):
     BINDINGS = bindings("screen")
     AUTO_FOCUS = "#prompt"
 

@@ -7,6 +7,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from forge_tui.session.budget import fill_label, fill_percent
+
 
 class StatusLine(Widget):
     project: reactive[str] = reactive("")
@@ -21,10 +23,10 @@ class StatusLine(Widget):
         text.append(f" · {self.model_label}")
         if not self.store_label.endswith("connected"):
             text.append(f" · {self.store_label}", style="dim")
-        if self.n_ctx > 0:
-            ratio = min(1.0, self.tokens_used / self.n_ctx)
-            style = "" if ratio < 0.6 else "bold yellow" if ratio < 0.85 else "bold red"
+        if self.n_ctx > 0:  # the meter's own words and percentage
+            percent = fill_percent(self.tokens_used, self.n_ctx)
+            style = "" if percent < 60 else "bold yellow" if percent < 85 else "bold red"
             text.append(" · ")
-            text.append(f"{self.tokens_used:,}/{self.n_ctx:,} tokens ({ratio:.0%})", style=style)
+            text.append(fill_label(self.tokens_used, self.n_ctx), style=style)
         text.append(" · F4 sidebar", style="dim")
         return text
