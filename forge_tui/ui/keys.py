@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from textual.binding import Binding, BindingsMap
+from textual.keys import key_to_character
 
 from forge_tui.ui.actions import ACTIONS
+from forge_tui.ui.widgets.conversation import TurnView
+from forge_tui.ui.widgets.pending import PendingTurnView
 from forge_tui.ui.widgets.prompt import SEND_KEY
 
 if TYPE_CHECKING:
@@ -21,7 +24,8 @@ if TYPE_CHECKING:
 #: Textual's own app-level bindings that Forge keeps, described in Forge's words
 _TEXTUAL_HELP = {"command_palette": ("Palette", "Command palette: every action, searchable")}
 _KEY_NAMES = {"pageup": "PageUp", "pagedown": "PageDown", "escape": "Esc", "enter": "Enter", "home": "Home",
-              "end": "End", "tab": "Tab", "space": "Space", "backspace": "Backspace", "delete": "Delete"}
+              "end": "End", "tab": "Tab", "space": "Space", "backspace": "Backspace", "delete": "Delete",
+              "up": "↑", "down": "↓", "left": "←", "right": "→"}
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,22 @@ class KeyRow:
 
 
 def key_name(key: str) -> str:
-    """``ctrl+pageup`` -> ``Ctrl+PageUp``; ``f2`` -> ``F2``."""
-    parts = key.strip().split("+")
-    return "+".join(_KEY_NAMES.get(p, p.upper() if len(p) <= 3 else p.capitalize()) for p in parts)
+    """``ctrl+pageup`` -> ``Ctrl+PageUp``; ``ctrl+n`` -> ``Ctrl+N``; ``c`` -> ``c``;
+    ``left_square_bracket`` -> ``[``; ``alt+up`` -> ``Alt+↑``; ``f2`` -> ``F2``."""
+    *modifiers, last = key.strip().split("+")
+    name = _KEY_NAMES.get(last)
+    if name is None:
+        char = key_to_character(last)
+        if char is not None and len(char) == 1 and char.isprintable():
+            name = char.upper() if modifiers else char  # a letter alone is typed as it is
+        else:
+            name = last.upper() if len(last) <= 3 else last.capitalize()
+    return "+".join([m.capitalize() for m in modifiers] + [name])
 
 
-def _bindings(node: "DOMNode", keymap: dict[str, str]) -> list[tuple[str, Binding]]:
-    bindings: BindingsMap = node._bindings.copy()
+def _bindings(node: "DOMNode | type[DOMNode]", keymap: dict[str, str]) -> list[tuple[str, Binding]]:
+    """A node's bindings, or a widget class's own (for widgets that may not be on screen)."""
+    bindings = node._bindings.copy() if not isinstance(node, type) else BindingsMap(node.BINDINGS)
     if keymap:
         bindings.apply_keymap(keymap)
     return [(key, b) for key, b in bindings if not b.system]
@@ -68,6 +81,8 @@ def key_table(app: "App", screen: "DOMNode", prompt: "DOMNode") -> list[KeyRow]:
     keymap = dict(app._keymap)
     rows = [KeyRow(key_name(SEND_KEY), "Send", "Send the prompt", "prompt")]
     rows += _rows(_bindings(prompt, keymap), "prompt")
+    rows += _rows(_bindings(TurnView, keymap), "focused turn")
+    rows += _rows(_bindings(PendingTurnView, keymap), "queued message")
     rows += _rows(_bindings(screen, keymap), "main screen")
     rows += _rows(_bindings(app, keymap), "anywhere")
     return rows
@@ -81,8 +96,10 @@ def palette_only() -> list[tuple[str, str]]:
 #: what each part of the main screen is (shown under the keys)
 PANES: tuple[tuple[str, str], ...] = (
     ("Conversation", "The turns of the open conversation, newest at the bottom; replies stream in as Markdown. "
-                     "PageUp/PageDown scroll it from the prompt."),
-    ("Prompt", "Where you type. Enter sends; Esc cancels a reply that is streaming."),
+                     "PageUp/PageDown scroll it from the prompt; a turn focused in it (click it, or Alt+↑) "
+                     "has the 'focused turn' keys; ‹ 2/3 › marks a turn with versions."),
+    ("Prompt", "Where you type. Enter sends (during a reply it queues the message, shown as a queued turn); "
+               "Esc cancels a reply that is streaming."),
     ("Banner", "Above the conversation: problems that need you (database away, model failed), with the fix."),
     ("Archive pane (F3)", "The archive of the open conversation: YAML while F5 compresses, then the validated "
                           "archive with its token counts; F6 continues from it."),
