@@ -141,6 +141,8 @@ def main() -> int:
     ap.add_argument("--budget", type=int, default=1200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--show", action="store_true", help="print each archive's YAML")
+    ap.add_argument("--misses", action="store_true",
+                    help="print each key fact the archive lost, with the last turn that says it")
     args = ap.parse_args()
 
     from secantus import SecantusDBServer
@@ -188,6 +190,8 @@ def main() -> int:
                 if args.show:
                     print(result.yaml_text)
                 body = archive_body(archive)
+                if args.misses:
+                    print_misses(conv, body, mode)
                 n = result.tokens_archive
                 last, first = truncation_recall(conv, count_tokens, n)
                 right, total = question_status(conv, archive)
@@ -199,6 +203,18 @@ def main() -> int:
     finally:
         server.stop()
     return 0
+
+
+def print_misses(conv: dict, body: str, mode: str) -> None:
+    """Each key fact missing from ``body``, with the last turn (index, role, turns from the end) saying it."""
+    low = body.lower()
+    n = len(conv["turns"])
+    for fact in conv["expected"].get("key_facts", []):
+        if fact.lower() in low:
+            continue
+        where = [i for i, t in enumerate(conv["turns"]) if fact.lower() in t["content"].lower()]
+        at = f"turn {where[-1]} ({conv['turns'][where[-1]]['role']}, {n - 1 - where[-1]} from the end)" if where else "nowhere"
+        print(f"  miss {mode} {conv['id']}: {fact!r} — last said in {at}")
 
 
 def report(mode: str, rows: list[dict]) -> None:

@@ -271,16 +271,20 @@ def _label(kind: str, item: dict) -> str:
 
 
 def fit_to_budget(archive: dict, budget: int, count: Callable[[dict], int],
-                  facts: Sequence[Any] = (), count_text: Callable[[str], int] | None = None) -> list[str]:
+                  facts: Sequence[Any] = (), count_text: Callable[[str], int] | None = None,
+                  reserve: float | None = None) -> list[str]:
     """Fit ``archive`` to ``budget`` tokens, then fill what is left with ``facts``.
 
-    Items give way in ``_drop_rank`` order until ``FACTS_SHARE`` of the budget is free for key
-    statements; threads and constraints give way only when they alone exceed the whole budget
-    (never a critical one). References to dropped decisions are removed. ``facts`` (objects with
-    ``text``, best first) are then added while they fit. Returns ``kind:label`` of each dropped item.
+    Items give way in ``_drop_rank`` order until ``reserve`` of the budget is free (by default
+    ``FACTS_SHARE`` when there are ``facts``, else nothing); threads and constraints give way only
+    when they alone exceed the whole budget (never a critical one). References to dropped
+    decisions are removed. ``facts`` (objects with ``text``, best first) are then added while
+    they fit. Returns ``kind:label`` of each dropped item.
     """
     dropped: list[str] = []
-    soft = int(budget * (1 - FACTS_SHARE)) if facts else budget
+    if reserve is None:
+        reserve = FACTS_SHARE if facts else 0.0
+    soft = int(budget * (1 - reserve))
     pool = [(kind, item) for kind in _PROTECTED_KINDS for item in archive.get(kind, [])]
     pool.sort(key=lambda ki: _drop_rank(*ki))
     total = count(archive)

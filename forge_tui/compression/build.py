@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from forge_tui.compression import assemble
-from forge_tui.compression.continuation import _brief, _continuation
-from forge_tui.compression.facts import key_statements
+from forge_tui.compression.continuation import _brief, continuation_prose, model_continuation
+from forge_tui.compression.select import fill_default
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import Conversation, SystemPrompt, utcnow
 from forge_tui.engine.base import KnowledgeEngine
@@ -52,11 +52,9 @@ def finish_archive(conv: Conversation, engine: KnowledgeEngine | None, ex: Extra
     archive["header"]["tokens"]["source"] = tokens_source
     measure = lambda a: count_text(dump_archive(a))  # noqa: E731
     dropped: list[str] = []
-    if mode == "lossless":  # every statement with a value, once; code stays whole in its snippet
-        facts = key_statements(compressed, _covered_texts(archive), source_of=lambda t: refs.get(t.id, ""))
-        kept = [{"text": f.text, "source": f.source} for f in facts if not f.code]
-        if kept:
-            archive["facts"] = sorted(kept, key=lambda f: int(f["source"][1:]) if f["source"][1:].isdigit() else 0)
+    source_of = lambda t: refs.get(t.id, "")  # noqa: E731
+    if mode == "lossless":
+        _lossless(archive, compressed, source_of)
     else:
         budget = archive_budget(budget_tokens, tokens_source)
         if tokens_source < SHORT_SESSION:
@@ -66,23 +64,28 @@ def finish_archive(conv: Conversation, engine: KnowledgeEngine | None, ex: Extra
                                                                           "header": archive["header"]}))
             archive["continuation_prompt"] = (f"A short session on \"{_brief(conv.title or 'this work', 60)}\"; "
                                               "what was said is kept below as it was said.")
-        covered = _covered_texts(archive)
-        facts = key_statements(compressed, covered, source_of=lambda t: refs.get(t.id, ""))
-        dropped = assemble.fit_to_budget(archive, budget, measure, facts=facts, count_text=count_text)
+        dropped = [f"decisions:{d['id']}" for d in archive["decisions"] if d["status"] != "active"]
+        archive["decisions"] = [d for d in archive["decisions"] if d["status"] == "active"]  # current values only
+        dropped += fill_default(archive, compressed, budget, measure, count_text, source_of)
     if system_prompt is not None:  # after fitting: the prompt is carried whole, never at the content's cost
         archive["header"]["system_prompt"] = system_prompt.text
         archive["header"]["system_prompt_from"] = system_prompt.level
     return archive, tokens_source, dropped
 
 
+def _lossless(archive: dict, compressed: list, source_of: Callable[[Any], str]) -> None:
+    """Every turn verbatim, the items pointing into them: lossless by construction, so no key
+    statements and no snippet bodies (the turns hold both)."""
+    archive["artifacts"] = [a for a in archive.get("artifacts", []) if a.get("kind") in ("file", "url", "command")]
+    for a in archive["artifacts"]:
+        a.pop("content", None)
+        a["summary"] = _brief(a.get("summary") or a["kind"], ARTIFACT_SUMMARY_CHARS)
+    archive["turns"] = [{"role": _role(t), "content": t.content, "source": source_of(t)}
+                        for t in compressed if _role(t) != "system" and t.content.strip()]
+
+
 def _transcript(turns: list) -> str:
     return "\n\n".join(f"{_role(t)}: {t.content}" for t in turns)
-
-
-def _covered_texts(archive: dict) -> list[str]:
-    texts = [d["text"] for d in archive.get("decisions", [])]
-    texts += [t["title"] for t in archive.get("threads", [])] + [t.get("resolution", "") for t in archive.get("threads", [])]
-    return texts + [c["quote"] for c in archive.get("constraints", [])]
 
 
 def _short_sources(archive: dict, refs: dict[str, str]) -> None:
@@ -122,7 +125,7 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
     artifacts = assemble.merge_simple(artifacts, [a for b in bridged for a in b.get("artifacts", [])], "name")
     constraints = assemble.merge_simple(list(ex.constraints), [c for b in bridged for c in b.get("constraints", [])],
                                         "quote")
-    created = utcnow().isoformat()
+    created = utcnow().isoformat(timespec="seconds")
     header: dict[str, Any] = {
         "archive_id": entity_id(conv.project, "archive", f"{conv.id}:{mode}:{upto or ''}", created),
         "source_conversations": [conv.id],
@@ -144,8 +147,8 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
         "threads": threads,
         "artifacts": artifacts,
         "constraints": constraints,
-        "continuation_prompt": _continuation(str(model_out.get("continuation_prompt") or ""), vocab,
-                                             conv.title or "", decisions, threads, constraints),
+        "continuation_prompt": model_continuation(str(model_out.get("continuation_prompt") or ""), vocab)
+        or continuation_prose(conv.title or "", decisions, threads, constraints, compact=True),
     }
     if verbatim:
         archive["verbatim_turns"] = [{"role": _role(t), "content": t.content, "source": t.id} for t in verbatim]

@@ -1,19 +1,21 @@
-"""The continuation prompt: readable prose for the next session."""
+"""The continuation prompt: a short briefing for the next session, in prose."""
 
 from __future__ import annotations
+
+import re
 
 from forge_tui.compression import assemble
 from forge_tui.knowledge.pipeline.text import words
 
+#: spoken openers that say nothing in a briefing ("ok so", "fine,", "- ")
+_FILLER = re.compile(r"^(?:[-*•>\s]+|(?:ok(?:ay)?|fine|yes|yeah|yep|good|great|so|and|alright|right|sure|"
+                     r"perfect|cool|then|well|hmm+)\b[,.!:;]?\s*)+", re.I)
 
-def _continuation(model_text: str, vocab: set[str], title: str, decisions: list[dict], threads: list[dict],
-                  constraints: list[dict]) -> str:
-    """The model's continuation prompt when it is grounded in the conversation, else a built one."""
+
+def model_continuation(model_text: str, vocab: set[str]) -> str:
+    """The model's continuation prompt when it is grounded in the conversation, else ""."""
     text = model_text.strip()
-    built = continuation_prose(title, decisions, threads, constraints)
-    if text and assemble.grounded(text, vocab, 0.6) and len(words(text)) >= 6:
-        return text
-    return built
+    return text if text and assemble.grounded(text, vocab, 0.6) and len(words(text)) >= 6 else ""
 
 
 def _brief(text: str, limit: int = 90) -> str:
@@ -21,17 +23,35 @@ def _brief(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def continuation_prose(title: str, decisions: list[dict], threads: list[dict], constraints: list[dict]) -> str:
-    """Readable prose for the next session: what we are doing, what is decided (current values
-    only), what is still open, what must not be done."""
-    live = [_brief(d["text"], 60) for d in decisions if d["status"] == "active"][-3:]
-    open_ = [_brief(t["title"], 60) for t in threads if t["status"] == "OPEN"][:3]
-    rules = [_brief(c["quote"], 70) for c in constraints][:2]
+def clean(text: str, limit: int) -> str:
+    """A statement as a clause of a briefing: fillers off the front, first letter as written."""
+    stripped = _FILLER.sub("", " ".join(text.split()))
+    return _brief(stripped or text, limit)
+
+
+def _join(label: str, items: list[str]) -> str:
+    if not items:
+        return ""
+    body = "; ".join(items)
+    return f"{label} {body}" + ("" if body.endswith(("?", "!", "…")) else ".")
+
+
+def continuation_prose(title: str, decisions: list[dict], threads: list[dict], constraints: list[dict], *,
+                       compact: bool = False, last_request: str = "") -> str:
+    """A briefing for the next session: what we are doing, what is decided (current values only),
+    what is still open, what must not be done, and where to pick up. Answered questions are
+    never listed as open. ``compact``: fewer, shorter clauses (a default archive lists every
+    item below it, so the briefing only points at the main ones)."""
+    n_dec, n_open, n_rules, size = (2, 2, 1, 60) if compact else (3, 3, 2, 80)
+    live = [clean(d.get("text", ""), size) for d in decisions if d.get("status", "active") == "active"][-n_dec:]
+    open_ = [clean(t["title"], size) for t in threads if t.get("status") == "OPEN"][:n_open]
+    rules = [clean(c["quote"], size) for c in constraints][:n_rules]
     parts = [f"We are continuing the work on \"{_brief(title, 80)}\"." if title else "We are continuing earlier work."]
-    for label, items in (("Settled so far", live), ("Still open", open_), ("Rules that hold", rules)):
-        if items:
-            text = f"{label}: " + "; ".join(items)
-            parts.append(text if text.endswith(("?", "!", "…")) else text + ".")
+    parts.append(_join("The current choices are:" if len(live) > 1 else "The current choice is:", live))
+    parts.append(_join("Still open:", open_))
+    parts.append(_join("Keep to the rule:" if len(rules) == 1 else "Keep to these rules:", rules))
     if not (live or open_ or rules):
-        parts.append("Nothing was decided or left open; the facts below are what was said.")
-    return " ".join(parts)
+        parts.append("Nothing was decided or left open; the statements below are what was said.")
+    if last_request:
+        parts.append(f"Pick up from the last request: {clean(last_request, size)}" + ("" if last_request.rstrip().endswith("?") else "."))
+    return " ".join(p for p in parts if p)

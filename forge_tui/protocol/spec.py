@@ -237,6 +237,9 @@ ARCHIVE_SPEC = ObjectSpec(
         Field("facts", "list_object", item=FACT_SPEC, required=False, max_items=500, program=True,
               doc="key statements (values, names, paths) the items above do not hold, most salient first"),
         Field("continuation_prompt", "text", max_len=8000, doc="what the next session needs to carry on"),
+        Field("turns", "list_object", item=VERBATIM_TURN_SPEC, required=False, max_items=100000, program=True,
+              doc="the compressed turns verbatim: every one in a lossless archive (the items above point "
+                  "into them); the most recent that fit in a default archive (a long one keeps its end)"),
         Field("verbatim_turns", "list_object", item=VERBATIM_TURN_SPEC, required=False, max_items=10000,
               program=True, doc="partial mode: turns after partial_upto, kept as they were"),
     ),

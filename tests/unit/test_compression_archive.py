@@ -83,9 +83,15 @@ def test_continuation_prose_says_what_is_decided_open_and_ruled():
         [{"quote": "Never cache responses for more than 300 seconds."}],
     )
     assert text.startswith('We are continuing the work on "Pricing cache".')
-    assert "Settled so far: in-process LRU with maxsize 4096." in text and "Redis" not in text
-    assert "Still open: share the cache between workers?" in text and "legacy" not in text
-    assert "Rules that hold: Never cache responses for more than 300 seconds." in text
+    assert "The current choice is: in-process LRU with maxsize 4096." in text and "Redis" not in text
+    assert "Still open: share the cache between workers?" in text and "legacy" not in text  # answered: not open
+    assert "Keep to the rule: Never cache responses for more than 300 seconds." in text
+
+
+def test_the_briefing_drops_spoken_fillers_from_its_clauses():
+    text = continuation_prose("Deploy", [{"text": "ok so - fine, switch to blue/green deploys", "status": "active"}],
+                              [], [])
+    assert "The current choice is: switch to blue/green deploys." in text
 
 
 def test_key_statements_skip_covered_text_and_cover_distinct_values():
