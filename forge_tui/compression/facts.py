@@ -61,7 +61,7 @@ def key_statements(turns: Sequence[Any], covered: Iterable[str] = (), source_of:
 
 
 #: what a new value is worth beside the share of new content (chosen on the corpus's train+dev split)
-VALUE_WEIGHT = 0.3
+VALUE_WEIGHT = 0.15
 
 
 def _gain(s: Statement, held: set[str]) -> float:
