@@ -72,9 +72,18 @@ async def test_copy_the_last_reply_a_code_block_and_a_selection(make_app, store,
         await pilot.press("up", "c")  # the message before it
         await wait_until(pilot, lambda: copied[-1] == "plan it")
 
-        button = views(app)[-1].query_one(FenceCopy)  # the block's own button
+        button = views(app)[-1].query_one(FenceCopy)  # the block's own button (shown: its turn has focus)
         views(app)[-1].focus()
-        button.scroll_visible(animate=False)
+
+        def button_on_screen() -> bool:
+            """the copy button is in view"""
+            region = button.region
+            if region.width and region.y >= 0 and region.bottom <= app.screen.size.height - 4:
+                return True
+            button.scroll_visible(animate=False, immediate=True)
+            return False
+
+        await wait_until(pilot, button_on_screen)
         await settle(pilot, 0.2)
         await pilot.click(button, offset=(button.size.width - 2, 0))
         await wait_until(pilot, lambda: len(copied) == 4 and copied[-1] == "print('done')")
