@@ -51,29 +51,37 @@ class BranchDocuments:
         if length is not None:
             fields["turn_count"] = length
         self._conversations.update_one({"_id": conversation_id}, {"$set": fields})
+        self._mark_off_branch(conversation_id)
 
     def record_branch(self, conversation_id: str, old_turn_id: str, new_turn_id: str, how: str) -> None:
-        """A lineage edge from the version replaced to the new one (idempotent); the conversation is
-        marked ``branched`` so ``off_branch_turn_ids`` reads only conversations that have versions."""
+        """A lineage edge from the version replaced to the new one (idempotent); the turns the fork left
+        off the branch on show are marked (``off_branch``)."""
         self._lineage_edges.update_one(
             {"src": old_turn_id, "dst": new_turn_id, "kind": BRANCHED_INTO},
             {"$setOnInsert": {"created_at": utcnow(), "conversation_id": conversation_id, "how": how}},
             upsert=True,
         )
-        self._conversations.update_one({"_id": conversation_id}, {"$set": {"branched": True}})
+        self._mark_off_branch(conversation_id)
 
     def off_branch_turn_ids(self, project: str | None = None) -> set[str]:
         """Ids of the turns that are not on their conversation's branch on show (the knowledge
-        pane leaves out what only they said)."""
-        query: dict[str, Any] = {"branched": True}
+        pane leaves out what only they said). One indexed read: the marks are kept by the writes
+        that move a branch (``record_branch``, ``set_head``)."""
+        query: dict[str, Any] = {"off_branch": True}
         if project is not None:
             query["project"] = project
-        off: set[str] = set()
-        for conv in self._conversations.find(query, {"head": 1}):
-            docs = self._messages.find({"conversation_id": conv["_id"]},
-                                      {"conversation_id": 1, "seq": 1, "parent_id": 1})
-            off |= TurnTree(conv["_id"], [turn_from_doc(d) for d in docs], conv.get("head")).off_path()
-        return off
+        return {d["_id"] for d in self._messages.find(query, {"_id": 1})}
+
+    def _mark_off_branch(self, conversation_id: str) -> None:
+        """Mark ``off_branch`` the turns off the branch on show, and clear the mark on the others."""
+        fields = {"conversation_id": 1, "seq": 1, "parent_id": 1}
+        docs = self._messages.find({"conversation_id": conversation_id}, fields)
+        conv = self._conversations.find_one({"_id": conversation_id}, {"head": 1}) or {}
+        off = sorted(TurnTree(conversation_id, [turn_from_doc(d) for d in docs], conv.get("head")).off_path())
+        self._messages.update_many({"conversation_id": conversation_id, "off_branch": True, "_id": {"$nin": off}},
+                                   {"$unset": {"off_branch": ""}})
+        if off:
+            self._messages.update_many({"_id": {"$in": off}}, {"$set": {"off_branch": True}})
 
     def branch_edges(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every fork recorded in the conversation, oldest first."""

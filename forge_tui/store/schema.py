@@ -28,6 +28,8 @@ _SCHEMA: dict[str, tuple[IndexModel, ...]] = {
         IndexModel([("embedding_pending", ASCENDING)]),
         # the embedding pipeline and keyword index follow new and finished turns by updated_at
         IndexModel([("updated_at", ASCENDING)]),
+        # turns a regenerated reply or an edited message left off the branch on show (store/branches.py)
+        IndexModel([("off_branch", ASCENDING), ("project", ASCENDING)]),
     ),
     # per-project settings kept in the database (the project's default system prompt), one document
     # per project name (``_id``)

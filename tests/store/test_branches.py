@@ -62,8 +62,10 @@ def test_regenerate_keeps_the_old_reply_as_a_sibling(store):
     assert tree.branches() == {question.id: (old_reply.id, again.id)}
     assert store.get_turn(old_reply.id).content == PLAN_TURNS[3][1]  # never deleted, never overwritten
 
+    assert store.off_branch_turn_ids("default") == {old_reply.id}  # marked once the fork is recorded
     store.set_head(conv.id, old_reply.id)  # browse back to the first version
     assert [t.id for t in store.active_turns(conv.id)][-1] == old_reply.id
+    assert store.off_branch_turn_ids("default") == {again.id} and store.off_branch_turn_ids("other") == set()
     assert store.get_conversation(conv.id).turn_count == 4
     edges = store.branch_edges(conv.id)
     assert [(e["src"], e["dst"], e["how"]) for e in edges] == [(old_reply.id, again.id, "regenerate")]
