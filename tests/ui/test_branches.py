@@ -4,9 +4,11 @@ snapshots of a branch view (a reply showing version 2/2) at 80×24 and 160×48."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 
+from textual.pilot import WaitForScreenTimeout
 from textual.selection import Selection
 from textual.widgets._markdown import MarkdownParagraph
 
@@ -22,6 +24,15 @@ from .seed import PLAN_TURNS, seed_library
 
 OSC52 = re.compile(r"\x1b\]52;c;([A-Za-z0-9+/=]*)\x07")
 SECOND = "A second answer:\n\n```sh\nforge show ID\n```\n\nand a second block:\n\n```python\nx = 2\n```\n"
+
+
+async def press(pilot, *keys: str) -> None:
+    """``pilot.press``, tolerating Textual's wait-for-screen race (see ``helpers.settle``): a key that
+    switches branches removes turn views while the pilot waits for every widget to answer."""
+    try:
+        await pilot.press(*keys)
+    except WaitForScreenTimeout:
+        await asyncio.sleep(0.1)
 
 
 def capture_clipboard(app) -> list[str]:
@@ -49,7 +60,7 @@ def header(view: TurnView) -> str:
 async def send(pilot, text: str) -> None:
     app = pilot.app
     app.main_screen.query_one("#prompt").focus()
-    await pilot.press(*text, "enter")
+    await press(pilot, *text, "enter")
     await wait_until(pilot, lambda: app.controller.busy or any(v.turn.content == text for v in views(app)))
     await wait_idle(pilot)
 
@@ -62,14 +73,14 @@ async def test_copy_the_last_reply_a_code_block_and_a_selection(make_app, store,
         await wait_connected(pilot)
         copied = capture_clipboard(app)
         await send(pilot, "plan it")
-        await pilot.press("f9")  # from the prompt: the last reply
+        await press(pilot, "f9")  # from the prompt: the last reply
         await wait_until(pilot, lambda: copied == [DEFAULT_REPLY])
 
-        await pilot.press("alt+up")  # into the conversation: the last turn has focus
+        await press(pilot, "alt+up")  # into the conversation: the last turn has focus
         assert isinstance(app.focused, TurnView) and app.focused.turn.role is Role.ASSISTANT
-        await pilot.press("y")  # its one code block
+        await press(pilot, "y")  # its one code block
         await wait_until(pilot, lambda: copied[-1] == "print('done')")
-        await pilot.press("up", "c")  # the message before it
+        await press(pilot, "up", "c")  # the message before it
         await wait_until(pilot, lambda: copied[-1] == "plan it")
 
         button = views(app)[-1].query_one(FenceCopy)  # the block's own button (shown: its turn has focus)
@@ -92,7 +103,7 @@ async def test_copy_the_last_reply_a_code_block_and_a_selection(make_app, store,
         views(app)[-1].focus()
         paragraph = views(app)[-1].query(MarkdownParagraph).first()
         app.screen.selections = {paragraph: Selection(None, None)}
-        await pilot.press("ctrl+c")
+        await press(pilot, "ctrl+c")
         await wait_until(pilot, lambda: copied[-1].startswith("Sure. Here is a plan"))
 
 
@@ -104,7 +115,7 @@ async def test_a_terminal_known_to_drop_clipboard_writes_gets_a_fallback(make_ap
         await wait_connected(pilot)
         await send(pilot, "plan it")
         app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
-        await pilot.press("f9")
+        await press(pilot, "f9")
         await wait_until(pilot, lambda: bool(notes))
         assert "macOS Terminal" in notes[-1] and "forge show" in notes[-1] and "ctrl+c" in notes[-1]
 
@@ -117,7 +128,7 @@ async def test_regenerate_keeps_the_old_reply_and_versions_browse(make_app, stor
         await send(pilot, "plan it")
         first = views(app)[-1].turn
         app.controller.engine.reply = SECOND
-        await pilot.press("ctrl+g")
+        await press(pilot, "ctrl+g")
         await wait_until(pilot, lambda: views(app)[-1].turn.id != first.id)
         await wait_idle(pilot)
         await wait_until(pilot, lambda: "‹ 2/2 ›" in header(views(app)[-1]))
@@ -128,18 +139,18 @@ async def test_regenerate_keeps_the_old_reply_and_versions_browse(make_app, stor
         copied = capture_clipboard(app)
         app.action_command_palette()
         await settle(pilot, 0.2)
-        await pilot.press(*"Copy code block")
+        await press(pilot, *"Copy code block")
         await settle(pilot, 0.3)
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, CodePicker))
-        await pilot.press("down", "enter")
+        await press(pilot, "down", "enter")
         await wait_until(pilot, lambda: copied == ["x = 2"])
 
-        await pilot.press("alt+left")  # from the prompt: the last turn that has versions
+        await press(pilot, "alt+left")  # from the prompt: the last turn that has versions
         await wait_until(pilot, lambda: views(app)[-1].turn.id == first.id)
         assert "‹ 1/2 ›" in header(views(app)[-1])
         assert store.get_conversation(first.conversation_id).head == first.id
-        await pilot.press("alt+up", "right_square_bracket")  # on the focused turn: ]
+        await press(pilot, "alt+up", "right_square_bracket")  # on the focused turn: ]
         await wait_until(pilot, lambda: views(app)[-1].turn.content == SECOND)
         assert isinstance(app.focused, TurnView) and "‹ 2/2 ›" in header(app.focused)
 
@@ -152,10 +163,10 @@ async def test_edit_an_earlier_message_branches_and_the_original_stays_reachable
         await wait_connected(pilot)
         await open_conversation(pilot, plan)
         original = [v.turn for v in views(app)]
-        await pilot.press("alt+up", "up", "e")  # the last message of mine
+        await press(pilot, "alt+up", "up", "e")  # the last message of mine
         await wait_until(pilot, lambda: isinstance(app.screen, EditPrompt))
         assert app.screen.query_one("#edit-input").text == PLAN_TURNS[2][1]
-        await pilot.press("end", *" Briefly.", "enter")
+        await press(pilot, "end", *" Briefly.", "enter")
         await wait_until(pilot, lambda: len(views(app)) == 4 and views(app)[2].turn.id != original[2].id)
         await wait_idle(pilot)
         edited = views(app)[2].turn
@@ -168,7 +179,7 @@ async def test_edit_an_earlier_message_branches_and_the_original_stays_reachable
         await wait_until(pilot, lambda: next(c for c in app.main_screen.conversations if c.id == plan).turn_count == 4)
 
         assert app.focused is app.main_screen.query_one("#prompt")
-        await pilot.press("alt+left")  # the original branch, whole
+        await press(pilot, "alt+left")  # the original branch, whole
         await wait_until(pilot, lambda: [v.turn.id for v in views(app)] == [t.id for t in original])
         assert "‹ 1/2 ›" in header(views(app)[2])
         assert [t.id for t in store.active_turns(plan)] == [t.id for t in original]
@@ -182,11 +193,11 @@ def _branch_view_snapshot(snap_compare, make_app, store, size) -> bool:
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
         app.controller.engine.reply = SECOND
-        await pilot.press("ctrl+g")
+        await press(pilot, "ctrl+g")
         await wait_until(pilot, lambda: views(app)[-1].turn.content == SECOND)
         await wait_idle(pilot)
         await wait_until(pilot, lambda: "‹ 2/2 ›" in header(views(app)[-1]))
-        await pilot.press("alt+up")
+        await press(pilot, "alt+up")
         await settle(pilot, 0.3)
 
     return snap_compare(make_app(), terminal_size=size, run_before=run_before)

@@ -8,7 +8,7 @@ from forge_tui.domain.models import Role, TurnStatus
 
 from .conftest import SIZE
 from .helpers import wait_idle, wait_until
-from .test_branches import header, views
+from .test_branches import header, press, views
 from .test_e2e_smollm2 import real_app  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
@@ -19,14 +19,14 @@ async def test_regenerate_with_the_real_model_keeps_both_replies(real_app, store
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.main_screen.model_label == "smollm2 · ready"
                          and app.controller.state.store_status == "connected", timeout=120)
-        await pilot.press(*"Name one colour of the sky.", "enter")
+        await press(pilot, *"Name one colour of the sky.", "enter")
         await wait_until(pilot, lambda: views(app) and views(app)[-1].turn.role is Role.ASSISTANT, timeout=30)
         await wait_idle(pilot, timeout=120)
         await wait_until(pilot, lambda: views(app)[-1].turn.status is not TurnStatus.STREAMING)
         first = views(app)[-1].turn
         assert first.role is Role.ASSISTANT and first.status is TurnStatus.COMPLETE and first.content.strip()
 
-        await pilot.press("ctrl+g")
+        await press(pilot, "ctrl+g")
         await wait_until(pilot, lambda: views(app)[-1].turn.id != first.id, timeout=30)
         await wait_idle(pilot, timeout=120)
         await wait_until(pilot, lambda: views(app)[-1].turn.status is not TurnStatus.STREAMING)
@@ -36,7 +36,7 @@ async def test_regenerate_with_the_real_model_keeps_both_replies(real_app, store
         await wait_until(pilot, lambda: "‹ 2/2 ›" in header(views(app)[-1]))
         assert [v.turn.role for v in views(app)] == [Role.USER, Role.ASSISTANT]
 
-        await pilot.press("alt+left")
+        await press(pilot, "alt+left")
         await wait_until(pilot, lambda: views(app)[-1].turn.id == first.id)
         assert views(app)[-1].turn.content == store.get_turn(first.id).content
     stored = store.turn_tree(first.conversation_id)
