@@ -250,6 +250,8 @@ def _queued_snapshot(snap_compare, make_app, size):
         await wait_until(pilot, lambda: any(v.streamed_chars for v in pilot.app.main_screen.query(TurnView)))
         await send(pilot, "then fix the bug in parser.py")
         await wait_until(pilot, lambda: len(pilot.app.main_screen.query(PendingTurnView)) == 1)
+        pilot.app.controller.refresh_list()  # the list's turn count, after both turns are written
+        await wait_until(pilot, lambda: [c.turn_count for c in pilot.app.main_screen.conversations] == [2])
         await settle(pilot, 0.3)
 
     return snap_compare(make_app(engine_factory=factory), terminal_size=size, run_before=run_before)
