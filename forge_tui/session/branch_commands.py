@@ -16,6 +16,7 @@ from typing import Any, Callable
 from forge_tui.domain.branches import TurnTree
 from forge_tui.domain.models import Conversation, Role, Turn
 from forge_tui.session import events as ev
+from forge_tui.session.budget import Overflow
 from forge_tui.session.state import Activity
 from forge_tui.session.writer import StoreWriter
 from forge_tui.store.repository import Store
@@ -29,12 +30,14 @@ class BranchCommands:
     _saved: bool
     _turns: list[Turn]
     _activity: Activity
+    _overflow: Overflow | None
     _writer: StoreWriter
     emit: Callable[[ev.Event], None]
     _submit: Callable[..., Future[Any] | None]
     _publish: Callable[[], None]
     _send: Callable[..., None]
-    _reply: Callable[[Store, Conversation], None]
+    _reply: Callable[..., None]
+    _preflight: Callable[[Conversation, str, str | None], Overflow | int | None]
     _count_tokens: Callable[[], None]
     _list: Callable[[], None]
     _emit_knowledge: Callable[[], None]
@@ -57,6 +60,10 @@ class BranchCommands:
         if self._activity != "idle":
             self.emit(ev.Notice(f"A {self._activity} is running: wait for it, or press Esc, before you {verb}.",
                                 "warning"))
+            return None
+        if self._overflow is not None:
+            self.emit(ev.Notice(f"A message waits for your choice (the context is full): answer it before you "
+                                f"{verb}.", "warning"))
             return None
         if self._store is None:
             self.emit(ev.Notice(f"The database is not connected yet: {verb} once it is (ctrl+r retries).",
@@ -108,11 +115,19 @@ class BranchCommands:
         if index is None or self._turns[index].role is not Role.USER:
             self.emit(ev.Notice("Only your own messages on the branch on show can be edited.", "warning"))
             return
-        conv, old = self._conversation, self._turns[index]
+        conv, old, path = self._conversation, self._turns[index], list(self._turns)
         tree = self._tree(store)
-        self._turns = self._turns[:index]
+        self._turns = path[:index]
+        fit = self._preflight(conv, text, None)
+        if isinstance(fit, Overflow):  # nothing changes: the branch on show stays as it was
+            self._turns = path
+            self.emit(ev.Notice(
+                f"The edited message would not fit the context ({fit.prompt_tokens:,} tokens of {fit.n_ctx:,}, "
+                f"with room for a reply): shorten it, or compress and continue (F5, then F6) first. Nothing was "
+                "changed.", "warning"))
+            return
         self.emit(ev.BranchShown(conv.id, list(self._turns), tree.branches()))
-        self._send(text)
+        self._send(text, checked=True)
         edited = next((t for t in self._turns[index:] if t.role is Role.USER), None)
         if edited is not None:
             self._forked(store, tree, old, edited, "edit")

@@ -127,3 +127,18 @@ def _wait(predicate, timeout: float = 10.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not met"
         time.sleep(0.02)
+
+
+def test_an_edit_that_would_not_fit_changes_nothing(store):
+    controller, rec, _ = make(store, reply="Short answer.")
+    controller.send("A question.")
+    reply = rec.wait_for(finished).turn
+    before = [t.id for t in controller.state.turns]
+    question = controller.state.turns[0]
+    controller.edit_message(question.id, "word " * 6000)  # far past n_ctx (4,096)
+    rec.wait_for(lambda e: isinstance(e, ev.Notice) and "would not fit" in e.message)
+    controller.run_on_worker(lambda: None).result(5)
+    assert [t.id for t in controller.state.turns] == before
+    assert not any(isinstance(e, ev.BranchShown) for e in rec.events)
+    assert len(store.turns(reply.conversation_id)) == 2 and store.branch_edges(reply.conversation_id) == []
+    controller.shutdown()
