@@ -64,9 +64,11 @@ def finish_archive(conv: Conversation, engine: KnowledgeEngine | None, ex: Extra
                                                                           "header": archive["header"]}))
             archive["continuation_prompt"] = (f"A short session on \"{_brief(conv.title or 'this work', 60)}\"; "
                                               "what was said is kept below as it was said.")
-        dropped = [f"decisions:{d['id']}" for d in archive["decisions"] if d["status"] != "active"]
+        stale = [d for d in archive["decisions"] if d["status"] != "active"]
+        dropped = [f"decisions:{d['id']}" for d in stale]
         archive["decisions"] = [d for d in archive["decisions"] if d["status"] == "active"]  # current values only
-        dropped += fill_default(archive, compressed, budget, measure, count_text, source_of)
+        dropped += fill_default(archive, compressed, budget, measure, count_text, source_of,
+                                superseded=[d["text"] for d in stale])
     if system_prompt is not None:  # after fitting: the prompt is carried whole, never at the content's cost
         archive["header"]["system_prompt"] = system_prompt.text
         archive["header"]["system_prompt_from"] = system_prompt.level

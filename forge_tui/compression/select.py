@@ -34,9 +34,11 @@ def state_texts(archive: dict) -> list[str]:
 
 
 def fill_default(archive: dict, turns: Sequence[Any], budget: int, measure: Callable[[dict], int],
-                 count_text: Callable[[str], int], source_of: Callable[[Any], str]) -> list[str]:
+                 count_text: Callable[[str], int], source_of: Callable[[Any], str],
+                 superseded: Sequence[str] = ()) -> list[str]:
     """Fit ``archive``'s items to ``budget`` tokens, then add key statements and the recent turns.
-    Returns ``kind:label`` of each item left out."""
+    ``superseded``: texts of replaced decisions, never kept as statements (their values are no
+    longer true). Returns ``kind:label`` of each item left out."""
     dropped = assemble.fit_to_budget(archive, budget, measure, reserve=1 - STATE_SHARE)
     room = budget - measure(archive) - 8  # the "facts:" and "turns:" keys
     if room <= 0:
@@ -44,7 +46,7 @@ def fill_default(archive: dict, turns: Sequence[Any], budget: int, measure: Call
     tail, first = recent_turns(turns, int(room * TAIL_SHARE), count_text, source_of)
     held = state_texts(archive) + [t["content"] for t in tail]
     earlier = list(turns[:first + 1]) if first < len(turns) else list(turns)
-    statements = key_statements(earlier, held, source_of=source_of, n_turns=len(turns))
+    statements = key_statements(earlier, held + list(superseded), source_of=source_of, n_turns=len(turns))
     tail_cost = measure({"turns": tail}) if tail else 0
     chosen = choose(statements, room - tail_cost, count_text, covered=held)
     if chosen:

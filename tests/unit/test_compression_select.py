@@ -107,3 +107,9 @@ def test_shipped_salience_weights_are_reproduced_by_the_training_script():
     x, y, _ = train_salience.dataset(tuple(shipped["trained_on"]))
     w = train_salience.fit(x, y, shipped["l2"])
     assert np.allclose(w, shipped["weights"], atol=1e-3)
+
+
+def test_a_replaced_choice_is_not_kept_as_a_statement(store):
+    cid = _store(store, GARDEN)
+    archive = compress(store, None, cid).archive
+    assert not any("let's start with watering at 06:30" in f["text"] for f in archive.get("facts", []))
