@@ -140,6 +140,17 @@ class BranchCommands:
         merged = TurnTree.merged(conv.id, tree.turns, self._turns, new.id)
         self.emit(ev.BranchesChanged(conv.id, merged.branches()))
 
+    def _branch_to_open(self, store: Store, tree: TurnTree, focus_turn_id: str | None) -> list[Turn]:
+        """The branch a conversation opens on: the one on show, unless the turn to focus (a search
+        result) is on another; then that one's, written as the branch on show."""
+        path = tree.path()
+        if not focus_turn_id or focus_turn_id not in tree or any(t.id == focus_turn_id for t in path):
+            return path
+        conv, head = self._conversation, tree.newest_leaf(focus_turn_id)
+        conv.head = head
+        self._writer.submit(lambda: store.set_head(conv.id, head), lambda: self._submit(self._branch_moved))
+        return tree.path(head)
+
     def _branch_moved(self) -> None:
         """The head is written: the list's turn count and the knowledge pane follow the branch on show."""
         self._list()

@@ -353,7 +353,7 @@ class SessionController(ChatCommands, WaitingCommands, FeatureCommands, ManageCo
         self._conversation, self._saved, self._project = conv, True, conv.project
         self._load_project_prompt()
         tree = store.turn_tree(conv.id)
-        self._turns, self._next_seq = tree.path(), store.next_seq(conv.id)
+        self._turns, self._next_seq = self._branch_to_open(store, tree, focus_turn_id), store.next_seq(conv.id)
         self._context_note = None
         self.emit(ev.ConversationOpened(replace(conv), [replace(t) for t in self._turns], focus_turn_id))
         self.emit(ev.BranchesChanged(conv.id, tree.branches()))

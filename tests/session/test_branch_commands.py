@@ -142,3 +142,20 @@ def test_an_edit_that_would_not_fit_changes_nothing(store):
     assert not any(isinstance(e, ev.BranchShown) for e in rec.events)
     assert len(store.turns(reply.conversation_id)) == 2 and store.branch_edges(reply.conversation_id) == []
     controller.shutdown()
+
+
+def test_opening_at_a_turn_of_another_version_shows_its_branch(store):
+    """A search result may be a version off the branch on show: opening at it switches to its branch."""
+    controller, rec, engine = make(store, reply="First answer.")
+    controller.send("What is a branch?")
+    first = rec.wait_for(finished).turn
+    engine["e"].reply = "Second answer."
+    controller.regenerate()
+    second = rec.wait_for(finished).turn
+    controller.new_conversation()
+    controller.open_conversation(first.conversation_id, focus_turn_id=first.id)
+    opened = rec.wait_for(lambda e: isinstance(e, ev.ConversationOpened) and e.turns)
+    assert [t.id for t in opened.turns][-1] == first.id and opened.focus_turn_id == first.id
+    _wait(lambda: store.off_branch_turn_ids() == {second.id})  # written as the branch on show
+    assert store.get_conversation(first.conversation_id).head == first.id
+    controller.shutdown()
