@@ -182,12 +182,12 @@ def test_compress_and_continue_sends_the_message_in_the_continued_conversation(s
 
 
 def test_compress_and_continue_then_sends_a_message_that_fits(store):
-    controller, rec, _ = make(store, n_ctx=600, features=True, max_reply_tokens=16)
-    for i in range(4):
-        controller.send(f"Point {i}: we keep the cache on disk. " + words(40, f"w{i}"))
+    controller, rec, _ = make(store, n_ctx=800, features=True, max_reply_tokens=16)
+    for i in range(4):  # long turns, so that their archive is much shorter than they are
+        controller.send(f"Point {i}: we keep the cache on disk. " + words(120, f"w{i}"))
         rec.wait_for(ev.ReplyFinished)
     old = controller.state.conversation.id
-    controller.send("what next? " + words(350, "next"))
+    controller.send("what next? " + words(250, "next"))
     rec.wait_for(ev.ContextOverflowed)
     controller.resolve_overflow("compress")
     sent = rec.wait_for(ev.TurnPersisted, lambda e: e.conversation_id != old)
