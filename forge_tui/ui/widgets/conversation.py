@@ -175,6 +175,10 @@ class TurnView(Vertical, can_focus=True):
         self._apply_status()
 
     def _apply_status(self) -> None:
+        """Badge, header and note for the turn's status. A view not composed yet gets them from
+        on_mount; one already removed (Ctrl+N while its reply ended) has nothing to update."""
+        if not self.query(".turn-header"):
+            return
         for _, cls in _BADGES.values():
             self.remove_class(cls)
         badge = _BADGES.get(self.turn.status)
@@ -222,7 +226,10 @@ class TurnView(Vertical, can_focus=True):
         self.turn = turn
         if message and not turn.error:
             turn.error = message
-        await self.query_one(Markdown).update(display_text(turn.content))
+        bodies = self.query(Markdown)
+        if not bodies:  # removed while the stream stopped (the pane moved to another conversation)
+            return
+        await bodies.first().update(display_text(turn.content))
         self._apply_status()
 
 
