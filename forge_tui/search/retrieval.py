@@ -137,7 +137,7 @@ def _decision_text(did: str, text: str, rationale: str) -> str:
 
 
 def _decisions(store: Any, registry: Any) -> Iterable[_Candidate]:
-    if registry is not None and hasattr(registry, "decisions"):
+    if registry is not None:
         try:
             records = registry.decisions(None)
         except (PyMongoError, TypeError, ValueError) as exc:
