@@ -65,6 +65,7 @@ async def test_a_new_conversations_prompt_is_stored_with_it_and_sent_as_the_syst
         await _type_prompt(pilot, PIRATE)
         await wait_until(pilot, lambda: app.controller.state.system_prompt == SystemPrompt(PIRATE, "conversation"))
         await wait_until(pilot, lambda: _sidebar_prompt(app).startswith("conversation · You are a pirate."))
+        assert "prompt: own" in str(app.main_screen.query_one("#status-line").render())
         await _send(pilot, "Where is the treasure?")
         sent = app.controller.engine.requests[-1].messages
         assert sent[0] == {"role": "system", "content": PIRATE}

@@ -66,6 +66,8 @@ class MainScreen(LayoutHandlers, WaitingHandlers, BranchHandlers, ManageHandlers
     busy: reactive[bool] = reactive(False)
     training_label: reactive[str] = reactive("")
     system_prompt_label: reactive[str] = reactive("")
+    #: where the system prompt in force comes from: "conversation", "project", or "" (Forge's own)
+    system_prompt_level: reactive[str] = reactive("")
 
     def __init__(self, controller: "SessionController", model_finder: ModelFinder | None = None) -> None:
         super().__init__(id="main")
@@ -101,7 +103,7 @@ class MainScreen(LayoutHandlers, WaitingHandlers, BranchHandlers, ManageHandlers
             with Vertical(id="main-column"):
                 yield StatusLine(id="status-line").data_bind(
                     MainScreen.project, MainScreen.model_label, MainScreen.store_label,
-                    tokens_used=MainScreen.tokens_used, n_ctx=MainScreen.n_ctx,
+                    MainScreen.system_prompt_level, tokens_used=MainScreen.tokens_used, n_ctx=MainScreen.n_ctx,
                 )
                 yield Banner(id="banner")
                 yield ConversationView(id="conversation")
@@ -150,6 +152,7 @@ class MainScreen(LayoutHandlers, WaitingHandlers, BranchHandlers, ManageHandlers
         self.model_label = f"{state.model} · {'loading…' if state.model_status == 'loading' else state.model_status}"
         self.store_label = _STORE_LABELS[state.store_status]
         self.system_prompt_label = prompt_line(state.system_prompt)
+        self.system_prompt_level = state.system_prompt.level if state.system_prompt is not None else ""
         if state.model_status == "failed":
             self.banner.show("model", f"Model '{state.model}' could not be loaded: {state.model_message} "
                                       "(ctrl+m or f2 picks another model)")

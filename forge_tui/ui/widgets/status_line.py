@@ -1,5 +1,6 @@
 """One line above the conversation while the sidebar is hidden: the project, the
-model and how full the context is, so a narrow terminal loses none of it."""
+model, how full the context is and whose system prompt is in force, so a narrow
+terminal loses none of it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class StatusLine(Widget):
     store_label: reactive[str] = reactive("")
     tokens_used: reactive[int] = reactive(0)
     n_ctx: reactive[int] = reactive(0)
+    system_prompt_level: reactive[str] = reactive("")  # "conversation", "project" or "" (Forge's own)
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -28,5 +30,7 @@ class StatusLine(Widget):
             style = "" if percent < 60 else "bold yellow" if percent < 85 else "bold red"
             text.append(" · ")
             text.append(fill_label(self.tokens_used, self.n_ctx), style=style)
+        if self.system_prompt_level:
+            text.append(" · prompt: " + ("own" if self.system_prompt_level == "conversation" else "project"))
         text.append(" · F4 sidebar", style="dim")
         return text
