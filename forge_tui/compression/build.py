@@ -109,9 +109,12 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
     lossless = mode == "lossless"
     truth_d: list[dict] = []
     truth_t: list[dict] = []
-    if registry is not None:
-        truth_d = [assemble.as_dict(d) for d in registry.active_decisions(conv.project)]
-        truth_t = [assemble.as_dict(t) for t in registry.threads(conv.project)]
+    if registry is not None:  # the registry's items of this conversation and those pinned without a
+        # turn; what other conversations of the project found stays in the registry (retrieval brings it)
+        mine = {t.id for t in compressed}
+        ours = lambda x: not x.get("sources") or bool(mine & set(x["sources"]))  # noqa: E731
+        truth_d = [d for d in map(assemble.as_dict, registry.active_decisions(conv.project)) if ours(d)]
+        truth_t = [t for t in map(assemble.as_dict, registry.threads(conv.project)) if ours(t)]
     inh_d = [d for a in bridged for d in a.get("decisions", [])]
     inh_t = [t for a in bridged for t in a.get("threads", [])]
     vocab = set().union(*(words(t.content) for t in compressed))
