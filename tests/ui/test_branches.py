@@ -19,11 +19,18 @@ from forge_tui.ui.widgets.turn_markdown import FenceCopy
 
 from .conftest import SIZE
 from .fakes import DEFAULT_REPLY
-from .helpers import open_conversation, settle, wait_connected, wait_idle, wait_until
+from .helpers import open_conversation, settle, wait_connected, wait_idle
+from .helpers import wait_until as _wait_until
 from .seed import PLAN_TURNS, seed_library
 
 OSC52 = re.compile(r"\x1b\]52;c;([A-Za-z0-9+/=]*)\x07")
 SECOND = "A second answer:\n\n```sh\nforge show ID\n```\n\nand a second block:\n\n```python\nx = 2\n```\n"
+
+
+async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
+    """``helpers.wait_until`` with room for a loaded machine (a reply of the scripted engine, a
+    remount of the branch, each wait for the UI's own queue)."""
+    await _wait_until(pilot, predicate, timeout)
 
 
 async def press(pilot, *keys: str) -> None:
@@ -61,8 +68,9 @@ async def send(pilot, text: str) -> None:
     app = pilot.app
     app.main_screen.query_one("#prompt").focus()
     await press(pilot, *text, "enter")
-    await wait_until(pilot, lambda: app.controller.busy or any(v.turn.content == text for v in views(app)))
-    await wait_idle(pilot)
+    await wait_until(pilot, lambda: len(views(app)) >= 2 and views(app)[-1].turn.role is Role.ASSISTANT
+                     and views(app)[-2].turn.content == text)
+    await wait_idle(pilot, timeout=60)
 
 
 async def test_copy_the_last_reply_a_code_block_and_a_selection(make_app, store, monkeypatch):
@@ -130,7 +138,7 @@ async def test_regenerate_keeps_the_old_reply_and_versions_browse(make_app, stor
         app.controller.engine.reply = SECOND
         await press(pilot, "ctrl+g")
         await wait_until(pilot, lambda: views(app)[-1].turn.id != first.id)
-        await wait_idle(pilot)
+        await wait_idle(pilot, timeout=60)
         await wait_until(pilot, lambda: "‹ 2/2 ›" in header(views(app)[-1]))
         assert [v.turn.content for v in views(app)] == ["plan it", SECOND]
         assert store.get_turn(first.id).content == DEFAULT_REPLY  # kept, never deleted
@@ -168,7 +176,7 @@ async def test_edit_an_earlier_message_branches_and_the_original_stays_reachable
         assert app.screen.query_one("#edit-input").text == PLAN_TURNS[2][1]
         await press(pilot, "end", *" Briefly.", "enter")
         await wait_until(pilot, lambda: len(views(app)) == 4 and views(app)[2].turn.id != original[2].id)
-        await wait_idle(pilot)
+        await wait_idle(pilot, timeout=60)
         edited = views(app)[2].turn
         assert edited.content == PLAN_TURNS[2][1] + " Briefly." and edited.parent_id == original[1].id
         assert views(app)[3].turn.content == "Marked cancelled; nothing is lost."
@@ -195,7 +203,7 @@ def _branch_view_snapshot(snap_compare, make_app, store, size) -> bool:
         app.controller.engine.reply = SECOND
         await press(pilot, "ctrl+g")
         await wait_until(pilot, lambda: views(app)[-1].turn.content == SECOND)
-        await wait_idle(pilot)
+        await wait_idle(pilot, timeout=60)
         await wait_until(pilot, lambda: "‹ 2/2 ›" in header(views(app)[-1]))
         await press(pilot, "alt+up")
         await settle(pilot, 0.3)
