@@ -1,11 +1,12 @@
 """The registry on conversations written by others: what `forge decisions/threads` and the sidebar show.
 
-    python bench/registry_quality.py [--split test|insample|dev|train] [--mongo-uri URI]
+    python bench/registry_quality.py [--split test|insample|dev|train] [--mongo-uri URI] [--embeddings]
 
 Each corpus conversation is stored turn by turn in a real SecantusDB and every
 turn goes through ``Extractor.process_turn`` exactly as live chat and imports
-do (no LLM: the pipeline's drafts; the embedder is not loaded, so the cue-only
-path runs). Then the registry's state is scored like the pipeline's:
+do (no LLM: the pipeline's drafts; without ``--embeddings`` the embedder is not
+loaded, so the cue-only path runs; with it, the full path the app runs once its
+embedder has loaded). Then the registry's state is scored like the pipeline's:
 decisions found (recall, precision), questions with the right OPEN/RESOLVED
 status, superseded values presented as current; and the time per turn
 (p50/p95/max), which is the live per-turn extraction cost without a model call.
@@ -80,7 +81,16 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT / "tests" / "fixtures" / "memory_corpus")
     parser.add_argument("--split", action="append", choices=sorted(SPLITS), help="default: test and insample")
     parser.add_argument("--mongo-uri", help="use this server instead of a temporary embedded one")
+    parser.add_argument("--embeddings", action="store_true", help="load the embedder (the app's path once loaded)")
     args = parser.parse_args()
+    embedder = None
+    if args.embeddings:
+        from forge_tui.config import EmbeddingSpec
+        from forge_tui.search.embedder import Embedder
+
+        embedder = Embedder(EmbeddingSpec()).start_loading()
+        if not embedder.wait(300):
+            raise SystemExit(f"the embedder did not load: {embedder.error}")
     server, uri = None, args.mongo_uri
     if uri is None:
         from secantus import SecantusDBServer  # bench-only, like the tests
@@ -92,7 +102,7 @@ def main() -> int:
     store = Store.connect(uri, "forge_registry_bench_" + str(int(time.time())))
     store.ensure_schema()
     registry = Registry(store)
-    extractor = Extractor(registry, None, Settings(), classifier=default_classifier())
+    extractor = Extractor(registry, None, Settings(), embedder=embedder, classifier=default_classifier(embedder))
     try:
         for split in args.split or ["test", "insample"]:
             scores, per_turn = Scores(), []
@@ -113,7 +123,8 @@ def main() -> int:
                         print(f"{conv.id} turn {i}: {out.error}", file=sys.stderr)
                 score(conv, registry_state(registry, project, conv.turns, ids), scores)
             print(f"\n== registry, {split.upper() if split == 'test' else split} split: "
-                  f"{scores.conversations} conversations, {len(per_turn)} turns (no LLM, cue-only classifier)")
+                  f"{scores.conversations} conversations, {len(per_turn)} turns (no LLM, classifier path "
+                  f"{extractor.classifier.path})")
             print(f"decisions found: recall {scores.decision_recall:.2f} ({scores.decisions_found}/"
                   f"{scores.decisions_expected}), precision {scores.decision_precision:.2f} "
                   f"({scores.decisions_correct}/{scores.decisions_predicted})")

@@ -38,7 +38,9 @@ def build_steps(services: Services, knowledge: KnowledgeService, current_project
     def extractor() -> Extractor:
         if "x" not in holder:
             chosen = engine if settings.extraction else None
-            holder["x"] = Extractor(services.registry(), chosen, settings, decider=decider if chosen else None)
+            # the search's embedder (one copy per process): sentence embeddings for the classifier once loaded
+            holder["x"] = Extractor(services.registry(), chosen, settings, decider=decider if chosen else None,
+                                    embedder=services.embedder())
         return holder["x"]
 
     def extract(turn: Turn, conv: Conversation) -> Event | None:

@@ -160,7 +160,7 @@ class Extractor:
                 def reword(kind: str, sentence: str, draft: dict) -> dict:
                     return self._reword(kind, sentence, draft, turn, project, out)
             embed = None
-            if self.embedder is not None:
+            if self.embedder is not None and self.embedder.is_ready:  # still loading: link by words only
                 def embed(text: str) -> list[float]:
                     return [float(x) for x in self.embedder.embed([text])[0]]
             folder = RegistryFolder(self.registry, project, turn.conversation_id, reword, embed)

@@ -13,7 +13,7 @@ or merged into by extraction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from forge_tui.knowledge.pipeline import cues, link
 from forge_tui.knowledge.pipeline.classify import Labelled, TurnText
@@ -58,11 +58,13 @@ class RegistryFolder:
                 continue
             if item.label not in ("resolution", "question") and (
                     item.second == "resolution" or link.closes_question(item.text)):
-                closed = self._resolution(item, turn)  # "so that answers the bf16 question, bf16 it is"
+                closed = self._resolution(item, turn, seq)  # "so that answers the bf16 question, bf16 it is"
                 if closed is not None:
                     out.closed.append(closed)
             if item.label == "decision":
-                out.decisions.append(self._decision(item, turn, seq, prev, out))
+                recorded = self._decision(item, turn, seq, prev, out)
+                if recorded is not None:
+                    out.decisions.append(recorded)
             elif item.label == "constraint":
                 out.decisions.append(self._constraint(item, turn))
             elif item.label == "question":
@@ -71,7 +73,7 @@ class RegistryFolder:
                     joined = out.opened[-1].id
                 out.opened.append(self._question(item, turn, seq, joined))
             elif item.label == "resolution":
-                closed = self._resolution(item, turn)
+                closed = self._resolution(item, turn, seq)
                 if closed is not None:
                     out.closed.append(closed)
             previous, previous_text = item.label, item.text
@@ -90,11 +92,24 @@ class RegistryFolder:
                                     seq - 1 if recent else None))
         return known, {d.id: d for d in decisions}
 
-    def _open_threads(self) -> list[link.Known]:
-        return [link.Known(t.id, t.question or t.title, t.title) for t in self.registry.threads(self.project, "OPEN")]
+    def _similar(self, statement: str, known: list[link.Known], by_id: dict[str, Decision]) -> dict[str, float] | None:
+        """Cosine of ``statement`` with each known decision's stored embedding (when there is an embedder)."""
+        stored = {k.id: by_id[k.id].embedding for k in known if by_id[k.id].embedding}
+        if self.embed is None or not stored:
+            return None
+        mine = self.embed(statement)
+        return {kid: link.cosine(mine, vec) for kid, vec in stored.items() if len(vec) == len(mine)}
+
+    def _open_threads(self, seq: int | None = None) -> list[link.Known]:
+        """Open threads; with ``seq``, each one's last asking turn when it was in this conversation."""
+        threads = self.registry.threads(self.project, "OPEN")
+        here = [t for t in threads if self.conv_id is not None and t.conversation_id == self.conv_id]
+        last = _last_seqs(self.registry, here) if seq is not None else {}
+        return [link.Known(t.id, t.question or t.title, t.title, last.get(t.id)) for t in threads]
 
     # -- one sentence -------------------------------------------------------------------
-    def _decision(self, item: Labelled, turn: TurnText, seq: int, prev: TurnText | None, out: Folded) -> RecordOutcome:
+    def _decision(self, item: Labelled, turn: TurnText, seq: int, prev: TurnText | None,
+                  out: Folded) -> RecordOutcome | None:
         accepts = (item.role == "user" and prev is not None and prev.role == "assistant"
                    and link.accepts_proposal(item.text))
         value = (link.accepted_value(proposal_in(prev.content), item.text) if accepts and prev
@@ -105,7 +120,9 @@ class RegistryFolder:
         follows = [k.id for k in known if k.turn is not None and by_id[k.id].sources
                    and prev is not None and by_id[k.id].sources[-1] == prev.source]
         same = link.restated(statement, value, known, follows)
-        old = None if same else link.revised(statement, value, free, seq)
+        if same is None and not link.may_open_decision(item.role):
+            return None
+        old = None if same else link.revised(statement, value, free, seq, self._similar(statement, free, by_id))
         draft = {"text": (f"{value} (agreed: {item.text})" if accepts else item.text)[:400], "rationale": "",
                  "tier": DRAFT_TIER, "priority": cues.guess_priority(item.text)}
         fields = self.reword("decision", statement, draft) if self.reword and not same else draft
@@ -142,19 +159,19 @@ class RegistryFolder:
             same_as=same,
         )  # fmt: skip
 
-    def _resolution(self, item: Labelled, turn: TurnText) -> Thread | None:
-        candidates = [k for k in self._open_threads()
+    def _resolution(self, item: Labelled, turn: TurnText, seq: int) -> Thread | None:
+        candidates = [k for k in self._open_threads(seq)
                       if turn.source not in (self.registry.get_thread(self.project, k.id).sources)]
-        target = link.resolved(item.text, candidates)
+        target = link.resolved(item.text, candidates, seq)
         if target is None:
             return None
         return self.registry.resolve_thread(self.project, target, resolution=item.text[:300], sources=[turn.source],
                                             who="extractor", why="answered in the conversation")
 
 
-def _last_seqs(registry: Registry, decisions: list[Decision]) -> dict[str, int]:
-    """The latest turn (``seq``) that stated each decision, in one query."""
-    sources = {src: d.id for d in decisions for src in d.sources[-3:]}
+def _last_seqs(registry: Registry, items: Sequence[Decision | Thread]) -> dict[str, int]:
+    """The latest turn (``seq``) that stated each decision (or asked each thread), in one query."""
+    sources = {src: d.id for d in items for src in d.sources[-3:]}
     if not sources:
         return {}
     out: dict[str, int] = {}

@@ -93,6 +93,7 @@ def turn_units(
     prev_proposes = bool(prev and prev.role == "assistant" and cues.proposes(prev.content[:4000]))
     prev_asks = bool(prev and cues.asks(prev.content[:4000]))
     reply = _Reply.of(nxt)
+    before = _Reply.of(prev) if prev is not None and prev.role != turn.role else _Reply()
     out = []
     for i, s in enumerate(units):
         overlap = reply.overlap(s.text)
@@ -100,7 +101,7 @@ def turn_units(
             role=turn.role, turn_index=index + offset, sentence_index=i, n_sentences=len(units), kind=s.kind,
             prev_role=prev.role if prev else "", prev_proposes=prev_proposes, prev_asks=prev_asks,
             has_next=nxt is not None, next_confirms=reply.head and overlap >= 0.3, next_overlap=overlap,
-            next_head=reply.head, next_asks_back=reply.asks,
+            next_head=reply.head, next_asks_back=reply.asks, prev_overlap=before.overlap(s.text),
         )))  # fmt: skip
     return out
 
@@ -152,7 +153,7 @@ class SentenceClassifier:
             rows.extend((i, s, ctx) for s, ctx in turn_units(tt, i, offset))
         if not rows:
             return []
-        proba = self.proba([s.text for _, s, _ in rows], [ctx for _, _, ctx in rows])
+        proba, path = self.proba_path([s.text for _, s, _ in rows], [ctx for _, _, ctx in rows])
         out = []
         for (i, s, ctx), p in zip(rows, proba):
             p = p.copy()
@@ -160,22 +161,26 @@ class SentenceClassifier:
                 p = np.eye(len(LABELS))[0]
             if ctx.role != "user":
                 p[LABELS.index("request")] = 0.0
-            p[self.margin_mask(p, ctx.role)] = 0.0
+            p[self.margin_mask(p, ctx.role, path)] = 0.0
             label = LABELS[int(np.argmax(p))]
             out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, float(p.max()), tuple(float(x) for x in p)))
         return out
 
-    def margin_mask(self, p: np.ndarray, role: str) -> np.ndarray:
+    def margin_mask(self, p: np.ndarray, role: str, path: str = "cues") -> np.ndarray:
         """Labels whose probability is under the speaker's shipped threshold (tuned on dev; "other" never is)."""
-        limits = np.asarray(self.model.role_thresholds(role), dtype=np.float32)
+        limits = np.asarray(self.model.role_thresholds(role, path), dtype=np.float32)
         return (p < limits) & (np.arange(len(LABELS)) > 0)
 
     def proba(self, texts: Sequence[str], contexts: Sequence[cues.Context]) -> np.ndarray:
+        return self.proba_path(texts, contexts)[0]
+
+    def proba_path(self, texts: Sequence[str], contexts: Sequence[cues.Context]) -> tuple[np.ndarray, str]:
+        """Label probabilities per sentence, and which weights gave them (``full`` or ``cues``)."""
         cue_rows = np.vstack([cues.features(t, c) for t, c in zip(texts, contexts)])
         if self.path == "full":
             try:
                 emb = self.embedder.embed([t[:MAX_EMBED_CHARS] for t in texts])
-                return self.model.full.proba(design(cue_rows, np.asarray(emb)))
+                return self.model.full.proba(design(cue_rows, np.asarray(emb))), "full"
             except Exception as exc:  # noqa: BLE001 - the embedder failing must not lose the turn's knowledge
                 log.warning("sentence embeddings failed (%s); using the cue-only model", exc)
-        return self.model.cues.proba(cue_rows)
+        return self.model.cues.proba(cue_rows), "cues"

@@ -93,6 +93,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"cue_{name}" for name in CUES),
     "prev_assistant_proposes", "prev_asks", "prev_user", "agree_after_proposal", "open_then_question",
     "has_next", "next_confirms", "next_overlap", "next_head", "next_asks_back",
+    "prev_overlap", "user_x_prev_overlap", "answer_to_ask", "short_answer", "picks_offered",
     *(f"assistant_x_{name}" for name in ("commit", "commit_strong", "it_is", "revise", "open", "resolve", "must", "restate",
                                          "take", "key_value", "then_end")),
 )
@@ -117,6 +118,9 @@ class Context:
     next_overlap: float = 0.0  # share of this sentence's words the reply repeats
     next_head: bool = False  # the reply opens with a confirmation at all
     next_asks_back: bool = False  # the reply's first sentence is a question
+    # share of this sentence's words the previous turn (the other speaker's) used: an answer picking
+    # one of the offered options ("isc then", "binary search yes") repeats the option's words
+    prev_overlap: float = 0.0
 
 
 def hits(text: str) -> dict[str, bool]:
@@ -153,6 +157,11 @@ def features(text: str, ctx: Context) -> np.ndarray:
         ctx.next_overlap,
         float(ctx.next_head),
         float(ctx.next_asks_back),
+        ctx.prev_overlap,
+        float(ctx.role == "user") * ctx.prev_overlap,
+        float(ctx.role == "user" and ctx.prev_asks and ctx.prev_role == "assistant"),
+        float(ctx.role == "user" and n_words <= 8 and ctx.prev_role == "assistant" and "?" not in stripped),
+        float(ctx.role == "user" and ctx.prev_overlap >= 0.5 and "?" not in stripped and not h["request"]),
         *(float(ctx.role == "assistant" and h[name]) for name in _CROSSED),
     ]
     return np.asarray(values, dtype=np.float32)

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from forge_tui.knowledge.pipeline.cues import CUES
 from forge_tui.knowledge.pipeline.text import content_words
 
@@ -123,6 +125,12 @@ class Known:
     turn: int | None = None  # the turn it was last stated in, when known (same conversation)
 
 
+def cosine(a, b) -> float:
+    """Cosine similarity of two vectors (0 when either is all zeros)."""
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return float(np.dot(a, b) / (na * nb)) if na and nb else 0.0
+
+
 def _share(a: set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
@@ -151,6 +159,17 @@ def closes_question(text: str) -> bool:
 def is_reversal(text: str) -> bool:
     """An explicit change of mind (narrower than the revision cue: "now" and "then" are not enough)."""
     return bool(_REVERSAL.search(text))
+
+
+def may_open_decision(role: str) -> bool:
+    """Only the user makes a decision; the assistant proposes and restates.
+
+    An assistant's proposal becomes a decision when the user accepts it (the
+    accepting sentence records the proposal), and an assistant sentence that
+    confirms a decision merges into it (``restated``). One that matches nothing
+    is prose about a choice, not the choice.
+    """
+    return role != "assistant"
 
 
 def restated(text: str, value: str, active: list[Known], follows: Sequence[str] = ()) -> str | None:
@@ -189,14 +208,21 @@ def units(text: str) -> set[str]:
     return {(m.group(1) or m.group(2) or "").lower() for m in _QUANTITY.finditer(text)} - {""}
 
 
-def revised(text: str, value: str, active: list[Known], turn: int | None = None) -> str | None:
+SIMILAR_SUBJECT = 0.75  # cosine of two decisions' embeddings that makes them one subject without a cue
+SIMILAR_WITH_CUE = 0.55  # the same with a revision cue ("actually", "instead", "bump")
+
+
+def revised(text: str, value: str, active: list[Known], turn: int | None = None,
+            similar: dict[str, float] | None = None) -> str | None:
     """The active decision this one replaces, or None.
 
     A revision says so ("actually", "instead", "scrap", "switch", "bump", "now"…)
     and is about the same thing (shared words, including the old value named in
     "scrap redis"); with the cue and no shared words, the most recent decision
     within the last few turns. Without a cue, only a near-identical subject with
-    a different value counts.
+    a different value counts. ``similar`` (decision id -> cosine of the sentence
+    embeddings, when an embedder is ready) finds the same subject in other words
+    ("$4.99 monthly" after "premium $5.99/mo").
     """
     mine = content_words(text)
     mine_v = content_words(value)
@@ -211,14 +237,29 @@ def revised(text: str, value: str, active: list[Known], turn: int | None = None)
             best, best_score = k.id, score
     if best is not None and ((cue and best_score > 0) or best_score >= SAME_TOPIC):
         return best
+    if similar:
+        floor = SIMILAR_WITH_CUE if cue else SIMILAR_SUBJECT
+        near = [(similar.get(k.id, 0.0), k.id) for k in active
+                if _share(mine_v, content_words(k.value or k.text)) < SAME_VALUE]
+        if near and max(near)[0] >= floor:
+            return max(near)[1]
     last = active[-1] if active else None
     if cue and last and last.turn is not None and turn is not None and turn - last.turn <= 4:
         return last.id
     return None
 
 
-def resolved(text: str, open_questions: list[Known]) -> str | None:
-    """The open question a resolution answers: the one it shares most words with, else the latest."""
+RECENT_TURNS = 2  # a resolution that names nothing closes only a question asked this recently
+
+
+def resolved(text: str, open_questions: list[Known], turn: int | None = None) -> str | None:
+    """The open question a resolution answers: the one it shares most words with.
+
+    A resolution that shares no word with any open question ("done.", "settled.")
+    closes the latest one only when it says outright that a question is closed
+    ("question answered") or when that question was asked in the last
+    ``RECENT_TURNS`` turns: otherwise it is about something that was never a question.
+    """
     if not open_questions:
         return None
     mine = content_words(text)
@@ -226,11 +267,17 @@ def resolved(text: str, open_questions: list[Known]) -> str | None:
     score, i = max(scored)
     if score > 0:
         return open_questions[i].id
-    return open_questions[-1].id
+    last = open_questions[-1]
+    recent = turn is not None and last.turn is not None and turn - last.turn <= RECENT_TURNS
+    return last.id if recent or closes_question(text) else None
 
 
 def answers(text: str, open_questions: list[Known], threshold: float = 0.6) -> str | None:
-    """An open question a decision clearly answers (most of the question's words), or None."""
+    """An open question a decision clearly answers (most of the question's words), or None.
+
+    (Embedding similarity between the decision and the question was tried here too and changed
+    nothing on train+dev, so it is not used: it would only add embedding calls per decision.)
+    """
     mine = content_words(text)
     for q in reversed(open_questions):
         theirs = content_words(q.value or q.text)
@@ -245,9 +292,26 @@ def continues_question(first: str, second: str) -> bool:
     return len(own) <= 1 or _share(own, content_words(first)) >= 0.3
 
 
+_STILL_OPEN = re.compile(r"\b(still (open|undecided|unclear|pending|not decided)|leave (it|this|that) open|"
+                         r"(stays?|remains?|keep (it|this|that)) open|park (it|this|that))\b", re.I)
+MENTION_WORDS = 5  # "leave it open until then": a re-mention names little beyond its status
+
+
 def duplicate_question(text: str, open_questions: list[Known]) -> str | None:
+    """The open question this one asks again, or None.
+
+    Most of its words in an open question; or a status update ("live push still
+    open", "leave it open until the review") that shares a word with one, or that
+    names next to nothing (then the latest open question).
+    """
     mine = content_words(text)
     for q in open_questions:
         if _share(mine, content_words(q.text) | content_words(q.value)) >= 0.5:
             return q.id
-    return None
+    if not open_questions or not _STILL_OPEN.search(text):
+        return None
+    scored = [(_share(mine, content_words(q.text) | content_words(q.value)), i) for i, q in enumerate(open_questions)]
+    score, i = max(scored)
+    if score > 0:
+        return open_questions[i].id
+    return open_questions[-1].id if len(content_words(question_title(text))) <= MENTION_WORDS else None

@@ -70,15 +70,19 @@ class SentenceModel:
     info: str = ""
     #: per label, the user's then the assistant's: below it, the label is not given
     thresholds: tuple[float, ...] = (0.0,) * (2 * len(LABELS))
+    #: the same for the ``full`` weights (their probabilities differ); empty: ``thresholds``
+    full_thresholds: tuple[float, ...] = ()
 
-    def role_thresholds(self, role: str) -> tuple[float, ...]:
+    def role_thresholds(self, role: str, path: str = "cues") -> tuple[float, ...]:
         n = len(LABELS)
-        return self.thresholds[n:] if role == "assistant" and len(self.thresholds) == 2 * n else self.thresholds[:n]
+        chosen = self.full_thresholds if path == "full" and len(self.full_thresholds) == 2 * n else self.thresholds
+        return chosen[n:] if role == "assistant" and len(chosen) == 2 * n else chosen[:n]
 
     def save(self, path: Path) -> None:
         arrays = {"cues": self.cues.weights, "labels": np.array(self.cues.labels),
                   "feature_names": np.array(self.feature_names), "embed_dim": np.array(self.embed_dim),
-                  "info": np.array(self.info), "thresholds": np.array(self.thresholds, dtype=np.float32)}
+                  "info": np.array(self.info), "thresholds": np.array(self.thresholds, dtype=np.float32),
+                  "full_thresholds": np.array(self.full_thresholds, dtype=np.float32)}
         if self.full is not None:
             arrays["full"] = self.full.weights
         np.savez_compressed(path, **arrays)
@@ -107,8 +111,9 @@ class SentenceModel:
             raise ModelFileError(f"the extraction model has labels {labels}, expected {LABELS}; retrain it")
         full = LinearModel(data["full"], labels) if "full" in data else None
         thresholds = tuple(float(x) for x in data["thresholds"]) if "thresholds" in data else (0.0,) * (2 * len(LABELS))
+        full_thresholds = tuple(float(x) for x in data["full_thresholds"]) if "full_thresholds" in data else ()
         return cls(full, LinearModel(data["cues"], labels), tuple(str(s) for s in data["feature_names"]),
-                   int(data["embed_dim"]), str(data.get("info", "")), thresholds)
+                   int(data["embed_dim"]), str(data.get("info", "")), thresholds, full_thresholds)
 
 
 def design(cue_rows: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:

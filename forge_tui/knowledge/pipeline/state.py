@@ -8,13 +8,19 @@ proposal, restatements merge, resolutions close questions.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+import numpy as np
+
 from forge_tui.knowledge.pipeline import cues, link
 from forge_tui.knowledge.pipeline.artifacts import Artifacts, scan
-from forge_tui.knowledge.pipeline.classify import Labelled, SentenceClassifier, TurnText, as_turns
+from forge_tui.knowledge.pipeline.classify import MAX_EMBED_CHARS, Labelled, SentenceClassifier, TurnText, as_turns
 from forge_tui.knowledge.pipeline.text import split_sentences
+
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class DecisionItem:
@@ -91,6 +97,7 @@ class Tracker:
         self.state = ConversationState()
         self.turns: list[TurnText] = []
         self._arts = Artifacts()
+        self._vectors: dict[str, np.ndarray] = {}  # decision statements' embeddings (revision linking)
 
     def add(self, turn: Any) -> list[Labelled]:
         """Add one turn; returns its labelled sentences (the state is updated)."""
@@ -163,12 +170,14 @@ class Tracker:
             d.statements.append(item.text)
             d.evidence.append(_span(item))
             return
+        if not link.may_open_decision(item.role):
+            return
         new = DecisionItem(
             id=f"D{len(self.state.decisions) + 1}", text=item.text, value=value, role=item.role,
             sources=[item.source], turns=[item.turn], confidence=item.confidence, accepts=accepts,
             tentative=bool(cues.CUES["tentative"].search(item.text)), statements=[item.text], evidence=[_span(item)],
         )  # fmt: skip
-        old_id = link.revised(statement, value, active, item.turn)
+        old_id = link.revised(statement, value, active, item.turn, self._similar(statement, active))
         if old_id is not None:
             old = next(d for d in self.state.decisions if d.id == old_id)
             old.status, old.superseded_by = "superseded", new.id
@@ -177,6 +186,21 @@ class Tracker:
         answered = link.answers(statement, self._known_questions())
         if answered is not None:
             self._close(answered, item)
+
+    def _similar(self, statement: str, active: list[link.Known]) -> dict[str, float] | None:
+        """Cosine of ``statement`` with each active decision, when the classifier's embedder is ready."""
+        if not active or self.classifier.path != "full":
+            return None
+        texts = [statement] + [k.text for k in active]
+        todo = [t for t in texts if t not in self._vectors]
+        try:
+            if todo:
+                for t, v in zip(todo, self.classifier.embedder.embed([t[:MAX_EMBED_CHARS] for t in todo])):
+                    self._vectors[t] = np.asarray(v, dtype=np.float32)
+        except Exception as exc:  # noqa: BLE001 - without similarities the word rules still link
+            log.warning("decision embeddings failed (%s); linking by words only", exc)
+            return None
+        return {k.id: link.cosine(self._vectors[statement], self._vectors[k.text]) for k in active}
 
     def _accepted_proposal(self, item: Labelled) -> tuple[str | None, str]:
         """For "sounds good, do that": the previous assistant turn's proposal (source, text)."""
@@ -215,7 +239,7 @@ class Tracker:
         return not between.strip(" \t\r\n-*•")
 
     def _resolution(self, item: Labelled) -> None:
-        target = link.resolved(item.text, [k for k in self._known_questions() if k.turn < item.turn])
+        target = link.resolved(item.text, [k for k in self._known_questions() if k.turn < item.turn], item.turn)
         if target is not None:
             self._close(target, item)
 
