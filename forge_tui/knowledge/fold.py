@@ -122,7 +122,9 @@ class RegistryFolder:
         same = link.restated(statement, value, known, follows)
         if same is None and not link.may_open_decision(item.role):
             return None
-        old = None if same else link.revised(statement, value, free, seq, self._similar(statement, free, by_id))
+        # similar wording without a revision cue is left to the conflict policy (it asks the user)
+        similar = self._similar(statement, free, by_id) if link.is_revision_cue(statement) else None
+        old = None if same else link.revised(statement, value, free, seq, similar)
         draft = {"text": (f"{value} (agreed: {item.text})" if accepts else item.text)[:400], "rationale": "",
                  "tier": DRAFT_TIER, "priority": cues.guess_priority(item.text)}
         fields = self.reword("decision", statement, draft) if self.reword and not same else draft

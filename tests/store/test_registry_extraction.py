@@ -174,6 +174,8 @@ def test_streaming_turns_wait(store, reg, conv):
 class VectorEmbedder:
     """Deterministic vectors: the two caching statements are close (cosine 0.96), not identical."""
 
+    is_ready = True
+
     def embed(self, texts):
         def vec(t):
             t = t.lower()

@@ -160,7 +160,8 @@ def features(text: str, ctx: Context) -> np.ndarray:
         ctx.prev_overlap,
         float(ctx.role == "user") * ctx.prev_overlap,
         float(ctx.role == "user" and ctx.prev_asks and ctx.prev_role == "assistant"),
-        float(ctx.role == "user" and n_words <= 8 and ctx.prev_role == "assistant" and "?" not in stripped),
+        float(ctx.role == "user" and n_words <= 8 and ctx.prev_role == "assistant" and "?" not in stripped
+              and not h["request"]),
         float(ctx.role == "user" and ctx.prev_overlap >= 0.5 and "?" not in stripped and not h["request"]),
         *(float(ctx.role == "assistant" and h[name]) for name in _CROSSED),
     ]
