@@ -6,8 +6,9 @@ Prints, for the TEST split (never tuned on) and in-sample (train+dev, what the
 weights were fitted on), precision / recall / F1 per label, then the state
 measures: decisions found (recall and precision), questions with the right
 OPEN / RESOLVED status, superseded values presented as current, artifacts found.
-Each block runs on both classifier paths: ``full`` (sentence embeddings + cues,
-once the embedder is loaded) and ``cues`` (cue features alone: what runs while
+Each block runs twice: with the embedder loaded (what the app runs once it is
+ready: the ``full`` weights when the shipped model has them, and embedding
+similarity for revisions) and without it (cue features alone: what runs while
 the embedder loads or when it cannot). No LLM is involved.
 """
 
@@ -89,15 +90,15 @@ def main() -> int:
     args = parser.parse_args()
     model = shipped_model()
     print(f"model: {model.info}")
-    paths = [("cues", SentenceClassifier(model, None))]
-    if not args.no_embeddings and model.full is not None:
-        paths.insert(0, ("full", SentenceClassifier(model, _Embedder())))
+    paths = [("no embedder", SentenceClassifier(model, None))]
+    if not args.no_embeddings:  # the app's path once its embedder has loaded (full weights when shipped)
+        paths.insert(0, ("embedder ready", SentenceClassifier(model, _Embedder())))
     for split in args.split or ["test", "insample"]:
         convs = load(args.corpus, SPLITS[split])
         for path, classifier in paths:
             started = time.perf_counter()
             s = run(convs, classifier)
-            label = f"{split.upper() if split == 'test' else split} split, path {path}"
+            label = f"{split.upper() if split == 'test' else split} split, {path}, weights {classifier.path}"
             report(f"{label} ({time.perf_counter() - started:.1f}s)", s)
             ms = per_turn_ms(convs, classifier)
             print(f"per turn ({path}): p50 {ms[len(ms) // 2]:.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms, "

@@ -25,6 +25,7 @@ class Scripted:
     """Labels each unit by the first scripted phrase it contains; everything else is ``other``."""
 
     path = "scripted"
+    embedder = None
 
     def __init__(self, labels: dict[str, str]):
         self.labels = labels

@@ -188,14 +188,16 @@ class Tracker:
             self._close(answered, item)
 
     def _similar(self, statement: str, active: list[link.Known]) -> dict[str, float] | None:
-        """Cosine of ``statement`` with each active decision, when the classifier's embedder is ready."""
-        if not active or self.classifier.path != "full":
+        """Cosine of ``statement`` with each active decision, when the classifier's embedder is ready
+        (whichever weights the classifier runs: the similarity is the embedder's, not the model's)."""
+        embedder = self.classifier.embedder
+        if not active or embedder is None or not getattr(embedder, "is_ready", False):
             return None
         texts = [statement] + [k.text for k in active]
         todo = [t for t in texts if t not in self._vectors]
         try:
             if todo:
-                for t, v in zip(todo, self.classifier.embedder.embed([t[:MAX_EMBED_CHARS] for t in todo])):
+                for t, v in zip(todo, embedder.embed([t[:MAX_EMBED_CHARS] for t in todo])):
                     self._vectors[t] = np.asarray(v, dtype=np.float32)
         except Exception as exc:  # noqa: BLE001 - without similarities the word rules still link
             log.warning("decision embeddings failed (%s); linking by words only", exc)
