@@ -19,8 +19,14 @@ def model_continuation(model_text: str, vocab: set[str]) -> str:
 
 
 def _brief(text: str, limit: int = 90) -> str:
+    """``text`` on one line in at most ``limit`` characters, cut at a word boundary ("…")."""
     text = " ".join(text.split()).rstrip(".;:,")
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-—–(") + "…"
 
 
 def clean(text: str, limit: int) -> str:

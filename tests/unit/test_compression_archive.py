@@ -139,3 +139,11 @@ def test_a_long_session_reports_progress_and_can_be_cancelled(store):
     cancel.set()
     with pytest.raises(CompressionError, match="cancelled"):
         compress(store, None, cid, cancel=cancel)
+
+
+def test_the_briefing_cuts_long_items_at_a_word():
+    title = "influencer codes: they don't click anything, people type the code at checkout and we count it"
+    text = continuation_prose("Attribution", [], [{"title": title, "status": "OPEN"}], [], compact=True)
+    clause = text.split("Still open: ", 1)[1]
+    assert clause.endswith("…") and clause[:-1] == title[: len(clause) - 1]
+    assert title[len(clause) - 1] == " "  # the cut falls between words
