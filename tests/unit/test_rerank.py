@@ -52,10 +52,17 @@ def test_no_candidates_no_rows():
 
 def test_fit_learns_a_separable_rule_and_survives_a_save(tmp_path):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(400, len(FEATURES)))
-    y = (x[:, 0] + 0.5 * x[:, 3] > 0).astype(float)
-    model = fit(x, y, iterations=500)
-    assert ((model.scores(x) > 0.5) == (y > 0.5)).mean() > 0.95
+    groups = []
+    for _ in range(40):  # 40 queries of 10 candidates; the evidence is the one with the largest rule value
+        x = rng.normal(size=(10, len(FEATURES)))
+        rule = x[:, 0] + 0.5 * x[:, 3]
+        groups.append((x, (rule == rule.max()).astype(float)))
+    model = fit(groups, iterations=500)
+    top_right = [np.argmax(model.scores(x)) == np.argmax(y) for x, y in groups]
+    assert np.mean(top_right) > 0.9
+    x = np.vstack([g for g, _ in groups])
+    p = model.scores(x)
+    assert np.all((p > 0) & (p < 1)) and 0.05 < p.mean() < 0.2  # calibrated: one evidence in ten
     path = tmp_path / "model.npz"
     model.save(path)
     again = RerankModel.load(path)
