@@ -34,6 +34,8 @@ from forge_tui.store.vectors import vector_to_binary
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "keyword", "semantic")
+#: What a hit (and the reranker) reads of a message document.
+HIT_FIELDS = {"project": 1, "conversation_id": 1, "seq": 1, "role": 1, "created_at": 1, "content": 1, "source.name": 1}
 VECTOR_SEARCH_INDEX = "forge_vectors"
 
 
@@ -97,6 +99,8 @@ class SearchService:
         self.rerank = rerank
         self.vectors = store.vectors
         self._keyword = KeywordIndex()
+        self._previous_of: dict[str, str] = {}  # message id -> the turn before it (the one it answers)
+        self._next_of: dict[str, str] = {}
         # no periodic full rescan inside a search (seconds at 100k messages): turns written
         # with old timestamps (imports) come in through ``refresh(full=True)`` from a worker
         self._keyword_feed = MessageFeed(store, rescan_s=0)
@@ -156,8 +160,14 @@ class SearchService:
     def _index_keyword(self, docs: list[dict[str, Any]]) -> None:
         previous = previous_turns(self.store, docs) if docs else {}
         for doc in docs:
+            before = previous.get(doc["_id"])
             self._keyword.add(doc["_id"], passage(doc), doc.get("project") or "default",
-                              context=keyword_context(previous.get(doc["_id"])))
+                              context=keyword_context(before))
+            if before is not None and before.get("_id"):
+                # the reranker's neighbours, kept here: a database query for them costs the server
+                # ~10x the search itself at 100k messages (bench/search_latency.py)
+                self._previous_of[doc["_id"]] = before["_id"]
+                self._next_of[before["_id"]] = doc["_id"]
             self._keyword_feed.mark(doc)
 
     def _sync_vectors(self) -> None:
@@ -331,18 +341,15 @@ class SearchService:
         self, query: str, head: list[str], fused: dict[str, float], semantic: Ranking, keyword: Ranking
     ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
         """``head`` (the fused order's best) ordered by the reranker, their documents, and each one's probability."""
-        docs = {d["_id"]: d for d in self.store.message_docs(head)}
+        docs = {d["_id"]: d for d in self.store.message_docs(head, HIT_FIELDS)}
         present = [d for d in head if d in docs]
         if len(present) < 2:
             return head, docs, {}
-        wanted = {(docs[d].get("conversation_id"), int(docs[d].get("seq") or 0) + k) for d in present for k in (-1, 1)}
-        around = {(d.get("conversation_id"), d.get("seq")): d["_id"] for d in self.store.message_docs_at(
-            {c for c, _ in wanted}, {s for _, s in wanted}, {"conversation_id": 1, "seq": 1})}
         candidates = []
         for d in present:
             doc = docs[d]
             conv, seq = doc.get("conversation_id") or "", int(doc.get("seq") or 0)
-            before, after = around.get((conv, seq - 1)), around.get((conv, seq + 1))
+            before, after = self._previous_of.get(d), self._next_of.get(d)
             candidates.append(Candidate(
                 d, semantic.z(d), keyword.z(d), fused[d], conv, seq, speaker(doc), str(doc.get("content") or ""),
                 previous_semantic_z=semantic.z(before) if before else 0.0,
@@ -364,7 +371,7 @@ class SearchService:
             return []
         missing = [d for d in ordered if d not in docs]
         if missing:
-            docs = {**docs, **{d["_id"]: d for d in self.store.message_docs(missing)}}
+            docs = {**docs, **{d["_id"]: d for d in self.store.message_docs(missing, HIT_FIELDS)}}
         titles = self.store.conversation_titles({docs[d].get("conversation_id") for d in ordered if d in docs})
         hits = []
         for mid in ordered:
