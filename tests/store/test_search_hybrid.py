@@ -111,8 +111,9 @@ def test_new_turns_are_searchable_at_once_and_streaming_ones_only_when_complete(
     assert pipeline.on_turn_persisted(user.id) is True
     assert pipeline.on_turn_persisted(reply.id) is False  # still streaming
     assert pipeline.embed_pending() == 0
-    hits = service.search("aubergine greenhouse", limit=3)
-    assert hits[0].message_id == user.id and set(hits[0].matched_by) == {"semantic", "keyword"}
+    hits = {h.message_id: h for h in service.search("aubergine greenhouse", limit=3)}
+    assert user.id in hits and set(hits[user.id].matched_by) == {"semantic", "keyword"}
+    assert reply.id not in hits
     store.update_turn(reply.id, content="Try 'Moneymaker' aubergines; they fruit in a cool glasshouse.",
                       status=TurnStatus.COMPLETE)
     assert pipeline.embed_pending() == 1
