@@ -12,7 +12,7 @@ conversation is written to a fresh database on a real SecantusDB server and comp
 - stale values presented as current (a superseded value inside an active decision, a constraint
   or the continuation prompt, outside a sentence that marks it as replaced);
 - archive size ÷ source size (median, and how many archives are larger than their source);
-- seconds per archive.
+- seconds per archive, and the mean tokens each section of the archive takes.
 
     python bench/archive_quality.py [--split test|dev|train|all] [--mode default lossless]
                                     [--model smollm2|none] [--budget 1200]
@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from compression_fidelity import strings  # noqa: E402  (one flattening of an archive's text)
 
 CORPUS = ROOT / "tests" / "fixtures" / "memory_corpus"
+SECTIONS = ("header", "decisions", "threads", "artifacts", "constraints", "facts", "continuation_prompt", "turns")
 REPLACED = re.compile(r"\b(instead|rather than|replac\w*|scrap\w*|drop\w*|no longer|switch\w* (?:from|away)|"
                       r"supersed\w*|was |previously|old|not )", re.I)
 
@@ -151,6 +152,7 @@ def main() -> int:
 
     from forge_tui.compression import compress
     from forge_tui.engine.model_files import smollm2_path
+    from forge_tui.protocol.render import dump_archive
     from forge_tui.store.repository import Store
 
     splits = ("train", "dev") if args.split == "train+dev" else (args.split,)
@@ -198,7 +200,9 @@ def main() -> int:
                 rows.append(dict(id=conv["id"], facts=fact_recall(conv["expected"].get("key_facts", []), body),
                                  last=last, first=first, q_right=right, q_total=total,
                                  stale=stale_current(conv, archive), n_stale=len(conv["expected"].get("stale_values", [])),
-                                 ratio=n / max(1, result.tokens_source), seconds=seconds))
+                                 ratio=n / max(1, result.tokens_source), seconds=seconds,
+                                 sections={k: count_tokens(dump_archive({k: archive[k]})) for k in SECTIONS
+                                           if archive.get(k)}))
             report(mode, rows)
     finally:
         server.stop()
@@ -229,6 +233,8 @@ def report(mode: str, rows: list[dict]) -> None:
     ratios = [r["ratio"] for r in rows]
     print(f"archive/source tokens: median {statistics.median(ratios):.2f}, max {max(ratios):.2f}, "
           f"larger than source: {sum(x > 1 for x in ratios)}")
+    print("tokens by section (mean): " + ", ".join(
+        f"{k} {sum(r['sections'].get(k, 0) for r in rows) / len(rows):.0f}" for k in SECTIONS))
     secs = sorted(r["seconds"] for r in rows)
     print(f"seconds per archive: median {statistics.median(secs):.2f}, max {secs[-1]:.2f}")
     worst = sorted(rows, key=lambda r: r["facts"] - r["last"])[:5]
