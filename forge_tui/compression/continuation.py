@@ -43,9 +43,9 @@ def _join(label: str, items: list[str]) -> str:
 
 
 def continuation_prose(title: str, decisions: list[dict], threads: list[dict], constraints: list[dict], *,
-                       compact: bool = False, last_request: str = "") -> str:
+                       compact: bool = False) -> str:
     """A briefing for the next session: what we are doing, what is decided (current values only),
-    what is still open, what must not be done, and where to pick up. Answered questions are
+    what is still open and what must not be done. Answered questions are
     never listed as open. ``compact``: fewer, shorter clauses (a default archive lists every
     item below it, so the briefing only points at the main ones)."""
     n_dec, n_open, n_rules, size = (2, 2, 1, 60) if compact else (3, 3, 2, 80)
@@ -58,6 +58,4 @@ def continuation_prose(title: str, decisions: list[dict], threads: list[dict], c
     parts.append(_join("Keep to the rule:" if len(rules) == 1 else "Keep to these rules:", rules))
     if not (live or open_ or rules):
         parts.append("Nothing was decided or left open; the statements below are what was said.")
-    if last_request:
-        parts.append(f"Pick up from the last request: {clean(last_request, size)}" + ("" if last_request.rstrip().endswith("?") else "."))
     return " ".join(p for p in parts if p)
