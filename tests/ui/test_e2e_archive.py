@@ -87,7 +87,9 @@ async def test_decision_sidebar_compress_continue_lineage(root_app):
         await wait_until(pilot, lambda: app.main_screen.current_id not in (first_id, ""), timeout=60)
         await pilot.pause(0.3)
         assert not isinstance(app.screen, LineageScreen), "the lineage view opens only when asked (f7)"
-        assert pane.archive_id == archive_id  # the continued conversation's pane shows the archive it continues
+        # the continued conversation's pane shows the archive it continues (F5 there compresses the new one)
+        await wait_until(pilot, lambda: pane.shown_id == archive_id, timeout=30)
+        assert pane.archive_id is None
         await pilot.press("f7")
         await wait_until(pilot, lambda: isinstance(app.screen, LineageScreen), timeout=60)
         ancestors = [n["id"] for n in app.screen.lineage.ancestors]

@@ -21,7 +21,10 @@ class ArchivePane(VerticalScroll):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
+        #: the archive F6 continues from: this conversation's own (None for one it only continues)
         self.archive_id: str | None = None
+        #: the archive on show, its own or the one it continues from
+        self.shown_id: str | None = None
         self.state = "empty"  # empty | streaming | ready | failed
         self._buffer: list[str] = []
 
@@ -34,7 +37,7 @@ class ArchivePane(VerticalScroll):
 
     def reset(self) -> None:
         """A conversation with no archive (yet): the hint, whatever was shown before."""
-        self.state, self.archive_id, self._buffer = "empty", None, []
+        self.state, self.archive_id, self.shown_id, self._buffer = "empty", None, None, []
         self._set("Archive", self.EMPTY, hint=True)
 
     def loaded(self, event: ev.ArchiveLoaded) -> None:
@@ -45,6 +48,7 @@ class ArchivePane(VerticalScroll):
         self.state, self._buffer = "ready", []
         # F6 continues from this conversation's own archive, never again from its parent's
         self.archive_id = None if event.continued_from else event.archive_id
+        self.shown_id = event.archive_id
         short = event.archive_id[:8]
         head = f"Continued from archive {short}" if event.continued_from else f"Archive {short}"
         parts = [head, f"{event.tokens_source:,} → {event.tokens_archive:,} tokens"]
@@ -63,7 +67,7 @@ class ArchivePane(VerticalScroll):
         static.update(body)
 
     def started(self, event: ev.ArchiveStarted) -> None:
-        self.state, self.archive_id, self._buffer = "streaming", None, []
+        self.state, self.archive_id, self.shown_id, self._buffer = "streaming", None, None, []
         self.add_class("-visible")
         mode = event.mode
         self._set(f"Archive · compressing ({mode})…", "Waiting for the model…", hint=True)
@@ -97,7 +101,7 @@ class ArchivePane(VerticalScroll):
 
     def ready(self, event: ev.ArchiveReady) -> None:
         self.state = "ready"
-        self.archive_id = event.archive_id
+        self.archive_id = self.shown_id = event.archive_id
         self.add_class("-visible")
         src, arc = event.tokens_source, event.tokens_archive
         parts = [f"Archive {str(self.archive_id or '')[:8]}", f"{src:,} → {arc:,} tokens"]
