@@ -107,19 +107,32 @@ async def test_f1_lists_every_key_from_the_live_bindings_with_the_keymap_applied
 
 # -- the footer -----------------------------------------------------------------------
 async def test_the_footer_fits_80_columns(make_app, store):
-    """Every key the footer shows is whole on an 80-column screen (none cut off at the edge)."""
+    """Every key the footer shows is whole on an 80-column screen (none cut off at the edge), with the
+    prompt focused and with a turn focused (whose own keys come first and push main keys out)."""
     from textual.widgets._footer import FooterKey
 
+    convs = seed_library(store)
     app = make_app()
     async with app.run_test(size=NARROW) as pilot:
         await wait_connected(pilot)
-        keys = list(app.main_screen.query(FooterKey))
-        assert {k.description for k in keys} >= {"Cancel", "New", "Search", "Help", "Quit"}
-        for key in keys:
-            assert key.region.right <= NARROW[0], f"{key.key_display} {key.description} cut off"
-            assert key.region.width >= len(key.key_display) + len(key.description) + 1
-        spans = sorted((k.region.x, k.region.right) for k in keys)
-        assert all(right <= next_x for (_, right), (next_x, _) in zip(spans, spans[1:])), f"overlap: {spans}"
+
+        async def footer_keys() -> list:
+            await settle(pilot, 0.2)
+            keys = list(app.main_screen.query(FooterKey))
+            for key in keys:
+                assert key.region.right <= NARROW[0], f"{key.key_display} {key.description} cut off"
+                assert key.region.width >= len(key.key_display) + len(key.description) + 1
+            spans = sorted((k.region.x, k.region.right) for k in keys)
+            assert all(right <= next_x for (_, right), (next_x, _) in zip(spans, spans[1:])), f"overlap: {spans}"
+            return keys
+
+        shown = {k.description for k in await footer_keys()}
+        assert shown >= {"Cancel", "New", "Search", "Help", "Quit", "palette"}
+        await open_conversation(pilot, convs["plan"].id)
+        await pilot.press("alt+up")  # into the conversation: the focused turn's keys come first
+        await wait_until(pilot, lambda: isinstance(app.focused, TurnView))
+        shown = {k.description for k in await footer_keys()}
+        assert {"Copy", "palette"} <= shown
 
 
 # -- the sidebar --------------------------------------------------------------------

@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from forge_tui.config import ModelsConfig
 from forge_tui.domain.models import Conversation, Task, TurnStatus
@@ -39,6 +38,7 @@ from forge_tui.ui.widgets.archive import ArchivePane
 from forge_tui.ui.widgets.banner import Banner
 from forge_tui.ui.widgets.context_tray import ContextTray
 from forge_tui.ui.widgets.conversation import ConversationView
+from forge_tui.ui.widgets.footer import ForgeFooter
 from forge_tui.ui.widgets.prompt import PromptInput
 from forge_tui.ui.widgets.sidebar import ConversationList, Sidebar
 from forge_tui.ui.widgets.status_line import StatusLine
@@ -115,7 +115,7 @@ class MainScreen(LayoutHandlers, WaitingHandlers, BranchHandlers, ManageHandlers
                 MainScreen.system_prompt_label,
                 tokens_used=MainScreen.tokens_used, n_ctx=MainScreen.n_ctx,
             )
-        yield Footer(compact=True)
+        yield ForgeFooter(compact=True)
 
     @property
     def banner(self) -> Banner:
