@@ -184,8 +184,11 @@ class TurnView(Vertical, can_focus=True):
         badge = _BADGES.get(self.turn.status)
         if badge:
             self.add_class(badge[1])
-        self.query_one(".turn-header", Static).update(self._header())
-        note = self.query_one(".turn-note", Static)
+        headers, notes = self.query(".turn-header").results(Static), self.query(".turn-note").results(Static)
+        header, note = next(headers, None), next(notes, None)
+        if header is None or note is None:
+            return  # removed while the reply ended (the conversation changed under it)
+        header.update(self._header())
         note.update(self._footer())
         note.display = bool(self._footer())
 
