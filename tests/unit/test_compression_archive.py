@@ -4,7 +4,6 @@ continuation prose, long sessions in steps (real SecantusDB, no llama.cpp)."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 import pytest
 
@@ -12,9 +11,9 @@ from forge_tui.compression import CompressionError, compress
 from forge_tui.compression.facts import choose, clauses, key_statements
 from forge_tui.compression.continuation import continuation_prose
 from forge_tui.compression.service import RULES_ONLY, approx_tokens
-from forge_tui.domain.ids import conversation_id, message_id
-from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus, utcnow
 from forge_tui.protocol.validate import validate_archive
+
+from stored_sessions import store_session
 
 EXPLAIN = ("An LRU cache evicts the least recently used entry first, which suits a catalogue whose hot "
            "set changes slowly over the day; the eviction cost stays constant and memory stays bounded. ")
@@ -30,15 +29,7 @@ SESSION = [
 
 
 def _store_session(store, pairs, title="Pricing cache") -> str:
-    start = utcnow()
-    cid = conversation_id("p", title, start)
-    conv = Conversation(id=cid, project="p", title=title, created_at=start, updated_at=start)
-    turns = [Turn(id=message_id(cid, f"{i}", start + timedelta(seconds=i)), conversation_id=cid, seq=i,
-                  role=Role(role), content=text, status=TurnStatus.COMPLETE,
-                  created_at=start + timedelta(seconds=i), updated_at=start + timedelta(seconds=i))
-             for i, (role, text) in enumerate(pairs)]
-    store.write_conversation_whole(conv, turns)
-    return cid
+    return store_session(store, pairs, "p", title)
 
 
 def test_without_a_model_the_archive_is_valid_and_keeps_the_final_values(store):

@@ -3,15 +3,14 @@ written for these tests (not the memory corpus the salience model was trained on
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from forge_tui.compression import compress
 from forge_tui.compression import salience
 from forge_tui.compression.service import approx_tokens
 from forge_tui.compression.tail import ELLIPSIS, recent_turns, turn_cost
-from forge_tui.domain.ids import conversation_id, message_id
-from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus, utcnow
 from forge_tui.protocol.validate import validate_archive
+
+from stored_sessions import store_session
 
 PADDING = ("The usual trade-off applies here: more moving parts means more to monitor, and the team has "
            "to be able to debug it at three in the morning without the person who set it up. ")
@@ -31,15 +30,7 @@ GARDEN = [
 
 
 def _store(store, pairs, title="Watering controller") -> str:
-    start = utcnow()
-    cid = conversation_id("g", title, start)
-    conv = Conversation(id=cid, project="g", title=title, created_at=start, updated_at=start)
-    turns = [Turn(id=message_id(cid, f"{i}", start + timedelta(seconds=i)), conversation_id=cid, seq=i,
-                  role=Role(role), content=text, status=TurnStatus.COMPLETE,
-                  created_at=start + timedelta(seconds=i), updated_at=start + timedelta(seconds=i))
-             for i, (role, text) in enumerate(pairs)]
-    store.write_conversation_whole(conv, turns)
-    return cid
+    return store_session(store, pairs, "g", title)
 
 
 def test_a_default_archive_keeps_early_values_that_truncation_loses(store):
