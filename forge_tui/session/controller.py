@@ -37,6 +37,7 @@ from forge_tui.session.branch_commands import BranchCommands
 from forge_tui.session.chat_commands import FINISH_STATUS, ChatCommands, usage_of
 from forge_tui.session.feature_commands import FeatureCommands, Features, TurnHook
 from forge_tui.session.export_commands import ExportCommands
+from forge_tui.session.knowledge_commands import KnowledgeCommands
 from forge_tui.session.manage_commands import ManageCommands
 from forge_tui.session.prompt_commands import PromptCommands
 from forge_tui.session.state import Activity, ModelStatus, SessionState, SessionView, StoreStatus
@@ -58,7 +59,7 @@ __all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS", "usage_
 
 
 class SessionController(ChatCommands, WaitingCommands, FeatureCommands, ManageCommands, PromptCommands,
-                        ExportCommands, BranchCommands):
+                        ExportCommands, BranchCommands, KnowledgeCommands):
     def __init__(
         self,
         *,

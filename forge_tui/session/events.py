@@ -239,6 +239,16 @@ class KnowledgeChanged(Event):
 
 
 @dataclass(frozen=True)
+class KnowledgeCorrected(Event):
+    """A hand correction landed in ``project``'s registry (a ``KnowledgeChanged`` for it follows)."""
+
+    project: str
+    action: str  # "pinned" | "dismissed" | "edited"
+    item_id: str  # D### or T###
+    text: str  # the item's wording after the change
+
+
+@dataclass(frozen=True)
 class SearchResults(Event):
     query: str
     hits: list[dict[str, Any]]

@@ -55,8 +55,13 @@ ACTIONS: tuple[ForgeAction, ...] = (
     ForgeAction("forge.cancel_queued", "cancel_queued", "Cancel queued message",
                 "Take back a message waiting for the reply to end (the focused one, else the newest); "
                 "its text returns to the prompt"),
-    ForgeAction("forge.resolve_thread", "resolve_thread", "Resolve thread",
-                "Mark the thread picked in the sidebar as resolved"),
+    ForgeAction("forge.pin_decision", "pin_decision", "Pin a decision…",
+                "Record a decision by hand in this project (yours: extraction never supersedes it)"),
+    ForgeAction("forge.dismiss_knowledge", "dismiss_knowledge", "Dismiss decision or thread…",
+                "Pick a wrong decision or thread of this project and dismiss it (kept in the audit log); "
+                "d on the knowledge list"),
+    ForgeAction("forge.resolve_thread", "resolve_thread", "Resolve thread…",
+                "Pick an open thread of this project and mark it resolved; r on the knowledge list"),
     ForgeAction("forge.sidebar", "toggle_sidebar", "Sidebar",
                 "Show or hide the sidebar (it hides by itself below 100 columns)", "f4", show=False),
     ForgeAction("forge.focus_prompt", "focus_prompt", "Prompt", "Move the cursor to the prompt", "ctrl+l",

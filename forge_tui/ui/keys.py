@@ -14,6 +14,7 @@ from textual.keys import key_to_character
 
 from forge_tui.ui.actions import ACTIONS
 from forge_tui.ui.widgets.conversation import TurnView
+from forge_tui.ui.widgets.knowledge import KnowledgePanel
 from forge_tui.ui.widgets.pending import PendingTurnView
 from forge_tui.ui.widgets.prompt import SEND_KEY
 
@@ -83,6 +84,7 @@ def key_table(app: "App", screen: "DOMNode", prompt: "DOMNode") -> list[KeyRow]:
     rows += _rows(_bindings(prompt, keymap), "prompt")
     rows += _rows(_bindings(TurnView, keymap), "focused turn")
     rows += _rows(_bindings(PendingTurnView, keymap), "queued message")
+    rows += _rows(_bindings(KnowledgePanel, keymap), "knowledge list")
     rows += _rows(_bindings(screen, keymap), "main screen")
     rows += _rows(_bindings(app, keymap), "anywhere")
     return rows
@@ -108,7 +110,8 @@ PANES: tuple[tuple[str, str], ...] = (
     ("Sidebar (F4)", "Project, model, database state, the context meter (tokens used of the model's window), "
                      "the conversations grouped by project (↳ = continued from an archive; Enter opens) and the "
                      "project's knowledge: decisions (id, tier, priority, ⟳ = needs revalidation), threads "
-                     "(○ open, ✓ resolved) and conflicts to choose. It hides by itself below 100 columns."),
+                     "(○ open, ✓ resolved) and conflicts to choose; on a highlighted one d dismisses, e rewords, "
+                     "r resolves a thread. It hides by itself below 100 columns."),
     ("Status line", "When the sidebar is hidden: project, model and context use in one line."),
     ("Footer", "The main keys; F1 lists them all, Ctrl+P runs any action by name."),
 )

@@ -100,7 +100,7 @@ async def test_f1_lists_every_key_from_the_live_bindings_with_the_keymap_applied
         assert key_name("pageup") in {r.keys for r in app.screen.rows}
         assert rows["Copy"].where == "focused turn" and rows["Cancel queued"].where == "queued message"
         palette = dict(app.screen.palette_only)
-        assert "Resolve thread" in palette and "Compress" not in palette
+        assert "Resolve thread…" in palette and "Compress" not in palette
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main_screen)
 

@@ -28,7 +28,6 @@ class FeatureHandlers:
     """Needs ``self.controller``, ``self.state``, ``self.app``, ``self.notify``, ``self.query_one`` (a Screen)."""
 
     last_decision: dict[str, Any] | None = None
-    last_thread: dict[str, Any] | None = None
     state: SessionState
     conversations: list[Conversation]
 
@@ -65,8 +64,6 @@ class FeatureHandlers:
                                   item.get("existing_text") or state.decision_text(item.get("existing", "")))
             self.app.push_screen(modal, lambda choice: self._conflict_chosen(item, choice))
             return
-        if event.kind == "thread":
-            self.last_thread = item
         if event.kind == "decision":
             self.last_decision = item
             if item.get("decay"):
@@ -88,13 +85,6 @@ class FeatureHandlers:
             return
         d = self.last_decision
         self.controller.revalidate_decision(d["id"], project=d.get("project"))
-
-    def action_resolve_thread(self) -> None:
-        thread = self.last_thread
-        if thread is None or thread.get("status") != "OPEN":
-            self.notify("Pick an open thread in the sidebar first.", severity="warning")
-            return
-        self.controller.resolve_thread(thread["id"], "RESOLVED", project=thread.get("project"))
 
     # -- archives ------------------------------------------------------------
     def _archive_started(self, event: ev.ArchiveStarted) -> None:

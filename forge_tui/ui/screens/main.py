@@ -26,6 +26,7 @@ from forge_tui.ui.actions import bindings
 from forge_tui.ui.messages import SessionEventPosted
 from forge_tui.ui.screens.branches import BranchHandlers
 from forge_tui.ui.screens.features import FeatureHandlers
+from forge_tui.ui.screens.knowledge_edit import KnowledgeHandlers
 from forge_tui.ui.screens.export import ExportHandlers
 from forge_tui.ui.screens.layout import LayoutHandlers
 from forge_tui.ui.screens.manage import ManageHandlers
@@ -54,7 +55,7 @@ _STORE_LABELS = {"connecting": "database · connecting…", "connected": "databa
 
 
 class MainScreen(LayoutHandlers, WaitingHandlers, BranchHandlers, ManageHandlers, PromptHandlers, ExportHandlers,
-                 FeatureHandlers, Screen):
+                 FeatureHandlers, KnowledgeHandlers, Screen):
     BINDINGS = bindings("screen")
     AUTO_FOCUS = "#prompt"
 
@@ -92,6 +93,7 @@ class MainScreen(LayoutHandlers, WaitingHandlers, BranchHandlers, ManageHandlers
             ev.TrainingFinished: self._training_finished,
             **self.feature_handlers(),
             **self.manage_handlers(),
+            **self.knowledge_handlers(),
             **self.prompt_handlers(),
             **self.export_handlers(),
             **self.branch_handlers(),

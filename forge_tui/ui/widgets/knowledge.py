@@ -4,7 +4,9 @@ priority, decay flag), open and resolved threads, conflicts awaiting a choice.
 It renders the ``knowledge.changed`` payload it is given (plain dicts, as the
 registry's ``to_public()`` writes them) and posts ``Picked`` when an entry is
 chosen; the screen decides what that means (jump to the source turn, or open
-the conflict modal).
+the conflict modal). On the highlighted decision or thread, ``d`` (dismiss),
+``e`` (edit) and ``r`` (resolve a thread) post ``Correct``; the screen asks
+what it needs and runs the correction.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, Static
@@ -83,6 +86,28 @@ def conflict_prompt(c: dict[str, Any]) -> Text:
 
 
 class KnowledgePanel(Vertical):
+    BINDINGS = [
+        Binding("d", "correct('dismiss')", "Dismiss", id="forge.knowledge.dismiss",
+                tooltip="Dismiss the highlighted decision or thread (asks why; kept in the audit log)"),
+        Binding("e", "correct('edit')", "Reword", id="forge.knowledge.edit",
+                tooltip="Edit the highlighted decision's text or thread's title"),
+        Binding("r", "correct('resolve')", "Resolve", id="forge.knowledge.resolve",
+                tooltip="Mark the highlighted thread resolved"),
+    ]
+
+    @dataclass
+    class Correct(Message):
+        """``d``/``e``/``r`` on a highlighted decision or thread."""
+
+        panel: "KnowledgePanel"
+        action: str  # "dismiss" | "edit" | "resolve"
+        kind: str  # "decision" | "thread"
+        item: dict[str, Any]
+
+        @property
+        def control(self) -> "KnowledgePanel":
+            return self.panel
+
     @dataclass
     class Picked(Message):
         panel: "KnowledgePanel"
@@ -135,8 +160,11 @@ class KnowledgePanel(Vertical):
             for t in sorted(state.threads, key=lambda t: t.get("status") != "OPEN"):
                 add("thread", t, thread_prompt(t))
         listing = self.query_one("#knowledge-list", OptionList)
+        kept = listing.highlighted_option.id if listing.highlighted_option is not None else None
         listing.clear_options()
         listing.add_options(options)
+        if kept is not None and kept in self._items:  # a refresh keeps the entry the user is on
+            listing.highlighted = listing.get_option_index(kept)
         listing.display = bool(options)
         self.query_one("#knowledge-body").display = not options
         self.set_class(bool(self.pending_conflicts), "-conflicts")
@@ -146,3 +174,16 @@ class KnowledgePanel(Vertical):
         picked = self._items.get(event.option.id or "")
         if picked is not None:
             self.post_message(self.Picked(self, picked[0], picked[1]))
+
+    def highlighted_item(self) -> tuple[str, dict[str, Any]] | None:
+        """(kind, item) of the highlighted entry, if any."""
+        option = self.query_one("#knowledge-list", OptionList).highlighted_option
+        return self._items.get(option.id or "") if option is not None else None
+
+    def action_correct(self, action: str) -> None:
+        picked = self.highlighted_item()
+        if picked is None or picked[0] == "conflict" or (action == "resolve" and picked[0] != "thread"):
+            what = "an open thread" if action == "resolve" else "a decision or thread"
+            self.notify(f"Highlight {what} in the knowledge list first.", severity="warning")
+            return
+        self.post_message(self.Correct(self, action, picked[0], picked[1]))
