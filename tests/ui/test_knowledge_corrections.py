@@ -136,6 +136,23 @@ async def test_palette_pickers_dismiss_and_resolve(make_app, store):
     assert reg.get_decision("default", decision.id).status == "dismissed"
 
 
+async def test_an_unknown_id_is_a_notice_and_changes_nothing(make_app, store):
+    reg = Registry(store)
+    decision = reg.record_decision("default", "Use Redis for caching.").decision
+    app = make_app(features=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_connected(pilot)
+        notes: list[str] = []
+        app.main_screen.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
+        app.controller.dismiss_knowledge("D099")
+        app.controller.edit_knowledge(decision.id, "   ")
+        await wait_until(pilot, lambda: len(notes) == 2)
+    assert "No decision 'D099'" in notes[0]
+    assert "empty" in notes[1]
+    assert reg.get_decision("default", decision.id).text == "Use Redis for caching."
+    assert list(reg.corrections("default")) == []
+
+
 # -- snapshots -------------------------------------------------------------------
 async def _knowledge_highlighted(pilot) -> None:
     await wait_connected(pilot)
