@@ -1,8 +1,13 @@
-"""Train the search reranker (forge_tui/search/reranker.npz) on LoCoMo's tuning split, samples 0-4.
+"""Train the search reranker (forge_tui/search/reranker.npz) on Forge's own labelled memory corpus.
 
-    python bench/train_reranker.py [PATH_TO_locomo10.json] [--dry-run]
+    python bench/train_reranker.py [--dry-run]                          # --source corpus, the default
+    python bench/train_reranker.py --source locomo [PATH_TO_locomo10.json]  # comparison only, never saved
 
-Samples 5-9 are never read here: they are the held-out split that bench/locomo_retrieval.py reports.
+The shipped weights come from ``tests/fixtures/memory_corpus`` (questions made by
+bench/reranker_corpus.py; trained on its train split, checked on dev, test only reported, then refitted
+on train+dev). LoCoMo is CC BY-NC 4.0 and benchmark-only: weights learnt from it must not ship, so
+``--source locomo`` (samples 0-4) only prints its cross-validation and refuses to write the model; all
+ten LoCoMo samples stay held-out for the shipped reranker (bench/locomo_retrieval.py).
 The candidates are made by Forge's own pieces in memory, exactly as ``SearchService`` makes them: the
 keyword index (``KeywordIndex`` over ``passage`` with the previous turn's ``keyword_context``), the
 vector index over the embedded passages, ``Ranking``/``fuse`` for the fused order, the best
@@ -10,8 +15,9 @@ vector index over the embedded passages, ``Ranking``/``fuse`` for the fused orde
 question's evidence turns. Vectors come from bench/.cache (filled by locomo_retrieval.py) or are
 embedded here with the configured model.
 
-It prints cross-validated recall (train on samples 0-2, test on 3-4; train on 2-4, test on 0-1) for the
-fused order and the reranked one, then trains on all of 0-4 and saves the model (unless --dry-run).
+Corpus: it prints recall of the fused order and the reranked one for train -> dev, train -> test and
+train+dev -> test, then saves the train+dev model (unless --dry-run). LoCoMo: cross-validated recall
+inside samples 0-4 (train 0-2, test 3-4; train 2-4, test 0-1) and in-sample, nothing saved.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from locomo_retrieval import (  # noqa: E402  (bench/ beside this file)
     CATEGORIES, DEFAULT_PATH, ROOT, caching_embedder, normalise_dia, transcripts,
 )
+from reranker_corpus import load_corpus  # noqa: E402
 
 from forge_tui.config import EmbeddingSpec  # noqa: E402
 from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse  # noqa: E402
@@ -42,11 +49,11 @@ from forge_tui.search.vector_index import VectorIndex  # noqa: E402
 TRAIN_SAMPLES = range(0, 5)
 
 
-def load(path: Path) -> tuple[list[dict], list[dict]]:
-    """Turns (as message documents) and answerable questions of the tuning samples."""
+def load(path: Path, samples: range = TRAIN_SAMPLES) -> tuple[list[dict], list[dict]]:
+    """Turns (as message documents) and answerable questions of LoCoMo ``samples``."""
     data = json.loads(path.read_text(encoding="utf-8"))
     docs, questions = [], []
-    for s in TRAIN_SAMPLES:
+    for s in samples:
         ids = {}
         for conv in transcripts(data[s], f"locomo-{s}")["conversations"]:
             for seq, m in enumerate(conv["messages"]):
@@ -57,7 +64,7 @@ def load(path: Path) -> tuple[list[dict], list[dict]]:
         for qa in data[s].get("qa", []):
             evidence = {ids.get(normalise_dia(e)) for e in qa.get("evidence") or []} - {None}
             if qa.get("category") in CATEGORIES and evidence:
-                questions.append({"sample": s, "question": str(qa["question"]).strip(), "evidence": evidence})
+                questions.append({"group": s, "project": f"locomo-{s}", "question": str(qa["question"]).strip(), "evidence": evidence})
     return docs, questions
 
 
@@ -74,7 +81,7 @@ def candidate_sets(docs, questions, embedder) -> list[tuple[dict, list[Candidate
     by_id = {d["_id"]: d for d in docs}
     out = []
     for q, qvec in zip(questions, query_vectors):
-        project = f"locomo-{q['sample']}"
+        project = q["project"]
         kw = Ranking.from_rows("keyword", keyword.scores(q["question"], project), keyword.row_of, CANDIDATES)
         sem = Ranking.from_rows("semantic", vectors.scores(qvec, project), vectors.row_of, CANDIDATES)
         fused = fuse([sem, kw], SEMANTIC_WEIGHT)
@@ -110,16 +117,28 @@ def train_on(sets) -> RerankModel:
     return fit([(x, np.array([1.0 if c.doc_id in q["evidence"] else 0.0 for c in cands])) for q, cands, x in sets])
 
 
+def report(name: str, train: list, test: list) -> RerankModel:
+    model = train_on(train)
+    print(f"{name:<24} {recall(test, None, 5):.3f}/{recall(test, None, 10):.3f}      "
+          f"{recall(test, model, 5):.3f}/{recall(test, model, 10):.3f}")
+    return model
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="locomo10.json")
+    parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="locomo10.json (--source locomo only)")
+    parser.add_argument("--source", choices=("corpus", "locomo"), default="corpus",
+                        help="corpus: Forge's memory corpus (writes the model); locomo: comparison only")
     parser.add_argument("--dry-run", action="store_true", help="report only; do not write the model")
     args = parser.parse_args()
-    path = Path(args.path).expanduser()
-    if not path.is_file():
-        print(f"train_reranker: {path} not found; pass the path to locomo10.json", file=sys.stderr)
-        return 2
-    docs, questions = load(path)
+    if args.source == "locomo":
+        path = Path(args.path).expanduser()
+        if not path.is_file():
+            print(f"train_reranker: {path} not found; pass the path to locomo10.json", file=sys.stderr)
+            return 2
+        docs, questions = load(path, range(0, 10))
+    else:
+        docs, questions = load_corpus()
     embedder = caching_embedder(EmbeddingSpec(), True)
     texts = [passage(d)[:EMBED_CHARS] for d in docs] + [q["question"][:EMBED_CHARS] for q in questions]
     if not all(hashlib.sha1(t.encode("utf-8", "replace")).hexdigest() in embedder.cache for t in texts):
@@ -129,19 +148,26 @@ def main() -> int:
             return 1
     sets = candidate_sets(docs, questions, embedder)
     embedder.save()
-    print(f"{len(docs)} turns, {len(questions)} questions of samples 0-4; {RERANK_DEPTH} candidates each")
-    print(f"{'train -> test':<16} {'fused R@5/R@10':>16} {'reranked R@5/R@10':>18}")
-    for train, test in ((range(0, 3), range(3, 5)), (range(2, 5), range(0, 2))):
-        tr = [s for s in sets if s[0]["sample"] in train]
-        te = [s for s in sets if s[0]["sample"] in test]
-        model = train_on(tr)
-        print(f"{train.start}-{train.stop - 1} -> {test.start}-{test.stop - 1}{'':<8} "
-              f"{recall(te, None, 5):.3f}/{recall(te, None, 10):.3f}      "
-              f"{recall(te, model, 5):.3f}/{recall(te, model, 10):.3f}")
-    model = train_on(sets)
-    print(f"0-4 in-sample    {recall(sets, None, 5):.3f}/{recall(sets, None, 10):.3f}      "
-          f"{recall(sets, model, 5):.3f}/{recall(sets, model, 10):.3f}")
-    print("weights (standardised features):")
+    print(f"{args.source}: {len(docs)} turns, {len(questions)} questions; {RERANK_DEPTH} candidates each")
+    print(f"{'train -> test':<24} {'fused R@5/R@10':>16} {'reranked R@5/R@10':>18}")
+    if args.source == "locomo":
+        tune = [s for s in sets if s[0]["group"] in TRAIN_SAMPLES]
+        for train, test in ((range(0, 3), range(3, 5)), (range(2, 5), range(0, 2))):
+            report(f"{train.start}-{train.stop - 1} -> {test.start}-{test.stop - 1}",
+                   [s for s in tune if s[0]["group"] in train], [s for s in tune if s[0]["group"] in test])
+        report("0-4 -> 5-9", tune, [s for s in sets if s[0]["group"] not in TRAIN_SAMPLES])
+        print("LoCoMo is CC BY-NC (benchmarks only): a model learnt from it is never saved.")
+        shipped = RerankModel.load(MODEL_PATH)
+        for name, part in (("0-4", range(0, 5)), ("5-9", range(5, 10)), ("0-9", range(0, 10))):
+            held = [s for s in sets if s[0]["group"] in part]
+            print(f"{'shipped model on ' + name:<24} {recall(held, None, 5):.3f}/{recall(held, None, 10):.3f}      "
+                  f"{recall(held, shipped, 5):.3f}/{recall(held, shipped, 10):.3f}")
+        return 0
+    split = {name: [s for s in sets if s[0]["split"] == name] for name in ("train", "dev", "test")}
+    report("train -> dev", split["train"], split["dev"])
+    report("train -> test", split["train"], split["test"])
+    model = report("train+dev -> test", split["train"] + split["dev"], split["test"])
+    print("weights (standardised features, train+dev):")
     for name, w in zip(FEATURES, model.weights):
         print(f"  {name:<28} {w:+.3f}")
     if not args.dry_run:

@@ -1,13 +1,14 @@
 """A second look at the fused ranking's best candidates: a small logistic model over cheap features.
 
-The fused score (``fusion``) sees each message alone. Measured on LoCoMo (bench/locomo_retrieval.py,
-trained on samples 0-4 only by ``bench/train_reranker.py``), the evidence for a question is told apart
-better with what surrounds a candidate: how well its neighbouring turns match (a reply's meaning often
-lives in the turn before it), whether the question names the candidate's speaker or someone else,
+The fused score (``fusion``) sees each message alone. The evidence for a question is told apart
+better with what surrounds a candidate (features chosen on LoCoMo, bench/locomo_retrieval.py; the
+shipped weights are learnt by ``bench/train_reranker.py`` from Forge's own memory corpus only, because
+LoCoMo is CC BY-NC and weights derived from it must not ship): how well its neighbouring turns match
+(a reply's meaning often lives in the turn before it), whether the question names the candidate's speaker or someone else,
 whether it sits in the conversation the best matches come from, how much of the question's rare
 vocabulary its own words carry, whether it is a question itself, its length, and for "when" questions
 whether it mentions a time. The model is a logistic regression (weights, bias, feature means and
-standard deviations in ``reranker.npz``, under 1 kB); scoring 50 candidates is a few microseconds of
+standard deviations in ``reranker.npz``, under 4 kB); scoring 50 candidates is a few microseconds of
 numpy. ``features`` is the one definition used both to train it and to apply it.
 """
 

@@ -77,15 +77,19 @@ def test_a_model_for_other_features_is_refused_with_the_fix(tmp_path):
         RerankModel.load(path)
 
 
-def test_the_packaged_model_prefers_the_named_speakers_statement_over_a_question_about_it():
+def test_the_packaged_model_prefers_the_turn_that_carries_the_query_in_the_conversation_it_comes_from():
     model = packaged_model()
     cands = [
-        cand("question", "Are you still going to the climbing gym on Fridays?", speaker="Ben", seq=7,
-             sem=2.0, kw=2.0, fused=2.0),
-        cand("answer", "Yes, I go to the climbing gym every Friday after work with my sister.", speaker="Ana",
-             seq=8, sem=1.8, kw=1.9, fused=1.85, previous_semantic_z=2.0, previous_keyword_z=2.0),
+        cand("stray", "Sounds good, thanks for the help with the orders.", speaker="user", conversation="c9", seq=3,
+             sem=2.0, kw=1.2, fused=2.0),
+        cand("answer", "Makes sense: keyset pagination on (created_at, id) for the orders endpoint it is.",
+             speaker="assistant", conversation="c1", seq=7, sem=1.8, kw=1.9, fused=1.85, next_keyword_z=1.0),
+        cand("before", "ok scrap offset, we move to keyset", speaker="user", conversation="c1", seq=6,
+             sem=1.2, kw=1.0, fused=1.1),
+        cand("after", "Here is the cursor encoding.", speaker="assistant", conversation="c1", seq=8,
+             sem=0.9, kw=0.5, fused=0.8),
     ]
-    p = model.scores(features("How often does Ana go to the climbing gym?", cands,
-                              {"often": 1.5, "climb": 2.5, "gym": 2.5, "ana": 0.3}))
+    p = model.scores(features("which pagination did we pick for the orders endpoint", cands,
+                              {"pagination": 2.5, "pick": 1.0, "order": 1.2, "endpoint": 1.5}))
     assert p[1] > p[0]
     assert np.all((p > 0) & (p < 1))
