@@ -1,7 +1,7 @@
 """Evidence retrieval on LoCoMo: recall@5/@10, MRR and latency for hybrid, keyword-only and
 semantic-only search, per question category, plus retrieval into a new session.
 
-    python bench/locomo_retrieval.py [PATH_TO_locomo10.json] [--samples 0-9] [--no-cache] [--modes hybrid] [--fused]
+    python bench/locomo_retrieval.py [PATH_TO_locomo10.json] [--samples 0-9] [--no-cache] [--modes hybrid] [--reranked]
 
 LoCoMo (snap-research, CC BY-NC 4.0) is benchmark-only data: it is read from its path
 (default ``../shared/data/locomo10.json`` beside the repository), converted in a temporary
@@ -206,7 +206,7 @@ def main() -> int:
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval-into-sessions part")
     parser.add_argument("--modes", default=",".join(MODES),
                         help="rankings to measure, comma-separated (default: hybrid,keyword,semantic)")
-    parser.add_argument("--fused", action="store_true", help="hybrid in the fused order, without the reranker")
+    parser.add_argument("--reranked", action="store_true", help="hybrid reordered by the reranker (off by default)")
     parser.add_argument("--limit", type=int, default=0, help="ask at most this many questions per sample")
     args = parser.parse_args()
 
@@ -264,7 +264,7 @@ def main() -> int:
                 per: dict[int, int] = defaultdict(int)
                 questions = [q for q in questions if (per.__setitem__(q["sample"], per[q["sample"]] + 1)
                                                       or per[q["sample"]] <= args.limit)]
-            service = SearchService(store, embedder, rerank=not args.fused)
+            service = SearchService(store, embedder, rerank=args.reranked)
             service.refresh(full=True)
             service.search("warm up")
             tallies: dict[tuple[str, str, Any], Tally] = defaultdict(Tally)

@@ -130,7 +130,7 @@ def main() -> int:
                 t = time.perf_counter()
                 service.search("warm up")
                 build_s = time.perf_counter() - t
-                # the reranked search (the default) and the fused order alone, alternated query by query
+                # the reranked search and the fused order alone (the default), alternated query by query
                 # so the machine's load falls on both alike
                 stats = {True: defaultdict(list), False: defaultdict(list)}
                 server_cpu = {True: 0.0, False: 0.0}
@@ -156,7 +156,7 @@ def main() -> int:
                       f"{build_s:.1f} s; {service.status()['vectors_indexed']} vectors, "
                       f"{service.status()['messages_indexed']} keyword docs; "
                       f"query embedding alone p50 {statistics.median(embed_only) * ms:.1f} ms")
-                for rerank, name in ((True, "reranked (default)"), (False, "fused order only")):
+                for rerank, name in ((True, "reranked"), (False, "fused order (default)")):
                     total, cpu = stats[rerank]["total"], stats[rerank]["cpu"]
                     print(f"  {name}: search p50 {pct(total, .5) * ms:.1f} ms, p95 {pct(total, .95) * ms:.1f} ms, "
                           f"max {max(total) * ms:.1f} ms over {len(total)} queries "

@@ -113,8 +113,13 @@ def recall(sets, model: RerankModel | None, k: int) -> float:
     return statistics.fmean(values)
 
 
+#: L2 penalty, chosen on the memory corpus' dev split (train -> dev R@5/R@10: 1e-3 0.883/0.938,
+#: 1e-2 0.891/0.942, 1e-1 0.887/0.944, 1 0.874/0.922).
+L2 = 1e-2
+
+
 def train_on(sets) -> RerankModel:
-    return fit([(x, np.array([1.0 if c.doc_id in q["evidence"] else 0.0 for c in cands])) for q, cands, x in sets])
+    return fit([(x, np.array([1.0 if c.doc_id in q["evidence"] else 0.0 for c in cands])) for q, cands, x in sets], l2=L2)
 
 
 def report(name: str, train: list, test: list) -> RerankModel:

@@ -232,7 +232,7 @@ def _messages(search: Any, opening_text: str, project: str, sandboxed: set[str],
             log.warning("message search failed during retrieval: %s", exc)
             return
         taken = 0
-        for h in hits:  # in the search's (reranked) order; the bar is on the fused score, which need not fall
+        for h in hits:  # in the search's order; the bar is on the fused score, which need not fall
             if taken >= limit:
                 break
             if h.score < bar:

@@ -162,16 +162,16 @@ def test_imported_turns_with_old_timestamps_arrive_on_a_full_refresh(corpus_stor
 
 
 @pytest.mark.slow
-def test_hybrid_hits_are_reranked_and_say_how_likely_they_answer(corpus_store, minilm):
+def test_hybrid_hits_are_reranked_when_asked_and_say_how_likely_they_answer(corpus_store, minilm):
     store, _ = corpus_store
     EmbeddingPipeline(store, minilm).embed_pending()
     query = "how do I fix a compost heap that smells"
-    reranked = SearchService(store, minilm).search_with_notes(query, limit=10).hits
-    fused = SearchService(store, minilm, rerank=False).search_with_notes(query, limit=10).hits
+    reranked = SearchService(store, minilm, rerank=True).search_with_notes(query, limit=10).hits
+    fused = SearchService(store, minilm).search_with_notes(query, limit=10).hits
     assert reranked and all(h.relevance is not None and 0 < h.relevance < 1 for h in reranked)
     assert [h.relevance for h in reranked] == sorted((h.relevance for h in reranked), reverse=True)
     assert all(h.relevance is None for h in fused)
     assert [h.score for h in fused] == sorted((h.score for h in fused), reverse=True)
     assert reranked[0].to_dict()["relevance"] == round(reranked[0].relevance, 6)
-    keyword = SearchService(store, minilm).search_with_notes(query, limit=5, mode="keyword").hits
+    keyword = SearchService(store, minilm, rerank=True).search_with_notes(query, limit=5, mode="keyword").hits
     assert keyword and all(h.relevance is None for h in keyword)  # one half alone is not reranked
