@@ -28,8 +28,8 @@ def extract_pending(ctx, conversation_ids: list[str]) -> int:
     from forge_tui.store.codec import turn_from_doc
 
     store = ctx.store()
-    chunks = [conversation_ids[i:i + EXTRACT_CHUNK] for i in range(0, len(conversation_ids), EXTRACT_CHUNK)]
-    pending = sum(store.unextracted_count(c) for c in chunks)
+    chunks = _chunks(conversation_ids)
+    pending = pending_extraction(ctx, conversation_ids)
     if not pending:
         return 0
     print(f"Extracting knowledge from {pending} imported message(s); Ctrl+C stops, "
@@ -50,8 +50,11 @@ def extract_pending(ctx, conversation_ids: list[str]) -> int:
 
 def pending_extraction(ctx, conversation_ids: list[str]) -> int:
     store = ctx.store()
-    return sum(store.unextracted_count(conversation_ids[i:i + EXTRACT_CHUNK])
-               for i in range(0, len(conversation_ids), EXTRACT_CHUNK))
+    return sum(store.unextracted_count(chunk) for chunk in _chunks(conversation_ids))
+
+
+def _chunks(conversation_ids: list[str]) -> list[list[str]]:
+    return [conversation_ids[i:i + EXTRACT_CHUNK] for i in range(0, len(conversation_ids), EXTRACT_CHUNK)]
 
 
 def embed_pending(ctx, embedder, wait_s: float = 300) -> tuple[int, int, str | None]:

@@ -63,3 +63,13 @@ async def open_conversation(pilot, conv_id: str) -> None:
 
     await wait_until(pilot, opened)
     await pilot.pause(0.2)
+
+
+async def run_palette(pilot, command: str) -> None:
+    """Open the command palette, type ``command`` and run the first match."""
+    await pilot.press("ctrl+p")
+    await pilot.pause(0.2)
+    await pilot.press(*command)
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await pilot.pause(0.2)

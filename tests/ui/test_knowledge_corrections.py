@@ -10,20 +10,11 @@ from forge_tui.ui.screens.knowledge_edit import KnowledgePicker, KnowledgeText
 from forge_tui.ui.widgets.knowledge import KnowledgePanel
 
 from .conftest import SIZE
-from .helpers import wait_connected, wait_until
+from .helpers import run_palette, wait_connected, wait_until
 from .seed import seed_library
 from .test_features import KNOWLEDGE
 
 BIG = (160, 48)
-
-
-async def _palette(pilot, command: str) -> None:
-    await pilot.press("ctrl+p")
-    await pilot.pause(0.2)
-    await pilot.press(*command)
-    await pilot.pause(0.3)
-    await pilot.press("enter")
-    await pilot.pause(0.2)
 
 
 def _ids(panel: KnowledgePanel, kind: str) -> list[str]:
@@ -37,11 +28,11 @@ async def _highlight(pilot, panel: KnowledgePanel, key: str) -> None:
     await pilot.pause(0.1)
 
 
-async def test_pin_a_decision_from_the_palette(make_app, store):
+async def test_pin_a_decision_from_therun_palette(make_app, store):
     app = make_app(features=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        await _palette(pilot, "Pin a decision")
+        await run_palette(pilot, "Pin a decision")
         await wait_until(pilot, lambda: isinstance(app.screen, KnowledgeText))
         await pilot.press("enter")  # empty: refused inside the prompt
         assert isinstance(app.screen, KnowledgeText)
@@ -120,13 +111,13 @@ async def test_palette_pickers_dismiss_and_resolve(make_app, store):
         panel = app.main_screen.query_one(KnowledgePanel)
         await wait_until(pilot, lambda: thread.id in _ids(panel, "thread"))
 
-        await _palette(pilot, "Resolve thread")
+        await run_palette(pilot, "Resolve thread")
         await wait_until(pilot, lambda: isinstance(app.screen, KnowledgePicker))
         assert list(app.screen.items) == [f"thread:{thread.id}"]  # open threads only
         await pilot.press("enter")
         await wait_until(pilot, lambda: [t["status"] for t in panel.state.threads] == ["RESOLVED"])
 
-        await _palette(pilot, "Dismiss decision or thread")
+        await run_palette(pilot, "Dismiss decision or thread")
         await wait_until(pilot, lambda: isinstance(app.screen, KnowledgePicker))
         assert list(app.screen.items) == [f"decision:{decision.id}"]  # the resolved thread is not active
         await pilot.press("enter")

@@ -8,31 +8,22 @@ from datetime import timedelta
 from forge_tui.domain.models import TRASH_PROJECT, utcnow
 
 from .conftest import SIZE
-from .helpers import open_conversation, wait_connected, wait_until
+from .helpers import open_conversation, run_palette, wait_connected, wait_until
 from .seed import seed_library
 
-
-
-async def _palette(pilot, command: str) -> None:
-    await pilot.press("ctrl+p")
-    await pilot.pause(0.2)
-    await pilot.press(*command)
-    await pilot.pause(0.3)
-    await pilot.press("enter")
-    await pilot.pause(0.2)
 
 
 def _listed(app) -> set[str]:
     return {c.id for c in app.main_screen.conversation_list.conversations}
 
 
-async def test_rename_the_open_conversation_from_the_palette(make_app, store):
+async def test_rename_the_open_conversation_from_therun_palette(make_app, store):
     convs = seed_library(store)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        await _palette(pilot, "Rename conversation")
+        await run_palette(pilot, "Rename conversation")
         await wait_until(pilot, lambda: bool(app.screen.query("#rename-input")))
         assert app.screen.query_one("#rename-input").value == "Archive storage plan"
         await pilot.press("ctrl+a", "ctrl+k", *"  ", "enter")  # blank: refused inside the prompt
@@ -44,7 +35,7 @@ async def test_rename_the_open_conversation_from_the_palette(make_app, store):
                                             for c in app.main_screen.conversation_list.conversations))
 
 
-async def test_delete_asks_then_trash_and_restore_from_the_palette(make_app, store):
+async def test_delete_asks_then_trash_and_restore_from_therun_palette(make_app, store):
     convs = seed_library(store)
     plan, bugs = convs["plan"].id, convs["bugs"].id
     app = make_app()
@@ -55,7 +46,7 @@ async def test_delete_asks_then_trash_and_restore_from_the_palette(make_app, sto
         await pilot.press("ctrl+o")
         conv_list = app.main_screen.conversation_list
         conv_list.highlighted = conv_list.get_option_index(bugs)
-        await _palette(pilot, "Delete conversation")
+        await run_palette(pilot, "Delete conversation")
         await wait_until(pilot, lambda: bool(app.screen.query("#confirm")))
         assert "Streaming bug in the pane" in app.screen.question
         await pilot.click("#no")
@@ -64,7 +55,7 @@ async def test_delete_asks_then_trash_and_restore_from_the_palette(make_app, sto
 
         conv_list.focus()
         conv_list.highlighted = conv_list.get_option_index(bugs)
-        await _palette(pilot, "Delete conversation")
+        await run_palette(pilot, "Delete conversation")
         await wait_until(pilot, lambda: bool(app.screen.query("#confirm")))
         await pilot.click("#yes")
         await wait_until(pilot, lambda: store.get_conversation(bugs).in_trash)
@@ -73,7 +64,7 @@ async def test_delete_asks_then_trash_and_restore_from_the_palette(make_app, sto
 
         # the open conversation: deleted, a new blank one takes its place in the same project
         app.main_screen.query_one("#prompt").focus()
-        await _palette(pilot, "Delete conversation")
+        await run_palette(pilot, "Delete conversation")
         await wait_until(pilot, lambda: bool(app.screen.query("#confirm")))
         await pilot.click("#yes")
         await wait_until(pilot, lambda: store.get_conversation(plan).in_trash)
@@ -81,7 +72,7 @@ async def test_delete_asks_then_trash_and_restore_from_the_palette(make_app, sto
         assert app.controller.state.project == "default"
         assert {c.id for c in store.list_conversations(project=TRASH_PROJECT)} == {plan, bugs}
 
-        await _palette(pilot, "Restore from trash")
+        await run_palette(pilot, "Restore from trash")
         await wait_until(pilot, lambda: bool(app.screen.query("#trash-options")))
         options = app.screen.query_one("#trash-options")
         options.focus()
@@ -99,7 +90,7 @@ async def test_restore_with_an_empty_trash_says_so(make_app, store):
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
         app.main_screen.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
-        await _palette(pilot, "Restore from trash")
+        await run_palette(pilot, "Restore from trash")
         await wait_until(pilot, lambda: "The trash is empty." in notes)
         assert not app.screen.query("#trash-options")
 
@@ -110,7 +101,7 @@ def test_rename_prompt_snapshot(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        await _palette(pilot, "Rename conversation")
+        await run_palette(pilot, "Rename conversation")
         await wait_until(pilot, lambda: bool(pilot.app.screen.query("#rename-input")))
         await pilot.pause(0.2)
 
@@ -126,7 +117,7 @@ def test_trash_picker_snapshot(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        await _palette(pilot, "Restore from trash")
+        await run_palette(pilot, "Restore from trash")
         await wait_until(pilot, lambda: bool(pilot.app.screen.query("#trash-options")))
         await pilot.pause(0.2)
 

@@ -16,20 +16,11 @@ from forge_tui.domain.models import SystemPrompt
 from forge_tui.export import export_conversation
 
 from .conftest import SIZE
-from .helpers import open_conversation, wait_connected, wait_idle, wait_until
+from .helpers import open_conversation, run_palette, wait_connected, wait_idle, wait_until
 from .seed import seed_library
 
 SMALL = (80, 24)
 PIRATE = "You are a pirate.\nAnswer in pirate speak."
-
-
-async def _palette(pilot, command: str) -> None:
-    await pilot.press("ctrl+p")
-    await pilot.pause(0.2)
-    await pilot.press(*command)
-    await pilot.pause(0.3)
-    await pilot.press("enter")
-    await pilot.pause(0.2)
 
 
 async def _type_prompt(pilot, text: str) -> None:
@@ -61,7 +52,7 @@ async def test_a_new_conversations_prompt_is_stored_with_it_and_sent_as_the_syst
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
-        await _palette(pilot, "Set system prompt")
+        await run_palette(pilot, "Set system prompt")
         await _type_prompt(pilot, PIRATE)
         await wait_until(pilot, lambda: app.controller.state.system_prompt == SystemPrompt(PIRATE, "conversation"))
         await wait_until(pilot, lambda: _sidebar_prompt(app).startswith("conversation · You are a pirate."))
@@ -81,7 +72,7 @@ async def test_the_project_default_is_inherited_until_a_conversation_sets_its_ow
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        await _palette(pilot, "Set project system prompt")
+        await run_palette(pilot, "Set project system prompt")
         await _type_prompt(pilot, "Keep answers under 50 words.")
         await wait_until(pilot, lambda: store.project_system_prompt("default") == "Keep answers under 50 words.")
         await wait_until(pilot, lambda: _sidebar_prompt(app) == "project default · Keep answers under 50 words.")
@@ -97,14 +88,14 @@ async def test_the_project_default_is_inherited_until_a_conversation_sets_its_ow
 
         # its own prompt wins; Clear gives the project's back
         await open_conversation(pilot, convs["bugs"].id)
-        await _palette(pilot, "Set system prompt")
+        await run_palette(pilot, "Set system prompt")
         await _type_prompt(pilot, "Explain like I am five.")
         await wait_until(pilot, lambda: store.get_conversation(convs["bugs"].id).system_prompt
                          == "Explain like I am five.")
         await wait_until(pilot, lambda: _sidebar_prompt(app) == "conversation · Explain like I am five.")
         await _send(pilot, "Why?")
         assert app.controller.engine.requests[-1].messages[0]["content"] == "Explain like I am five."
-        await _palette(pilot, "Set system prompt")
+        await run_palette(pilot, "Set system prompt")
         await wait_until(pilot, lambda: bool(app.screen.query("#system-prompt-text")))
         assert app.screen.query_one("#system-prompt-text").text == "Explain like I am five."
         await pilot.click("#clear")
@@ -114,13 +105,13 @@ async def test_the_project_default_is_inherited_until_a_conversation_sets_its_ow
         conv_list = app.main_screen.conversation_list
         conv_list.focus()
         conv_list.highlighted = conv_list.get_option_index(convs["plan"].id)
-        await _palette(pilot, "Set system prompt")
+        await run_palette(pilot, "Set system prompt")
         await _type_prompt(pilot, "Plan mode.")
         await wait_until(pilot, lambda: store.get_conversation(convs["plan"].id).system_prompt == "Plan mode.")
         assert app.controller.state.conversation.id == convs["bugs"].id
         assert app.controller.state.system_prompt == SystemPrompt("Keep answers under 50 words.", "project")
         # Esc leaves everything as it was
-        await _palette(pilot, "Set project system prompt")
+        await run_palette(pilot, "Set project system prompt")
         await wait_until(pilot, lambda: bool(app.screen.query("#system-prompt-text")))
         await pilot.press("x", "escape")
         await pilot.pause(0.3)
@@ -137,7 +128,7 @@ def forge_cli(db, mongo_uri, tmp_path, monkeypatch):
 
 
 async def _export(pilot, command: str, fmt_label: str | None = None) -> None:
-    await _palette(pilot, command)
+    await run_palette(pilot, command)
     await wait_until(pilot, lambda: bool(pilot.app.screen.query("#export-path")))
     if fmt_label is not None:
         await pilot.click(f"#format-{fmt_label}")
@@ -179,7 +170,7 @@ async def test_export_writes_each_format_as_forge_export_does(make_app, store, t
         await wait_until(pilot, lambda: written.read_text(encoding="utf-8") == export_conversation(store, plan, "md"))
 
         # a folder that does not exist: said so, nothing written, the screen stays
-        await _palette(pilot, "Export conversation")
+        await run_palette(pilot, "Export conversation")
         await wait_until(pilot, lambda: bool(app.screen.query("#export-path")))
         app.screen.query_one("#export-path").value = str(tmp_path / "missing" / "plan.md")
         app.screen.query_one("#export-path").focus()
@@ -199,12 +190,12 @@ async def test_export_archive_writes_the_latest_archive_as_yaml(make_app, store,
         app.controller.settings = replace(app.controller.settings, export_dir=str(tmp_path))
         app.main_screen.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
         await open_conversation(pilot, convs["bugs"].id)
-        await _palette(pilot, "Export archive")
+        await run_palette(pilot, "Export archive")
         await wait_until(pilot, lambda: any("has no archive yet" in n for n in notes))
 
         archive_id = compress(store, None, plan).archive_id
         await open_conversation(pilot, plan)
-        await _palette(pilot, "Export archive")
+        await run_palette(pilot, "Export archive")
         await wait_until(pilot, lambda: bool(app.screen.query("#export-path")))
         assert app.screen.query_one("#format-md").disabled and not app.screen.query_one("#format-yaml").disabled
         await pilot.press("enter")
@@ -221,7 +212,7 @@ def test_system_prompt_editor_snapshot(snap_compare, make_app, store):
     async def run_before(pilot):
         await wait_connected(pilot)
         await open_conversation(pilot, convs["plan"].id)
-        await _palette(pilot, "Set system prompt")
+        await run_palette(pilot, "Set system prompt")
         await wait_until(pilot, lambda: bool(pilot.app.screen.query("#system-prompt-text")))
         await pilot.press(*"You are a careful reviewer.", "enter", *"Point at the line.")
         await pilot.pause(0.2)
@@ -237,7 +228,7 @@ def test_export_screen_snapshot(snap_compare, make_app, store, tmp_path):
         await wait_connected(pilot)
         app.controller.settings = replace(app.controller.settings, export_dir="/home/me/exports")
         await open_conversation(pilot, convs["plan"].id)
-        await _palette(pilot, "Export conversation")
+        await run_palette(pilot, "Export conversation")
         await wait_until(pilot, lambda: bool(pilot.app.screen.query("#export-path")))
         await pilot.pause(0.2)
 
