@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Sequence
 
 from forge_tui.config import Settings
 from forge_tui.domain.models import Turn
@@ -36,6 +36,7 @@ from forge_tui.knowledge.fold import DRAFT_TIER, RegistryFolder
 from forge_tui.knowledge.patterns import Pattern, PatternStore
 from forge_tui.knowledge.pipeline import SentenceClassifier, default_classifier
 from forge_tui.knowledge.pipeline.classify import Labelled, TurnText
+from forge_tui.knowledge.pipeline.resolve import LOOK_BACK
 from forge_tui.knowledge.pipeline.topics import classify, code_blocks
 from forge_tui.knowledge.records import RecordOutcome, Thread
 from forge_tui.knowledge.registry import Registry
@@ -163,7 +164,8 @@ class Extractor:
             if self.embedder is not None and self.embedder.is_ready:  # still loading: link by words only
                 def embed(text: str) -> list[float]:
                     return [float(x) for x in self.embedder.embed([text])[0]]
-            folder = RegistryFolder(self.registry, project, turn.conversation_id, reword, embed)
+            folder = RegistryFolder(self.registry, project, turn.conversation_id, reword, embed,
+                                    self._recent_labelled(turn))
             if prev is not None:
                 self._reread_previous(turn, here, prev, folder, out)
             folded = folder.fold(labelled, here, turn.seq, prev)
@@ -195,6 +197,28 @@ class Extractor:
                 return TurnText(str(doc.get("role") or "user"), str(doc.get("content") or ""), doc["_id"])
             parent = doc.get("parent_id")
         return None
+
+    def _recent_labelled(self, turn: Turn) -> Callable[[int], list[Labelled]]:
+        """The labelled sentences of the turns before a position (what a resolution may settle), read from
+        the store on first use and kept for this turn: a whole-conversation pass sees the same sentences."""
+        cache: dict[int, list[Labelled]] = {}
+
+        def recent(seq: int) -> list[Labelled]:
+            if seq not in cache:
+                first = max(0, seq - LOOK_BACK)
+                docs = self._store.message_docs_at([turn.conversation_id], range(first, seq + 1),
+                                                   {"role": 1, "content": 1, "seq": 1})
+                by_seq: dict[int, dict] = {}
+                for doc in sorted(docs, key=lambda d: (int(d.get("seq", 0)), str(d["_id"]))):
+                    by_seq.setdefault(int(doc.get("seq", 0)), doc)  # one version of a branched position
+                seqs = sorted(by_seq)
+                window = [TurnText(str(by_seq[q].get("role") or "user"), str(by_seq[q].get("content") or ""),
+                                   str(by_seq[q]["_id"])) for q in seqs]
+                labelled = self.classifier.label(window, only=[i for i, q in enumerate(seqs) if q < seq])
+                cache[seq] = [replace(item, turn=seqs[item.turn]) for item in labelled]
+            return cache[seq]
+
+        return recent
 
     def _reread_previous(self, turn: Turn, here: TurnText, prev: TurnText, folder: RegistryFolder,
                          out: ExtractionOutcome) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from forge_tui.knowledge.pipeline import cues, link
+from forge_tui.knowledge.pipeline import cues, link, resolve
 from forge_tui.knowledge.pipeline.classify import Labelled, TurnText
 from forge_tui.knowledge.pipeline.state import proposal_in
 from forge_tui.knowledge.records import Decision, RecordOutcome, Thread
@@ -27,6 +27,8 @@ RECENT_TURNS = 4  # a bare "actually, switch it" revises a decision at most this
 
 #: (kind, sentence, draft fields) -> the fields to record (a capable model may reword; None = keep the draft)
 Reword = Callable[[str, str, dict], dict]
+#: seq -> the labelled sentences of the conversation's turns just before it (``resolve.LOOK_BACK`` of them)
+Recent = Callable[[int], list[Labelled]]
 
 
 @dataclass
@@ -39,10 +41,14 @@ class Folded:
 class RegistryFolder:
     def __init__(
         self, registry: Registry, project: str, conversation_id: str | None, reword: Reword | None = None,
-        embed: Callable[[str], list[float]] | None = None,
+        embed: Callable[[str], list[float]] | None = None, recent: Recent | None = None,
+        linker: resolve.Linker | None = None,
     ):
-        """``reword``: a model's wording on top of the drafts; ``embed``: vectors for the conflict policy."""
+        """``reword``: a model's wording on top of the drafts; ``embed``: vectors for the conflict policy;
+        ``recent``: earlier sentences a resolution may settle; ``linker``: default the shipped one."""
         self.registry = registry
+        self.recent = recent
+        self.linker = linker if linker is not None else resolve.shipped_linker()
         self.embed = embed
         self.project = project
         self.conv_id = conversation_id
@@ -56,13 +62,12 @@ class RegistryFolder:
             counts[item.label] = counts.get(item.label, 0) + 1
             if counts[item.label] > MAX_PER_KIND:
                 continue
+            closed = None
             if item.label not in ("resolution", "question") and (
                     item.second == "resolution" or link.closes_question(item.text)):
-                closed = self._resolution(item, turn, seq)  # "so that answers the bf16 question, bf16 it is"
-                if closed is not None:
-                    out.closed.append(closed)
+                closed = self._resolution(item, turn, seq, out)  # "so that answers the bf16 question, bf16 it is"
             if item.label == "decision":
-                recorded = self._decision(item, turn, seq, prev, out)
+                recorded = self._decision(item, turn, seq, prev, closed is None, out)
                 if recorded is not None:
                     out.decisions.append(recorded)
             elif item.label == "constraint":
@@ -73,9 +78,7 @@ class RegistryFolder:
                     joined = out.opened[-1].id
                 out.opened.append(self._question(item, turn, seq, joined))
             elif item.label == "resolution":
-                closed = self._resolution(item, turn, seq)
-                if closed is not None:
-                    out.closed.append(closed)
+                self._resolution(item, turn, seq, out)
             previous, previous_text = item.label, item.text
         return out
 
@@ -108,7 +111,7 @@ class RegistryFolder:
         return [link.Known(t.id, t.question or t.title, t.title, last.get(t.id)) for t in threads]
 
     # -- one sentence -------------------------------------------------------------------
-    def _decision(self, item: Labelled, turn: TurnText, seq: int, prev: TurnText | None,
+    def _decision(self, item: Labelled, turn: TurnText, seq: int, prev: TurnText | None, may_close: bool,
                   out: Folded) -> RecordOutcome | None:
         accepts = (item.role == "user" and prev is not None and prev.role == "assistant"
                    and link.accepts_proposal(item.text))
@@ -135,11 +138,8 @@ class RegistryFolder:
             embedding=self.embed(fields["text"]) if self.embed and not same else None,
             why=f"stated in turn {seq}" + (" (agreeing to the proposal before it)" if accepts else ""),
         )  # fmt: skip
-        answered = link.answers(statement, self._open_threads())
-        if answered is not None and outcome.action != "merged":
-            out.closed.append(self.registry.resolve_thread(
-                self.project, answered, resolution=item.text[:300], sources=[turn.source], who="extractor",
-                why="answered by a decision"))  # fmt: skip
+        if may_close and outcome.action != "merged" and link.may_open_decision(item.role):
+            self._resolution(item, turn, seq, out, "decision", statement)  # the decision settles a question
         return outcome
 
     def _constraint(self, item: Labelled, turn: TurnText) -> RecordOutcome:
@@ -161,14 +161,35 @@ class RegistryFolder:
             same_as=same,
         )  # fmt: skip
 
-    def _resolution(self, item: Labelled, turn: TurnText, seq: int) -> Thread | None:
-        candidates = [k for k in self._open_threads(seq)
-                      if turn.source not in (self.registry.get_thread(self.project, k.id).sources)]
-        target = link.resolved(item.text, candidates, seq)
+    def _resolution(self, item: Labelled, turn: TurnText, seq: int, out: Folded, label: str = "resolution",
+                    text: str = "") -> Thread | None:
+        """Close the thread ``item`` settles, as the archive does (``resolve.Linker`` over the same candidates):
+        an open thread, or an earlier question-like sentence never recorded (opened from its turn, then closed)."""
+        threads = {t.id: t for t in self.registry.threads(self.project, "OPEN")}
+        candidates = [resolve.Asked(k.id, k.text, k.turn, "user", 1.0, k.value) for k in self._open_threads(seq)
+                      if turn.source not in threads[k.id].sources]
+        if self.recent is not None:
+            held = {src: self.registry.store.knowledge.sentences_citing(self.project, src)
+                    for src in {it.source for it in self.recent(seq)}}
+            candidates += resolve.sentence_candidates(
+                self.recent(seq), seq, lambda it: " ".join(it.text.split()) in held.get(it.source, ()))
+        target = self.linker.choose(resolve.closing_of(item, label, text, seq), candidates)
         if target is None:
             return None
-        return self.registry.resolve_thread(self.project, target, resolution=item.text[:300], sources=[turn.source],
-                                            who="extractor", why="answered in the conversation")
+        tid = target.key
+        if not tid:
+            opened = self.registry.open_thread(
+                self.project, link.question_title(target.text), priority=cues.guess_priority(target.text),
+                sources=[target.source], conversation_id=self.conv_id, who="extractor", question=target.text,
+                why="asked earlier and settled in this turn",
+            )  # fmt: skip
+            out.opened.append(opened)
+            tid = opened.id
+        closed = self.registry.resolve_thread(
+            self.project, tid, resolution=item.text[:300], sources=[turn.source], who="extractor",
+            why="answered by a decision" if label == "decision" else "answered in the conversation")
+        out.closed.append(closed)
+        return closed
 
 
 def _last_seqs(registry: Registry, items: Sequence[Decision | Thread]) -> dict[str, int]:

@@ -20,8 +20,10 @@ from forge_tui.knowledge.registry import Registry
 class Scripted:
     path = "scripted"
 
-    def __init__(self, labels: dict[str, str]):
+    def __init__(self, labels: dict[str, str], unsure: tuple[str, ...] = ()):
+        """``unsure``: phrases of sentences the classifier leaves ``other`` but finds 40 % question-like."""
         self.labels = labels
+        self.unsure = unsure
 
     def label(self, turns, only=None, offset=0):
         tt = as_turns(turns)
@@ -29,8 +31,9 @@ class Scripted:
         for i in (range(len(tt)) if only is None else only):
             for s, ctx in turn_units(tt, i, offset):
                 label = next((lab for phrase, lab in self.labels.items() if phrase in s.text), "other")
-                out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, 1.0,
-                                    tuple(1.0 if n == label else 0.0 for n in LABELS)))
+                proba = tuple(1.0 if n == label else 0.0 for n in LABELS)
+                raw = (0.6, 0.0, 0.4, 0.0, 0.0, 0.0) if any(p in s.text for p in self.unsure) else proba
+                out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, 1.0, proba, raw))
         return out
 
 
@@ -40,8 +43,8 @@ def run(store):
     conv = Conversation(id=conversation_id("p", "chat", "2026-01-01"), project="p", title="chat")
     store.create_conversation(conv)
 
-    def feed(labels: dict[str, str], *contents: str) -> list[Turn]:
-        extractor = Extractor(reg, None, Settings(), classifier=Scripted(labels))
+    def feed(labels: dict[str, str], *contents: str, unsure: tuple[str, ...] = ()) -> list[Turn]:
+        extractor = Extractor(reg, None, Settings(), classifier=Scripted(labels, unsure))
         turns = []
         for seq, content in enumerate(contents):
             turn = Turn(id=message_id(conv.id, f"m{seq}", None), conversation_id=conv.id, seq=seq,
@@ -87,3 +90,16 @@ def test_pinned_decisions_are_not_superseded_by_extraction(run):
     reg.pin("p", "decision", "We use Redis for the buckets.")
     feed({"scrap": "decision"}, "scrap redis, we move to memcached.")
     assert reg.get_decision("p", "D001").status == "active"
+
+
+def test_a_question_nobody_recorded_is_opened_from_its_turn_and_closed_by_the_turn_that_settles_it(run):
+    reg, feed = run
+    turns = feed({"is settled": "resolution"},
+                 "We can buy the freezer now. I am not yet certain whether our procurement rules permit price "
+                 "to be weighted below 40%.", "I can draft both versions of the scoring sheet.",
+                 "Legal confirmed 30% is allowed, so the procurement question is settled.",
+                 unsure=("not yet certain",))
+    [thread] = reg.threads("p")
+    assert thread.status == "RESOLVED" and thread.sources[0] == turns[0].id
+    assert thread.question.startswith("I am not yet certain whether")
+    assert "settled" in thread.resolution

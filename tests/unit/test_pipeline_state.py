@@ -27,8 +27,10 @@ class Scripted:
     path = "scripted"
     embedder = None
 
-    def __init__(self, labels: dict[str, str]):
+    def __init__(self, labels: dict[str, str], unsure: tuple[str, ...] = ()):
+        """``unsure``: phrases of sentences the classifier leaves ``other`` but finds 40 % question-like."""
         self.labels = labels
+        self.unsure = unsure
 
     def label(self, turns, only=None, offset=0):
         tt = as_turns(turns)
@@ -37,7 +39,8 @@ class Scripted:
             for s, ctx in turn_units(tt, i, offset):
                 label = next((lab for phrase, lab in self.labels.items() if phrase in s.text), "other")
                 proba = tuple(1.0 if name == label else 0.0 for name in LABELS)
-                out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, 1.0, proba))
+                raw = (0.6, 0.0, 0.4, 0.0, 0.0, 0.0) if any(p in s.text for p in self.unsure) else proba
+                out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, 1.0, proba, raw))
         return out
 
 
@@ -144,3 +147,22 @@ def test_test_split_state_floors(test_split_scores):
 
 def test_split_rule_is_the_corpus_readme_rule():
     assert {split_of(f"c{i:03d}") for i in range(1, 61)} == {"train", "dev", "test"}
+
+
+def test_a_question_the_classifier_did_not_keep_is_opened_and_closed_by_the_sentence_that_settles_it():
+    turns = conv("We can buy the freezer now. I am not yet certain whether our procurement rules permit price "
+                 "to be weighted below 40%.", "I can draft both versions of the scoring sheet.",
+                 "Legal confirmed 30% is allowed, so the procurement question is settled.")
+    state = extract_state(turns, Scripted({"is settled": "resolution"}, unsure=("not yet certain",)))
+    [q] = state.questions
+    assert q.status == "RESOLVED" and q.sources == ["m0"] and q.resolved_by == "m2"
+    assert q.text.startswith("I am not yet certain whether")
+
+
+def test_a_resolution_closes_the_question_it_names_not_the_latest():
+    turns = conv("TBD: strandedness, I need to ask the core facility.", "OK.", "bump the trimming to 30.", "Done.",
+                 "not sure yet whether dedup is worth it for bulk.", "Usually not.",
+                 "core facility says reverse-stranded, that answers the strandedness question.")
+    state = extract_state(turns, Scripted({"TBD": "question", "not sure yet": "question", "answers the": "resolution"}))
+    by_text = {q.text[:12]: q.status for q in state.questions}
+    assert by_text == {"TBD: strande": "RESOLVED", "not sure yet": "OPEN"}

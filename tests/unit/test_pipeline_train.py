@@ -40,3 +40,20 @@ def test_unreadable_weights_name_the_fix(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(ModelFileError, match="retrain it with"):
         SentenceModel.load(bad)
+
+
+def test_resolution_linker_training_is_reproducible_and_the_shipped_one_fits(tmp_path, capsys):
+    from forge_tui.knowledge.pipeline import resolve
+    from forge_tui.knowledge.pipeline.train_resolve import main as train_resolve
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert train_resolve(["--corpus", str(DEV_FIXTURES), "--out", str(a)]) == 0
+    assert train_resolve(["--corpus", str(DEV_FIXTURES), "--out", str(b)]) == 0
+    assert a.read_text() == b.read_text() and "seed 1234" in resolve.Linker.load(a).info
+    shipped = resolve.shipped_linker()
+    assert shipped.weights.shape == (len(resolve.FEATURE_NAMES),) and set(shipped.thresholds) == {"resolution",
+                                                                                                   "decision"}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(ModelFileError, match="retrain it"):
+        resolve.Linker.load(bad)

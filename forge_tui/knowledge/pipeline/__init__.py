@@ -8,7 +8,9 @@ Layers, each usable alone:
 * ``model``      — the learned classifier's weights (``sentence_model.npz``, shipped in the package)
 * ``classify``   — ``SentenceClassifier.label(turns)``: every sentence labelled
   decision / question / resolution / constraint / request / other
-* ``link``       — values, titles, and what a new item does to old ones (restates, revises, resolves)
+* ``link``       — values, titles, and what a new item does to old ones (restates, revises, repeats a question)
+* ``resolve``    — which earlier question a resolution or a decision settles (a learned pair scorer,
+  ``resolution_model.json``, trained by ``python -m forge_tui.knowledge.pipeline.train_resolve``)
 * ``state``      — ``Tracker`` / ``extract_state``: the conversation's current decisions, questions,
   constraints, requests and artifacts
 * ``candidates`` — the archive's numbered view of that state (``extract``)

@@ -49,6 +49,7 @@ class Labelled:
     label: str
     confidence: float
     proba: tuple[float, ...] = ()
+    raw: tuple[float, ...] = ()  # the probabilities before the speaker's thresholds (what linking reads)
 
     @property
     def text(self) -> str:
@@ -161,9 +162,11 @@ class SentenceClassifier:
                 p = np.eye(len(LABELS))[0]
             if ctx.role != "user":
                 p[LABELS.index("request")] = 0.0
+            raw = tuple(float(x) for x in p)
             p[self.margin_mask(p, ctx.role, path)] = 0.0
             label = LABELS[int(np.argmax(p))]
-            out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, float(p.max()), tuple(float(x) for x in p)))
+            out.append(Labelled(s, i + offset, tt[i].source, ctx.role, label, float(p.max()),
+                                tuple(float(x) for x in p), raw))
         return out
 
     def margin_mask(self, p: np.ndarray, role: str, path: str = "cues") -> np.ndarray:

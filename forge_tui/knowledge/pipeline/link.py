@@ -8,8 +8,8 @@ so the archive and the registry link items the same way:
   (merged: both turns become sources);
 * a decision on the same subject with another value, or with a revision cue and
   a recent decision to revise, supersedes it;
-* a resolution closes the open question it is about (shared words), else the
-  latest open one; a question asked again merges into the open one.
+* a question asked again merges into the open one (which question a resolution
+  or a decision settles is ``resolve.py``'s learned linker).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def question_title(text: str, before: str = "") -> str:
     return title[:1].upper() + title[1:]
 
 
-_AGREEMENT_WORDS = frozenset(
+AGREEMENT_WORDS = frozenset(
     "sounds good great fine perfect nice cool works for me do that ship like this let's lets go ahead agreed yes yeah "
     "yep sure deal love right exactly lgtm makes sense sense plan suggestion proposal option approach idea then "
     "please thanks thank first second third one latter former said suggested proposed way settled lock locked "
@@ -94,7 +94,7 @@ _AGREEMENT_WORDS = frozenset(
 
 def own_words(text: str) -> set[str]:
     """What a sentence says beyond agreeing ("sounds good, do that" -> nothing; "ok redis it is" -> redis)."""
-    return {w for w in content_words(decision_value(text)) if w not in _AGREEMENT_WORDS}
+    return {w for w in content_words(decision_value(text)) if w not in AGREEMENT_WORDS}
 
 
 _STRONG_AGREE = re.compile(
@@ -246,43 +246,6 @@ def revised(text: str, value: str, active: list[Known], turn: int | None = None,
     last = active[-1] if active else None
     if cue and last and last.turn is not None and turn is not None and turn - last.turn <= 4:
         return last.id
-    return None
-
-
-RECENT_TURNS = 2  # a resolution that names nothing closes only a question asked this recently
-
-
-def resolved(text: str, open_questions: list[Known], turn: int | None = None) -> str | None:
-    """The open question a resolution answers: the one it shares most words with.
-
-    A resolution that shares no word with any open question ("done.", "settled.")
-    closes the latest one only when it says outright that a question is closed
-    ("question answered") or when that question was asked in the last
-    ``RECENT_TURNS`` turns: otherwise it is about something that was never a question.
-    """
-    if not open_questions:
-        return None
-    mine = content_words(text)
-    scored = [(_share(mine, content_words(q.text) | content_words(q.value)), i) for i, q in enumerate(open_questions)]
-    score, i = max(scored)
-    if score > 0:
-        return open_questions[i].id
-    last = open_questions[-1]
-    recent = turn is not None and last.turn is not None and turn - last.turn <= RECENT_TURNS
-    return last.id if recent or closes_question(text) else None
-
-
-def answers(text: str, open_questions: list[Known], threshold: float = 0.6) -> str | None:
-    """An open question a decision clearly answers (most of the question's words), or None.
-
-    (Embedding similarity between the decision and the question was tried here too and changed
-    nothing on train+dev, so it is not used: it would only add embedding calls per decision.)
-    """
-    mine = content_words(text)
-    for q in reversed(open_questions):
-        theirs = content_words(q.value or q.text)
-        if theirs and len(mine & theirs) / len(theirs) >= threshold:
-            return q.id
     return None
 
 

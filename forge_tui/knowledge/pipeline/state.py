@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from forge_tui.knowledge.pipeline import cues, link
+from forge_tui.knowledge.pipeline import cues, link, resolve
 from forge_tui.knowledge.pipeline.artifacts import Artifacts, scan
 from forge_tui.knowledge.pipeline.classify import MAX_EMBED_CHARS, Labelled, SentenceClassifier, TurnText, as_turns
 from forge_tui.knowledge.pipeline.text import split_sentences
@@ -92,12 +92,15 @@ class ConversationState:
 class Tracker:
     """Feeds turns in order into one ``ConversationState``."""
 
-    def __init__(self, classifier: SentenceClassifier):
+    def __init__(self, classifier: SentenceClassifier, linker: resolve.Linker | None = None):
+        """``linker``: which question a closing sentence settles (default: the shipped one)."""
         self.classifier = classifier
+        self.linker = linker if linker is not None else resolve.shipped_linker()
         self.state = ConversationState()
         self.turns: list[TurnText] = []
         self._arts = Artifacts()
         self._vectors: dict[str, np.ndarray] = {}  # decision statements' embeddings (revision linking)
+        self._by_turn: dict[int, list[Labelled]] = {}  # labelled sentences per turn
 
     def add(self, turn: Any) -> list[Labelled]:
         """Add one turn; returns its labelled sentences (the state is updated)."""
@@ -114,9 +117,11 @@ class Tracker:
         indexes = list(indexes)
         labelled = self.classifier.label(self.turns, only=indexes)
         self.state.path = self.classifier.path
+        self.state.labelled.extend(labelled)
         by_turn: dict[int, list[Labelled]] = {}
         for item in labelled:
             by_turn.setdefault(item.turn, []).append(item)
+        self._by_turn.update(by_turn)  # before folding: a resolution may look back at earlier sentences
         for i in indexes:
             turn = self.turns[i]
             if turn.role != "system":
@@ -125,16 +130,18 @@ class Tracker:
             for j, item in enumerate(units):
                 self._apply(item, units[j - 1].text if j else "")
         self.state.artifacts = self._arts.items
-        self.state.labelled.extend(labelled)
         return labelled
 
     # -- one sentence ---------------------------------------------------------------
     def _apply(self, item: Labelled, before: str) -> None:
+        closed = False
         if item.label != "resolution" and item.label != "question" and (
                 item.second == "resolution" or link.closes_question(item.text)):
-            self._resolution(item)  # "so that answers the bf16 question, bf16 it is"
+            closed = self._resolution(item)  # "so that answers the bf16 question, bf16 it is"
         if item.label == "decision":
-            self._decision(item)
+            statement = self._decision(item)
+            if statement is not None and not closed:
+                self._resolution(item, "decision", statement)  # "test strip approach it is" settles the question
         elif item.label == "question":
             self._question(item, before)
         elif item.label == "resolution":
@@ -151,7 +158,8 @@ class Tracker:
     def _known_questions(self) -> list[link.Known]:
         return [link.Known(q.id, q.text, q.title, q.turns[-1]) for q in self.state.questions if q.status == "OPEN"]
 
-    def _decision(self, item: Labelled) -> None:
+    def _decision(self, item: Labelled) -> str | None:
+        """Record, merge or drop a decision sentence; the new decision's statement when one was made."""
         accepts, value = self._accepted_proposal(item)
         value = value or link.decision_value(item.text)
         statement = value if accepts else item.text
@@ -169,9 +177,9 @@ class Tracker:
                 d.turns.append(item.turn)
             d.statements.append(item.text)
             d.evidence.append(_span(item))
-            return
+            return None
         if not link.may_open_decision(item.role):
-            return
+            return None
         new = DecisionItem(
             id=f"D{len(self.state.decisions) + 1}", text=item.text, value=value, role=item.role,
             sources=[item.source], turns=[item.turn], confidence=item.confidence, accepts=accepts,
@@ -183,9 +191,7 @@ class Tracker:
             old.status, old.superseded_by = "superseded", new.id
             new.supersedes.append(old.id)
         self.state.decisions.append(new)
-        answered = link.answers(statement, self._known_questions())
-        if answered is not None:
-            self._close(answered, item)
+        return statement
 
     def _similar(self, statement: str, active: list[link.Known]) -> dict[str, float] | None:
         """Cosine of ``statement`` with each active decision, when the classifier's embedder is ready
@@ -240,10 +246,30 @@ class Tracker:
         between = self.turns[turn].content[end:item.sentence.start] if turn < len(self.turns) else ""
         return not between.strip(" \t\r\n-*•")
 
-    def _resolution(self, item: Labelled) -> None:
-        target = link.resolved(item.text, [k for k in self._known_questions() if k.turn < item.turn], item.turn)
-        if target is not None:
-            self._close(target, item)
+    def _resolution(self, item: Labelled, label: str = "resolution", text: str = "") -> bool:
+        """Close the question ``item`` settles (an earlier question-like sentence becomes one first)."""
+        target = self.linker.choose(resolve.closing_of(item, label, text), self.question_candidates(item.turn))
+        if target is None:
+            return False
+        self._close(target.key or self._open_from(target), item)
+        return True
+
+    def question_candidates(self, turn: int) -> list[resolve.Asked]:
+        """What a sentence of ``turn`` may settle: open questions, then unrecorded question-like sentences."""
+        items = [resolve.Asked(q.id, q.text, q.turns[-1], "user", 1.0, q.title, tuple(q.evidence))
+                 for q in self.state.questions if q.status == "OPEN" and q.turns[0] < turn]
+        held = {(t, s) for q in self.state.questions for t, s, _ in q.evidence}
+        recent = [it for t in range(max(0, turn - resolve.LOOK_BACK), turn) for it in self._by_turn.get(t, ())]
+        return items + resolve.sentence_candidates(recent, turn, lambda it: (it.turn, it.sentence.start) in held)
+
+    def _open_from(self, asked: resolve.Asked) -> str:
+        q = QuestionItem(
+            id=f"Q{len(self.state.questions) + 1}", title=link.question_title(asked.text), text=asked.text,
+            role=asked.role, sources=[asked.source], turns=[asked.turn or 0], confidence=asked.p_question,
+            evidence=list(asked.spans),
+        )  # fmt: skip
+        self.state.questions.append(q)
+        return q.id
 
     def _close(self, qid: str, item: Labelled) -> None:
         q = next(q for q in self.state.questions if q.id == qid)
@@ -263,6 +289,7 @@ def proposal_in(text: str) -> str:
     return units[0] if units else text.strip()[:300]
 
 
-def extract_state(turns: Sequence[Any], classifier: SentenceClassifier) -> ConversationState:
+def extract_state(turns: Sequence[Any], classifier: SentenceClassifier,
+                  linker: resolve.Linker | None = None) -> ConversationState:
     """The state of a whole conversation (turns in order)."""
-    return Tracker(classifier).add_all(turns)
+    return Tracker(classifier, linker).add_all(turns)
