@@ -55,7 +55,7 @@ def registry_state(registry: Registry, project: str, turns: list[dict], ids: lis
     index = {mid: i for i, mid in enumerate(ids)}
     state = ConversationState()
     for d in registry.decisions(project, include_inactive=True):
-        if d.kind != "decision" or not d.sources:
+        if d.kind != "decision" or not d.sources or d.status == "dismissed":
             continue
         span = locate(turns, index, d.sources[0], d.statement, d.text)
         state.decisions.append(DecisionItem(

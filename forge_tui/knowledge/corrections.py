@@ -75,6 +75,20 @@ class Corrections:
         self._example(project, item.question or item.title, "other", None, item.source_message_id, item.id, "dismiss")
         return self.get_thread(project, item.id)
 
+    def withdraw_draft(self: "Registry", project: str, item_id: str, *, why: str) -> None:
+        """Extraction takes back its own draft (``dismissed``, with a ``*_withdrawn`` event; kept, never deleted).
+
+        Not a correction: no labelled example is stored, since no person said the draft was wrong.
+        """
+        item = self._item(project, item_id)
+        now = self.clock()
+        if isinstance(item, Decision):
+            self._docs.set_decision(item.uid, status="dismissed")
+            self.events.log(project, "decision_withdrawn", item.id, who="extractor", why=why, at=now, was=item.status)
+        else:
+            self._docs.set_thread(item.uid, dismissed=True, updated_at=now)
+            self.events.log(project, "thread_withdrawn", item.id, who="extractor", why=why, at=now, was=item.status)
+
     def edit(self: "Registry", project: str, item_id: str, text: str, *, who: str = "user") -> Decision | Thread:
         """Reword a decision's text or a thread's title (the old wording stays in the event)."""
         text = " ".join((text or "").split())

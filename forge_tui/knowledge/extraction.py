@@ -236,13 +236,35 @@ class Extractor:
         window = [t for t in (earlier, prev, here) if t is not None]
         at = window.index(prev)
         labelled = self.classifier.label(window, only=[at], offset=max(0, prev_seq - at))
-        known = self._recorded(out.project, prev.source)
+        withdrawn = self._withdraw_unconfirmed(out.project, prev.source, labelled)
+        known = self._recorded(out.project, prev.source) - withdrawn
         missed = [item for item in labelled if " ".join(item.text.split()) not in known]
         if missed:
             folded = folder.fold(missed, prev, prev_seq, earlier)
             out.decisions += folded.decisions
             out.threads_opened += folded.opened
             out.threads_closed += folded.closed
+
+    def _withdraw_unconfirmed(self, project: str, source: str, labelled: list[Labelled]) -> set[str]:
+        """Take back what was recorded from turn ``source`` alone before its reply was known and that the
+        re-read (reply known) labels otherwise: the registry then holds what a whole-conversation pass
+        (the archive) finds, not the union of both readings. Returns the withdrawn sentences."""
+        said = {" ".join(item.text.split()): item.label for item in labelled}
+        decisions, threads = self._store.knowledge.drafts_from(project, source)
+        why = "read again with its reply: not a {}".format
+        withdrawn: set[str] = set()
+        for doc in decisions:
+            sentence = " ".join(str(doc.get("statement") or "").split())
+            if (doc.get("kind", "decision") == "decision" and not doc.get("supersedes")
+                    and said.get(sentence, "decision") != "decision"):
+                self.registry.withdraw_draft(project, doc["id"], why=why("decision"))
+                withdrawn.add(sentence)
+        for doc in threads:
+            sentence = " ".join(str(doc.get("question") or "").split())
+            if said.get(sentence, "question") != "question":
+                self.registry.withdraw_draft(project, doc["id"], why=why("question"))
+                withdrawn.add(sentence)
+        return withdrawn
 
     def _recorded(self, project: str, source: str) -> set[str]:
         """Sentences of turn ``source`` already in the registry (statements and questions)."""

@@ -168,11 +168,10 @@ class RegistryFolder:
         threads = {t.id: t for t in self.registry.threads(self.project, "OPEN")}
         candidates = [resolve.Asked(k.id, k.text, k.turn, "user", 1.0, k.value) for k in self._open_threads(seq)
                       if turn.source not in threads[k.id].sources]
-        if self.recent is not None:
-            held = {src: self.registry.store.knowledge.sentences_citing(self.project, src)
-                    for src in {it.source for it in self.recent(seq)}}
+        if self.recent is not None:  # a sentence is taken when a thread asks it (as the archive's questions do)
+            held = {(src, " ".join(t.question.split())) for t in self.registry.threads(self.project) for src in t.sources}
             candidates += resolve.sentence_candidates(
-                self.recent(seq), seq, lambda it: " ".join(it.text.split()) in held.get(it.source, ()))
+                self.recent(seq), seq, lambda it: (it.source, " ".join(it.text.split())) in held)
         target = self.linker.choose(resolve.closing_of(item, label, text, seq), candidates)
         if target is None:
             return None

@@ -127,6 +127,14 @@ class KnowledgeDocuments(KnowledgeLog):
             {"project": project, "resolution_sources": source}, {"resolution": 1})}
         return {s for s in said if s}
 
+    def drafts_from(self, project: str, source: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Active decisions and open, not dismissed threads whose only source is turn ``source``
+        (what extraction recorded from that turn alone), without embeddings."""
+        only = {"project": project, "sources": [source], "pinned": {"$ne": True}}
+        decisions = list(self._decisions.find({**only, "status": "active"}, {"embedding": 0}))
+        threads = list(self._threads.find({**only, "status": "OPEN", "dismissed": {"$ne": True}}))
+        return decisions, threads
+
     # -- conflicts --------------------------------------------------------------------------
     def open_conflict_docs(self, statuses: Sequence[str], project: str | None = None) -> list[dict[str, Any]]:
         """Conflicts in ``statuses`` raised in ``project`` or against one of its decisions."""

@@ -103,3 +103,37 @@ def test_a_question_nobody_recorded_is_opened_from_its_turn_and_closed_by_the_tu
     assert thread.status == "RESOLVED" and thread.sources[0] == turns[0].id
     assert thread.question.startswith("I am not yet certain whether")
     assert "settled" in thread.resolution
+
+
+class LiveOnly(Scripted):
+    """Labels ``phrase`` a decision only while its turn has no reply yet (what a live reading may get wrong)."""
+
+    def __init__(self, phrase: str):
+        super().__init__({})
+        self.phrase = phrase
+
+    def label(self, turns, only=None, offset=0):
+        out = super().label(turns, only, offset)
+        last = len(as_turns(turns)) - 1 + offset
+        return [Labelled(it.sentence, it.turn, it.source, it.role, "decision", 1.0, it.proba)
+                if self.phrase in it.text and it.turn == last else it for it in out]
+
+
+def test_a_draft_the_reread_no_longer_finds_is_withdrawn_and_kept(run, store):
+    reg, _ = run
+    conv = Conversation(id=conversation_id("p", "live", "2026-01-02"), project="p", title="live")
+    store.create_conversation(conv)
+    extractor = Extractor(reg, None, Settings(), classifier=LiveOnly("ran 10 test runs"))
+    for seq, content in enumerate(["I ran 10 test runs.", "Good, the numbers look stable."]):
+        turn = Turn(id=message_id(conv.id, f"m{seq}", None), conversation_id=conv.id, seq=seq,
+                    role=Role.USER if seq % 2 == 0 else Role.ASSISTANT, content=content)
+        store.insert_turn(turn, "p")
+        assert extractor.process_turn(turn, conv).ok
+        if seq == 0:
+            assert [d.statement for d in reg.active_decisions("p")] == ["I ran 10 test runs."]
+    assert reg.active_decisions("p") == []
+    [kept] = [d for d in reg.decisions("p", include_inactive=True) if d.kind == "decision"]
+    assert kept.status == "dismissed"
+    [event] = reg.events.recent("p", what="decision_withdrawn")
+    assert event["who"] == "extractor" and "reply" in event["why"]
+    assert not list(reg.corrections("p"))  # not a person's correction: no training example
