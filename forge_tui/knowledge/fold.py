@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from forge_tui.knowledge.pipeline import cues, link, resolve
+from forge_tui.knowledge.pipeline import cues, link, resolve, revise
 from forge_tui.knowledge.pipeline.classify import Labelled, TurnText
 from forge_tui.knowledge.pipeline.state import proposal_in
 from forge_tui.knowledge.records import Decision, RecordOutcome, Thread
@@ -42,13 +42,14 @@ class RegistryFolder:
     def __init__(
         self, registry: Registry, project: str, conversation_id: str | None, reword: Reword | None = None,
         embed: Callable[[str], list[float]] | None = None, recent: Recent | None = None,
-        linker: resolve.Linker | None = None,
+        linker: resolve.Linker | None = None, reviser: revise.Reviser | None = None,
     ):
         """``reword``: a model's wording on top of the drafts; ``embed``: vectors for the conflict policy;
         ``recent``: earlier sentences a resolution may settle; ``linker``: default the shipped one."""
         self.registry = registry
         self.recent = recent
         self.linker = linker if linker is not None else resolve.shipped_linker()
+        self.reviser = reviser if reviser is not None else revise.shipped_reviser()
         self.embed = embed
         self.project = project
         self.conv_id = conversation_id
@@ -83,7 +84,9 @@ class RegistryFolder:
         return out
 
     # -- known items ------------------------------------------------------------------
-    def _active(self, seq: int) -> tuple[list[link.Known], dict[str, Decision]]:
+    def _active(self, seq: int) -> tuple[list[link.Known], dict[str, Decision], dict[str, int]]:
+        """Active decisions as link candidates (``turn`` set when stated in the last ``RECENT_TURNS``), by id,
+        and the last turn of this conversation that stated each one."""
         decisions = [d for d in self.registry.decisions(self.project) if d.kind == "decision"]
         decisions.sort(key=lambda d: (d.created_at is None, d.created_at))
         here = [d for d in decisions if self.conv_id is not None and d.conversation_id == self.conv_id]
@@ -93,7 +96,7 @@ class RegistryFolder:
             recent = seq - last_seq.get(d.id, -(10**6)) <= RECENT_TURNS
             known.append(link.Known(d.id, d.statement or d.text, d.value or link.decision_value(d.statement or d.text),
                                     seq - 1 if recent else None))
-        return known, {d.id: d for d in decisions}
+        return known, {d.id: d for d in decisions}, last_seq
 
     def _similar(self, statement: str, known: list[link.Known], by_id: dict[str, Decision]) -> dict[str, float] | None:
         """Cosine of ``statement`` with each known decision's stored embedding (when there is an embedder)."""
@@ -118,7 +121,7 @@ class RegistryFolder:
         value = (link.accepted_value(proposal_in(prev.content), item.text) if accepts and prev
                  else link.decision_value(item.text))
         statement = value if accepts else item.text
-        known, by_id = self._active(seq)
+        known, by_id, last_seq = self._active(seq)
         free = [k for k in known if not by_id[k.id].pinned]
         follows = [k.id for k in known if k.turn is not None and by_id[k.id].sources
                    and prev is not None and by_id[k.id].sources[-1] == prev.source]
@@ -127,7 +130,7 @@ class RegistryFolder:
             return None
         # similar wording without a revision cue is left to the conflict policy (it asks the user)
         similar = self._similar(statement, free, by_id) if link.is_revision_cue(statement) else None
-        old = None if same else link.revised(statement, value, free, seq, similar)
+        old = None if same else self._revised(statement, value, seq, free, last_seq, similar)
         draft = {"text": (f"{value} (agreed: {item.text})" if accepts else item.text)[:400], "rationale": "",
                  "tier": DRAFT_TIER, "priority": cues.guess_priority(item.text)}
         fields = self.reword("decision", statement, draft) if self.reword and not same else draft
@@ -141,6 +144,15 @@ class RegistryFolder:
         if may_close and outcome.action != "merged" and link.may_open_decision(item.role):
             self._resolution(item, turn, seq, out, "decision", statement)  # the decision settles a question
         return outcome
+
+    def _revised(self, statement: str, value: str, seq: int, free: list[link.Known], last_seq: dict[str, int],
+                 similar: dict[str, float] | None) -> str | None:
+        """The decision this one replaces: the archive's reviser over the same candidates, then embeddings."""
+        stated = [revise.Stated(k.id, k.text, k.value, last_seq.get(k.id), bool(cues.CUES["tentative"].search(k.text)))
+                  for k in free]
+        new = revise.Stated("", statement, value, seq, bool(cues.CUES["tentative"].search(statement)))
+        hit = self.reviser.choose(new, stated)
+        return hit.key if hit is not None else link.similar_revision(statement, value, free, similar)
 
     def _constraint(self, item: Labelled, turn: TurnText) -> RecordOutcome:
         return self.registry.record_decision(

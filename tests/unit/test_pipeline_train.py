@@ -55,5 +55,19 @@ def test_resolution_linker_training_is_reproducible_and_the_shipped_one_fits(tmp
                                                                                                    "decision"}
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    with pytest.raises(ModelFileError, match="retrain it"):
+    with pytest.raises(ModelFileError, match="retrain them"):
         resolve.Linker.load(bad)
+
+
+def test_revision_linker_training_is_reproducible_and_the_shipped_one_fits(tmp_path):
+    from forge_tui.knowledge.pipeline import revise
+    from forge_tui.knowledge.pipeline.train_revise import main as train_revise
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert train_revise(["--corpus", str(DEV_FIXTURES), "--out", str(a)]) == 0
+    assert train_revise(["--corpus", str(DEV_FIXTURES), "--out", str(b)]) == 0
+    assert a.read_text() == b.read_text() and "seed 1234" in revise.Reviser.load(a).info
+    shipped = revise.shipped_reviser()
+    assert shipped.weights.shape == (len(revise.FEATURE_NAMES),) and set(shipped.thresholds) == {"decision"}
+    with pytest.raises(ModelFileError, match="train_revise"):
+        revise.Reviser.load(tmp_path / "missing.json")

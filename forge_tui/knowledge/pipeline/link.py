@@ -212,6 +212,16 @@ SIMILAR_SUBJECT = 0.75  # cosine of two decisions' embeddings that makes them on
 SIMILAR_WITH_CUE = 0.55  # the same with a revision cue ("actually", "instead", "bump")
 
 
+def similar_revision(text: str, value: str, active: list[Known], similar: dict[str, float] | None) -> str | None:
+    """The active decision whose embedding is close enough to be the same subject with another value."""
+    if not similar:
+        return None
+    mine_v = content_words(value)
+    floor = SIMILAR_WITH_CUE if is_revision_cue(text) else SIMILAR_SUBJECT
+    near = [(similar.get(k.id, 0.0), k.id) for k in active if _share(mine_v, content_words(k.value or k.text)) < SAME_VALUE]
+    return max(near)[1] if near and max(near)[0] >= floor else None
+
+
 def revised(text: str, value: str, active: list[Known], turn: int | None = None,
             similar: dict[str, float] | None = None) -> str | None:
     """The active decision this one replaces, or None.
@@ -237,12 +247,9 @@ def revised(text: str, value: str, active: list[Known], turn: int | None = None,
             best, best_score = k.id, score
     if best is not None and ((cue and best_score > 0) or best_score >= SAME_TOPIC):
         return best
-    if similar:
-        floor = SIMILAR_WITH_CUE if cue else SIMILAR_SUBJECT
-        near = [(similar.get(k.id, 0.0), k.id) for k in active
-                if _share(mine_v, content_words(k.value or k.text)) < SAME_VALUE]
-        if near and max(near)[0] >= floor:
-            return max(near)[1]
+    near = similar_revision(text, value, active, similar)
+    if near is not None:
+        return near
     last = active[-1] if active else None
     if cue and last and last.turn is not None and turn is not None and turn - last.turn <= 4:
         return last.id

@@ -18,12 +18,10 @@ candidates and ask the same ``Linker``, so they close the same questions.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -31,9 +29,11 @@ import numpy as np
 
 from forge_tui.knowledge.pipeline import cues, link
 from forge_tui.knowledge.pipeline.model import LABELS
+from forge_tui.knowledge.pipeline.pairs import PairModel
 from forge_tui.knowledge.pipeline.text import content_words
 
 WEIGHTS_FILE = "resolution_model.json"
+TRAINER = "forge_tui.knowledge.pipeline.train_resolve"
 LOOK_BACK = 10  # turns searched for a question nobody recorded
 MAX_SENTENCES = 12  # sentence candidates considered, latest first
 MIN_QUESTION = 0.05  # classifier probability of "question" for a sentence without "?" or an open cue
@@ -145,19 +145,11 @@ def pair_rows(closing: Closing, candidates: Sequence[Asked]) -> np.ndarray:
     return np.vstack([features(closing, c, rank[i], i == latest_item) for i, c in enumerate(candidates)])
 
 
-@dataclass
-class Linker:
-    """``sigmoid(x @ weights)`` per pair; the best pair above the closing label's threshold wins."""
-
-    weights: np.ndarray
-    thresholds: dict[str, float]
-    info: str = ""
+class Linker(PairModel):
+    """The best (closing, candidate) pair above the closing label's threshold wins."""
 
     def scores(self, closing: Closing, candidates: Sequence[Asked]) -> np.ndarray:
-        if not candidates:
-            return np.zeros(0, dtype=np.float32)
-        z = pair_rows(closing, candidates) @ self.weights
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        return self.proba(pair_rows(closing, candidates)) if candidates else np.zeros(0, dtype=np.float32)
 
     def choose(self, closing: Closing, candidates: Sequence[Asked]) -> Asked | None:
         """The candidate ``closing`` settles, or None (only ``eligible`` candidates are considered)."""
@@ -167,27 +159,9 @@ class Linker:
         best = int(np.argmax(p))
         return candidates[best] if p[best] >= self.thresholds.get(closing.label, 1.0) else None
 
-    def save(self, path: Path) -> None:
-        data = {"features": list(FEATURE_NAMES), "weights": [round(float(w), 6) for w in self.weights],
-                "thresholds": self.thresholds, "info": self.info}
-        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-
     @classmethod
     def load(cls, path: Path | None = None) -> "Linker":
-        from forge_tui.knowledge.pipeline.model import ModelFileError
-
-        try:
-            raw = (path.read_text(encoding="utf-8") if path is not None
-                   else resources.files(__package__).joinpath(WEIGHTS_FILE).read_text(encoding="utf-8"))
-            data = json.loads(raw)
-        except (OSError, ValueError) as exc:
-            raise ModelFileError(f"the resolution linker {path or WEIGHTS_FILE} cannot be read ({exc}); retrain it "
-                                 "with `python -m forge_tui.knowledge.pipeline.train_resolve`") from None
-        if tuple(data.get("features", ())) != FEATURE_NAMES:
-            raise ModelFileError("the resolution linker was trained on other features; retrain it with "
-                                 "`python -m forge_tui.knowledge.pipeline.train_resolve`")
-        return cls(np.asarray(data["weights"], dtype=np.float32), {k: float(v) for k, v in data["thresholds"].items()},
-                   str(data.get("info", "")))
+        return cls(**PairModel.read(WEIGHTS_FILE, FEATURE_NAMES, TRAINER, path))
 
 
 _lock = threading.Lock()

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from forge_tui.knowledge.pipeline import cues, link, resolve
+from forge_tui.knowledge.pipeline import cues, link, resolve, revise
 from forge_tui.knowledge.pipeline.artifacts import Artifacts, scan
 from forge_tui.knowledge.pipeline.classify import MAX_EMBED_CHARS, Labelled, SentenceClassifier, TurnText, as_turns
 from forge_tui.knowledge.pipeline.text import split_sentences
@@ -92,10 +92,13 @@ class ConversationState:
 class Tracker:
     """Feeds turns in order into one ``ConversationState``."""
 
-    def __init__(self, classifier: SentenceClassifier, linker: resolve.Linker | None = None):
-        """``linker``: which question a closing sentence settles (default: the shipped one)."""
+    def __init__(self, classifier: SentenceClassifier, linker: resolve.Linker | None = None,
+                 reviser: revise.Reviser | None = None):
+        """``linker``: which question a closing sentence settles; ``reviser``: which decision a new one
+        replaces (default: the shipped ones)."""
         self.classifier = classifier
         self.linker = linker if linker is not None else resolve.shipped_linker()
+        self.reviser = reviser if reviser is not None else revise.shipped_reviser()
         self.state = ConversationState()
         self.turns: list[TurnText] = []
         self._arts = Artifacts()
@@ -185,13 +188,22 @@ class Tracker:
             sources=[item.source], turns=[item.turn], confidence=item.confidence, accepts=accepts,
             tentative=bool(cues.CUES["tentative"].search(item.text)), statements=[item.text], evidence=[_span(item)],
         )  # fmt: skip
-        old_id = link.revised(statement, value, active, item.turn, self._similar(statement, active))
+        old_id = self._revised(new, statement, item)
+        if old_id is None:
+            old_id = link.similar_revision(statement, value, active, self._similar(statement, active))
         if old_id is not None:
             old = next(d for d in self.state.decisions if d.id == old_id)
             old.status, old.superseded_by = "superseded", new.id
             new.supersedes.append(old.id)
         self.state.decisions.append(new)
         return statement
+
+    def _revised(self, new: DecisionItem, statement: str, item: Labelled) -> str | None:
+        stated = [revise.Stated(d.id, d.text if not d.accepts else d.value, d.value, d.turns[-1], d.tentative,
+                                tuple(d.evidence)) for d in self.state.decisions if d.status == "active"]
+        hit = self.reviser.choose(revise.Stated("", statement, new.value, item.turn, new.tentative, (_span(item),)),
+                                  stated)
+        return hit.key if hit is not None else None
 
     def _similar(self, statement: str, active: list[link.Known]) -> dict[str, float] | None:
         """Cosine of ``statement`` with each active decision, when the classifier's embedder is ready
@@ -289,7 +301,7 @@ def proposal_in(text: str) -> str:
     return units[0] if units else text.strip()[:300]
 
 
-def extract_state(turns: Sequence[Any], classifier: SentenceClassifier,
-                  linker: resolve.Linker | None = None) -> ConversationState:
+def extract_state(turns: Sequence[Any], classifier: SentenceClassifier, linker: resolve.Linker | None = None,
+                  reviser: revise.Reviser | None = None) -> ConversationState:
     """The state of a whole conversation (turns in order)."""
-    return Tracker(classifier, linker).add_all(turns)
+    return Tracker(classifier, linker, reviser).add_all(turns)

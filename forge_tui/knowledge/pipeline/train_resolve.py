@@ -24,7 +24,7 @@ import numpy as np
 from forge_tui.knowledge.pipeline import resolve
 from forge_tui.knowledge.pipeline.classify import SentenceClassifier
 from forge_tui.knowledge.pipeline.corpus import Conversation, load
-from forge_tui.knowledge.pipeline.model import fit
+from forge_tui.knowledge.pipeline.pairs import fit_pairs
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import extract_state
 from forge_tui.knowledge.pipeline.train import DEFAULT_CORPUS, SEED
@@ -81,13 +81,6 @@ def pairs(convs: list[Conversation], classifier: SentenceClassifier) -> tuple[np
     return np.vstack(rows), np.asarray(ys, dtype=np.int64)
 
 
-def fit_linker(x: np.ndarray, y: np.ndarray, l2: float, power: float) -> np.ndarray:
-    counts = np.bincount(y, minlength=2).astype(np.float64)
-    weights = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** power, 0.0)
-    model = fit(x, y, 2, l2=l2, class_weight=weights, seed=SEED)
-    return model.weights[:, 1] - model.weights[:, 0]  # the two-class softmax as one logistic
-
-
 def question_f1(convs: list[Conversation], classifier: SentenceClassifier, linker: resolve.Linker) -> float:
     s = Scores()
     for conv in convs:
@@ -109,7 +102,7 @@ def train(corpus: Path, log=print) -> resolve.Linker:
     best = (-1.0, L2_GRID[0], POWER_GRID[0], {})
     for l2 in L2_GRID:
         for power in POWER_GRID:
-            w = fit_linker(x_tr, y_tr, l2, power)
+            w = fit_pairs(x_tr, y_tr, l2, power, SEED)
             chosen: dict[str, float] = {"resolution": 0.5, "decision": 1.0}
             top = 0.0
             for label in ("resolution", "decision"):
@@ -123,7 +116,7 @@ def train(corpus: Path, log=print) -> resolve.Linker:
                 best = (top, l2, power, dict(chosen))
     top, l2, power, thresholds = best
     log(f"chosen: l2 {l2}, power {power}, thresholds {thresholds} (dev questions F1 {top:.3f})")
-    w = fit_linker(np.vstack([x_tr, x_dv]), np.concatenate([y_tr, y_dv]), l2, power)
+    w = fit_pairs(np.vstack([x_tr, x_dv]), np.concatenate([y_tr, y_dv]), l2, power, SEED)
     digest = hashlib.sha256("\n".join(sorted(c.id for c in train_convs + dev_convs)).encode()).hexdigest()[:12]
     info = (f"seed {SEED}; {len(train_convs)} train + {len(dev_convs)} dev conversations ({digest}); "
             f"{len(y_tr) + len(y_dv)} pairs; l2 {l2}, power {power}; dev questions F1 {top:.3f}")
@@ -139,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train_resolve: no corpus folder {args.corpus}; pass --corpus DIR", file=sys.stderr)
         return 2
     linker = train(args.corpus)
-    linker.save(args.out)
+    linker.save(args.out, resolve.FEATURE_NAMES)
     print(f"wrote {args.out} ({linker.info})")
     return 0
 
