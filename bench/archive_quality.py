@@ -142,6 +142,7 @@ def main() -> int:
     ap.add_argument("--budget", type=int, default=1200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--show", action="store_true", help="print each archive's YAML")
+    ap.add_argument("--only", nargs="+", default=None, help="conversation ids (e.g. c027) to run alone")
     ap.add_argument("--misses", action="store_true",
                     help="print each key fact the archive lost, with the last turn that says it")
     args = ap.parse_args()
@@ -156,7 +157,7 @@ def main() -> int:
     from forge_tui.store.repository import Store
 
     splits = ("train", "dev") if args.split == "train+dev" else (args.split,)
-    convs = [c for s in splits for c in load(s)]
+    convs = [c for s in splits for c in load(s) if not args.only or c["id"].split("_")[0] in args.only]
     if not convs:
         print(f"no conversations in split {args.split}")
         return 1

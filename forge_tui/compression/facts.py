@@ -44,13 +44,17 @@ def key_statements(turns: Sequence[Any], covered: Iterable[str] = (), source_of:
                    n_turns: int | None = None) -> list[Statement]:
     """Candidate statements of ``turns``, most probable first. ``covered``: texts the archive
     already holds; ``n_turns``: the conversation's length when ``turns`` is its beginning."""
-    covered_words = [words(c) for c in covered if c]
+    covered = [c for c in covered if c]
+    covered_words = [words(c) for c in covered]
+    covered_text = "\n".join(covered).lower()
     units = salience.units(turns)
     salience.score(units, n_turns or len(turns))
     out: list[Statement] = []
     for position, u in enumerate(units):
         mine = words(u.text)
-        if mine and any(len(mine & cw) / len(mine) >= COVERED_SHARE for cw in covered_words):
+        # a value held nowhere verbatim ("10.0.20.5" is not held by "10", "0", "20" and "5") keeps it
+        if (mine and all(v in covered_text for v in u.signals)
+                and any(len(mine & cw) / len(mine) >= COVERED_SHARE for cw in covered_words)):
             continue
         turn = turns[u.turn]
         source = source_of(turn) if source_of else str((turn.get("id") if isinstance(turn, dict) else turn.id) or "")

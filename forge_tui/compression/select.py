@@ -1,7 +1,7 @@
 """What a default archive keeps in its budget, in order: the structured state (open threads,
 constraints, then current decisions and artifacts while they fit in ``STATE_SHARE``), key
-statements (distinct values, wherever they were said), then the most recent turns verbatim in
-whatever room is left.
+statements (distinct values, wherever they were said), a glossary of the names (paths, URLs,
+identifiers) nothing else holds, then the most recent turns verbatim in whatever room is left.
 
 Truncation to the last N tokens wins on final values said at the end; the state and the key
 statements win on what was said earlier. On the memory corpus's train+dev split, statements
@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 from forge_tui.compression import assemble
 from forge_tui.compression.facts import choose, key_statements
+from forge_tui.compression.glossary import glossary
 from forge_tui.compression.tail import recent_turns
 
 #: share of the budget the structured state may use before it gives way (threads and
@@ -23,6 +24,9 @@ from forge_tui.compression.tail import recent_turns
 STATE_SHARE = 0.3
 #: share of the room after the state that the verbatim tail takes before key statements are chosen
 TAIL_SHARE = 0.0
+#: share of the room after the state kept for the glossary (names held nowhere else); on the
+#: memory corpus's train+dev split 0.1 kept 0.844 of the key facts, none 0.837, 0.2 0.843
+GLOSSARY_SHARE = 0.1
 
 
 def state_texts(archive: dict) -> list[str]:
@@ -48,9 +52,15 @@ def fill_default(archive: dict, turns: Sequence[Any], budget: int, measure: Call
     earlier = list(turns[:first + 1]) if first < len(turns) else list(turns)
     statements = key_statements(earlier, held + list(superseded), source_of=source_of, n_turns=len(turns))
     tail_cost = measure({"turns": tail}) if tail else 0
-    chosen = choose(statements, room - tail_cost, count_text, covered=held)
-    if chosen:
-        archive["facts"] = [{"text": s.text} for s in chosen]
+    names_room = int(room * GLOSSARY_SHARE)
+    chosen = choose(statements, room - tail_cost - names_room, count_text, covered=held)
+    facts = [{"text": s.text} for s in chosen]
+    if names_room:
+        line = glossary(statements, held + [s.text for s in chosen], names_room, count_text)
+        if line:
+            facts.append({"text": line})
+    if facts:
+        archive["facts"] = facts
     # what the statements left goes back to the tail
     spare = budget - measure(archive) - 4
     tail, _ = recent_turns(turns, spare, count_text, source_of)

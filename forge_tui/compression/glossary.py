@@ -1,0 +1,81 @@
+"""The names a continuation must spell right, on one line: the archive's glossary.
+
+Paths, URLs, commands in backticks and identifiers (``conflict_log``, ``PhotoUploadWorker.kt``,
+``letsencrypt-prod``) are what a session most often loses: said once by the assistant in the
+middle of an answer, never repeated, and costly to keep as whole statements. The glossary keeps
+each such name once, as written, most salient first, in a few tokens each — the statements and
+the structured items carry what the names are for (and which are current: the glossary names
+what was mentioned, replaced names included).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+from forge_tui.compression.facts import Statement
+from forge_tui.knowledge.pipeline.artifacts import IDENT_RE, PATH_RE
+from forge_tui.knowledge.pipeline.text import INLINE_CODE_RE, URL_RE
+
+#: how the glossary statement starts (a reader of the archive sees what the list is)
+LEAD = "Names mentioned: "
+HYPHENATED_RE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+(?![\w/-])")
+CAMEL_SNAKE_RE = re.compile(r"(?<![\w.])(?:[a-z]+[A-Z]\w*|[A-Za-z][A-Za-z0-9]*_\w+)(?![\w(])")
+_KINDS = (URL_RE, INLINE_CODE_RE, PATH_RE, IDENT_RE, CAMEL_SNAKE_RE, HYPHENATED_RE)
+#: a name longer than this is a sentence in backticks, not a name
+MAX_NAME = 60
+
+
+#: how much each kind of match looks like a name (a hyphenated word is often just English)
+_SHAPE = {URL_RE: 1.0, INLINE_CODE_RE: 1.0, PATH_RE: 1.0, IDENT_RE: 0.9, CAMEL_SNAKE_RE: 0.9, HYPHENATED_RE: 0.4}
+
+
+def _plausible(name: str) -> bool:
+    alnum = sum(ch.isalnum() for ch in name)
+    return (3 <= len(name) <= MAX_NAME and alnum >= 0.6 * len(name) and any(ch.isalpha() for ch in name))
+
+
+def names(text: str) -> list[tuple[str, float]]:
+    """The names in ``text`` as written (backticks off) with how name-like their shape is, in
+    order of appearance, once each."""
+    found: list[tuple[int, str, float]] = []
+    for rx, shape in _SHAPE.items():
+        for m in rx.finditer(text):
+            name = m.group(0).strip("`'\" ").rstrip(".,;:")
+            if _plausible(name):
+                found.append((m.start(), name, shape))
+    best: dict[str, tuple[int, str, float]] = {}
+    for at, name, shape in found:
+        key = name.lower()
+        if key not in best or shape > best[key][2]:
+            best[key] = (min(at, best.get(key, (at,))[0]), name, shape)
+    return [(name, shape) for _, name, shape in sorted(best.values())]
+
+
+def glossary(statements: Iterable[Statement], held: Iterable[str], room: int, count_text: Callable[[str], int]) -> str:
+    """One statement naming what the archive does not hold yet, within ``room`` tokens: each
+    name once, ranked by the salience of the ``statements`` that say it (times how name-like it
+    looks, then by how many say it), names inside longer ones left out. "" when nothing is
+    missing or nothing fits."""
+    held_text = "\n".join(held).lower()
+    best: dict[str, tuple[float, int, str]] = {}
+    for s in statements:
+        for name, shape in names(s.text):
+            key = name.lower()
+            if key in held_text:
+                continue
+            p, count, _ = best.get(key, (0.0, 0, name))
+            best[key] = (max(p, s.score * shape), count + 1, name)
+    ranked = sorted(best.values(), key=lambda t: (-t[0], -t[1]))
+    chosen: list[str] = []
+    cost = count_text(LEAD) + 3
+    for _, _, name in ranked:
+        low = name.lower()
+        if any(low in c.lower() for c in chosen):
+            continue
+        extra = count_text(name) + 1
+        if cost + extra > room:
+            continue
+        chosen.append(name)
+        cost += extra
+    return LEAD + ", ".join(chosen) if chosen else ""

@@ -1,0 +1,34 @@
+"""The archive's glossary: names as written, once, only those nothing else holds, within its room."""
+
+from forge_tui.compression.facts import Statement
+from forge_tui.compression.glossary import LEAD, glossary, names
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def test_names_are_paths_urls_code_and_identifiers_as_written():
+    found = [n for n, _ in names("Put it in `app/workers/PhotoUploadWorker.kt`, log to conflict_log, "
+                                 "bucket insp-photos-prod, see https://example.com/v2 and call signInAnonymously.")]
+    assert "app/workers/PhotoUploadWorker.kt" in found
+    assert {"conflict_log", "insp-photos-prod", "https://example.com/v2", "signInAnonymously"} <= set(found)
+
+
+def test_punctuation_and_bare_numbers_are_not_names():
+    assert names("split on `\\r\\n`, keep `&[u8]` and version 4.4 — 12") == []
+
+
+def test_glossary_skips_what_is_held_and_keeps_the_most_salient_first():
+    statements = [Statement("write to conflict_log first", "m1", 0.9),
+                  Statement("the bucket is insp-photos-prod", "m2", 0.2),
+                  Statement("see app/sync/SyncWorker.kt", "m3", 0.6)]
+    line = glossary(statements, held=["SyncWorker.kt lives in app/sync/SyncWorker.kt"], room=100, count_text=words)
+    assert line == LEAD + "conflict_log, insp-photos-prod"
+
+
+def test_glossary_fits_its_room_and_is_empty_when_nothing_fits():
+    statements = [Statement(f"name_{i}_here is used", "m1", 1 - i / 100) for i in range(50)]
+    line = glossary(statements, held=[], room=12, count_text=words)
+    assert line.startswith(LEAD) and words(line) + 3 <= 12
+    assert glossary(statements, held=[], room=2, count_text=words) == ""
