@@ -52,8 +52,9 @@ from forge_tui.store.repository import Store
 
 log = logging.getLogger(__name__)
 
-#: at quit, how long writes still in memory may take to land
-QUIT_DRAIN_S = 0.4
+#: at quit, how long writes still in memory may take to land in a store that answers (a reply's
+#: pieces held through an outage are still landing just after it; a loaded machine needs seconds)
+QUIT_DRAIN_S = 2.0
 
 __all__ = ["SessionController", "Features", "TurnHook", "FINISH_STATUS", "usage_of"]
 

@@ -18,6 +18,16 @@ async def settle(pilot, delay: float = 0.1) -> None:
         await asyncio.sleep(delay)
 
 
+async def press(pilot, *keys: str) -> None:
+    """``pilot.press(*keys)``, tolerating the same race as ``settle``: the keys are delivered
+    before the pilot waits for every widget's queue, and a key that removes widgets (a
+    conversation switched, a reply cancelled) can leave that wait unanswered."""
+    try:
+        await pilot.press(*keys)
+    except WaitForScreenTimeout:
+        await asyncio.sleep(0.1)
+
+
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> None:
     """Pause the pilot until ``predicate()`` is true; fail with a clear message after ``timeout``."""
     waited = 0.0

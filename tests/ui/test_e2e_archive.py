@@ -77,7 +77,7 @@ async def test_decision_sidebar_compress_continue_lineage(root_app):
 
         await pilot.press("f5")
         pane = app.main_screen.query_one(ArchivePane)
-        await wait_until(pilot, lambda: pane.state in ("streaming", "ready", "failed"), timeout=30)
+        await wait_until(pilot, lambda: pane.state in ("streaming", "ready", "failed"), timeout=60)
         assert pane.has_class("-visible")
         await wait_until(pilot, lambda: pane.state in ("ready", "failed"), timeout=240)
         assert pane.state == "ready", "compression failed"

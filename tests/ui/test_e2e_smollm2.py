@@ -80,6 +80,7 @@ async def test_real_replies_survive_keys_at_random_moments(real_app, store):
     random moments of SmolLM2 replies (seeded); no crash, no turn in the wrong conversation."""
     import random
 
+    from .helpers import press, settle
     from .test_random_keys import check_store
 
     rng = random.Random(1313)
@@ -92,24 +93,24 @@ async def test_real_replies_survive_keys_at_random_moments(real_app, store):
             await wait_idle(pilot, timeout=120)
             prompt = screen.query_one(PromptInput)
             prompt.load_text(f"msg {i}: name three rivers.")
-            await pilot.press("enter")
-            await pilot.pause(rng.uniform(0.05, 1.0))
+            await press(pilot, "enter")
+            await settle(pilot, rng.uniform(0.05, 1.0))
             key = rng.choice(("ctrl+n", "escape", "f5", "f2", "none"))
             if key == "ctrl+n":
-                await pilot.press("ctrl+n")
-                await pilot.pause(0.05)
-                await pilot.press("enter")
+                await press(pilot, "ctrl+n")
+                await settle(pilot, 0.05)
+                await press(pilot, "enter")
             elif key == "f2":
-                await pilot.press("f2")
-                await pilot.pause(0.05)
-                await pilot.press("escape")
+                await press(pilot, "f2")
+                await settle(pilot, 0.05)
+                await press(pilot, "escape")
             elif key != "none":
-                await pilot.press(key)
-            await pilot.pause(0.1)
+                await press(pilot, key)
+            await settle(pilot, 0.1)
             if app.screen is not screen:
-                await pilot.press("escape")
+                await press(pilot, "escape")
             assert app.is_running
             assert {v.turn.conversation_id for v in screen.query(TurnView)} <= {screen.current_id}
-        await pilot.press("escape")
+        await press(pilot, "escape")
         await wait_idle(pilot, timeout=120)
     check_store(store)

@@ -52,6 +52,8 @@ async def test_the_banner_counts_writes_held_while_a_remote_database_is_dead(tmp
             server.start()  # same port, same data directory
             await wait_until(pilot, lambda: "store" not in banner.lines, timeout=60)
             await wait_idle(pilot, timeout=60)
+            # the banner goes once the store answers; the writes held meanwhile land after it
+            await wait_until(pilot, lambda: app.controller.state.pending_writes == 0, timeout=60)
             conv_id = app.controller.state.conversation_id
     finally:
         services.close()

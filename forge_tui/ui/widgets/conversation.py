@@ -1,7 +1,10 @@
 """The conversation pane: one ``TurnView`` per turn; replies stream as Markdown.
 
-While a reply streams, pieces go through ``Markdown.get_stream`` (appends, no
-re-render of the whole reply); when it ends the reply is rendered once, whole.
+While a reply streams, pieces are appended to the turn's Markdown at most every
+``STREAM_FLUSH_S`` (appends, no re-render of the whole reply); when it ends the reply is
+rendered once, whole. The appends run in the turn's own message loop, never in a background
+task: a ``MarkdownStream`` task outlives a turn removed mid-reply (Ctrl+N, another conversation)
+and its last append then waits for blocks that are never mounted.
 Very long turns are shown truncated with a note (the store keeps the full text).
 """
 
@@ -14,7 +17,6 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
 from forge_tui.domain.models import Role, Turn, TurnStatus
 from forge_tui.ui.markdown_text import normalize_lists
@@ -101,7 +103,6 @@ class TurnView(Vertical, can_focus=True):
         self.turn = turn
         #: (this version's 1-based index, how many versions) when it has siblings
         self.versions = versions
-        self._stream: MarkdownStream | None = None
         self._streamed = 0
         self._pending: list[str] = []
         self._flush_timer = None
@@ -205,12 +206,11 @@ class TurnView(Vertical, can_focus=True):
 
     async def _flush(self) -> None:
         self._flush_timer = None
-        if not self._pending or self._finished:
+        bodies = self.query(Markdown)
+        if not self._pending or self._finished or not bodies:
             return
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.query_one(Markdown))
         text, self._pending = "".join(self._pending), []
-        await self._stream.write(text)
+        await bodies.first().append(text)
 
     @property
     def streamed_chars(self) -> int:
@@ -223,14 +223,11 @@ class TurnView(Vertical, can_focus=True):
             self._flush_timer.stop()
             self._flush_timer = None
         self._pending = []
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
         self.turn = turn
         if message and not turn.error:
             turn.error = message
         bodies = self.query(Markdown)
-        if not bodies:  # removed while the stream stopped (the pane moved to another conversation)
+        if not bodies:  # removed (the pane moved to another conversation)
             return
         await bodies.first().update(display_text(turn.content))
         self._apply_status()
