@@ -15,6 +15,7 @@ status, superseded values presented as current; and the time per turn
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -45,9 +46,11 @@ def locate(turns: list[dict], index: dict[str, int], source: str, *texts: str) -
     content = turns[t]["content"]
     for text in texts:
         for piece in (text, text.split(" (agreed: ", 1)[-1].rstrip(")")):
-            start = content.find(piece) if piece else -1
-            if start >= 0:
-                return (t, start, start + len(piece))
+            words = piece.split()
+            # the registry keeps sentences with their whitespace folded ("a\n- b" -> "a - b")
+            found = re.search(r"\s+".join(map(re.escape, words)), content) if words else None
+            if found:
+                return (t, found.start(), found.end())
     return None
 
 

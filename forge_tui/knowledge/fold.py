@@ -12,6 +12,7 @@ or merged into by extraction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -77,6 +78,7 @@ class RegistryFolder:
                 joined = None
                 if out.opened and previous == "question" and link.continues_question(previous_text, item.text):
                     joined = out.opened[-1].id
+                joined = joined or self._asked_just_before(item, turn)
                 out.opened.append(self._question(item, turn, seq, joined))
             elif item.label == "resolution":
                 self._resolution(item, turn, seq, out)
@@ -172,6 +174,19 @@ class RegistryFolder:
             conversation_id=self.conv_id, who="extractor", why=f"asked in turn {seq}", question=item.text,
             same_as=same,
         )  # fmt: skip
+
+    def _asked_just_before(self, item: Labelled, turn: TurnText) -> str | None:
+        """The open thread asked by the sentence right before this one in the same turn, when this one goes on
+        with it ("ariadne or codespan? not sure yet which one"); the re-read may find the two apart."""
+        for thread in self.registry.threads(self.project, "OPEN"):
+            if turn.source not in thread.sources or not thread.question:
+                continue
+            asked = re.search(r"\s+".join(map(re.escape, thread.question.split())), turn.content)
+            if (asked and asked.end() <= item.sentence.start
+                    and not turn.content[asked.end():item.sentence.start].strip(" \t\r\n-*•")
+                    and link.continues_question(thread.question, item.text)):
+                return thread.id
+        return None
 
     def _resolution(self, item: Labelled, turn: TurnText, seq: int, out: Folded, label: str = "resolution",
                     text: str = "") -> Thread | None:

@@ -137,3 +137,33 @@ def test_a_draft_the_reread_no_longer_finds_is_withdrawn_and_kept(run, store):
     [event] = reg.events.recent("p", what="decision_withdrawn")
     assert event["who"] == "extractor" and "reply" in event["why"]
     assert not list(reg.corrections("p"))  # not a person's correction: no training example
+
+
+class ReplyOnly(Scripted):
+    """``phrase`` is a question only once its turn's reply is known (the re-read finds it, the live pass not)."""
+
+    def __init__(self, labels: dict[str, str], phrase: str):
+        super().__init__(labels)
+        self.phrase = phrase
+
+    def label(self, turns, only=None, offset=0):
+        out = super().label(turns, only, offset)
+        last = len(as_turns(turns)) - 1 + offset
+        return [Labelled(it.sentence, it.turn, it.source, it.role, "question", 1.0, it.proba)
+                if self.phrase in it.text and it.turn < last else it for it in out]
+
+
+def test_a_question_the_reread_finds_right_after_an_open_one_joins_it(run, store):
+    reg, _ = run
+    conv = Conversation(id=conversation_id("p", "join", "2026-01-03"), project="p", title="join")
+    store.create_conversation(conv)
+    extractor = Extractor(reg, None, Settings(),
+                          classifier=ReplyOnly({"ariadne or": "question"}, "not sure yet which one"))
+    for seq, content in enumerate(["for rendering the diagnostics: ariadne or codespan-reporting? not sure yet "
+                                   "which one", "Both work; ariadne has nicer labels."]):
+        turn = Turn(id=message_id(conv.id, f"m{seq}", None), conversation_id=conv.id, seq=seq,
+                    role=Role.USER if seq % 2 == 0 else Role.ASSISTANT, content=content)
+        store.insert_turn(turn, "p")
+        assert extractor.process_turn(turn, conv).ok
+    [thread] = reg.threads("p")
+    assert thread.question.endswith("ariadne or codespan-reporting?")
