@@ -14,29 +14,18 @@ never read. Fixed seed, full batch: the same corpus gives the same file.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from forge_tui.knowledge.pipeline import resolve
+from forge_tui.knowledge.pipeline import pair_training, resolve
 from forge_tui.knowledge.pipeline.classify import SentenceClassifier
 from forge_tui.knowledge.pipeline.corpus import Conversation, load
-from forge_tui.knowledge.pipeline.pairs import fit_pairs
+from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, overlap, provenance, search
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import extract_state
-from forge_tui.knowledge.pipeline.train import DEFAULT_CORPUS, SEED
 
 DEFAULT_OUT = Path(__file__).resolve().parent / resolve.WEIGHTS_FILE
-L2_GRID = (1e-3, 1e-2, 3e-2)
-POWER_GRID = (0.0, 0.5)
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-def _overlap(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
-    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
 
 
 class Oracle:
@@ -56,11 +45,11 @@ class Oracle:
     def choose(self, closing: resolve.Closing, candidates):
         if not candidates or closing.span is None:
             return None
-        wanted = next((q for span, q in self.resolutions if _overlap(span, closing.span)), None)
+        wanted = next((q for span, q in self.resolutions if overlap(span, closing.span)), None)
         gold = None
         if wanted is not None:
             gold = next((i for i, c in enumerate(candidates)
-                         if any(_overlap(a, b) for a in c.spans for b in self.questions.get(wanted, ()))), None)
+                         if any(overlap(a, b) for a in c.spans for b in self.questions.get(wanted, ()))), None)
             if gold is None:
                 return None  # its question is not among the candidates: nothing to learn from this one
         rows = resolve.pair_rows(closing, candidates)
@@ -96,45 +85,24 @@ def train(corpus: Path, log=print) -> resolve.Linker:
     train_convs, dev_convs = load(corpus, ("train",)), load(corpus, ("dev",))
     if not train_convs:
         raise SystemExit(f"no training conversations in {corpus}")
-    x_tr, y_tr = pairs(train_convs, classifier)
-    x_dv, y_dv = pairs(dev_convs, classifier)
-    log(f"pairs: train {len(y_tr)} ({int(y_tr.sum())} positive), dev {len(y_dv)} ({int(y_dv.sum())} positive)")
-    best = (-1.0, L2_GRID[0], POWER_GRID[0], {})
-    for l2 in L2_GRID:
-        for power in POWER_GRID:
-            w = fit_pairs(x_tr, y_tr, l2, power, SEED)
-            chosen: dict[str, float] = {"resolution": 0.5, "decision": 1.0}
-            top = 0.0
-            for label in ("resolution", "decision"):
-                scored = []
-                for th in THRESHOLDS:
-                    trial = resolve.Linker(w, {**chosen, label: th})
-                    scored.append((round(question_f1(dev_convs, classifier, trial), 4), th))
-                top, chosen[label] = max(scored)
-            log(f"l2 {l2}, class-weight power {power}: dev questions F1 {top:.3f} at {chosen}")
-            if top > best[0]:
-                best = (top, l2, power, dict(chosen))
-    top, l2, power, thresholds = best
-    log(f"chosen: l2 {l2}, power {power}, thresholds {thresholds} (dev questions F1 {top:.3f})")
-    w = fit_pairs(np.vstack([x_tr, x_dv]), np.concatenate([y_tr, y_dv]), l2, power, SEED)
-    digest = hashlib.sha256("\n".join(sorted(c.id for c in train_convs + dev_convs)).encode()).hexdigest()[:12]
-    info = (f"seed {SEED}; {len(train_convs)} train + {len(dev_convs)} dev conversations ({digest}); "
-            f"{len(y_tr) + len(y_dv)} pairs; l2 {l2}, power {power}; dev questions F1 {top:.3f}")
-    return resolve.Linker(w.astype(np.float32), thresholds, info)
+
+    def evaluate(w: np.ndarray) -> tuple[float, dict[str, float]]:
+        """Each label's threshold in turn (resolutions first), by dev questions F1."""
+        chosen: dict[str, float] = {"resolution": 0.5, "decision": 1.0}
+        top = 0.0
+        for label in ("resolution", "decision"):
+            scored = [(round(question_f1(dev_convs, classifier, resolve.Linker(w, {**chosen, label: th})), 4), th)
+                      for th in THRESHOLDS]
+            top, chosen[label] = max(scored)
+        return top, chosen
+
+    w, thresholds, summary = search(pairs(train_convs, classifier), pairs(dev_convs, classifier), evaluate,
+                                    "questions F1", log)
+    return resolve.Linker(w.astype(np.float32), thresholds, provenance(train_convs, dev_convs, summary))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
-    if not args.corpus.is_dir():
-        print(f"train_resolve: no corpus folder {args.corpus}; pass --corpus DIR", file=sys.stderr)
-        return 2
-    linker = train(args.corpus)
-    linker.save(args.out, resolve.FEATURE_NAMES)
-    print(f"wrote {args.out} ({linker.info})")
-    return 0
+    return pair_training.main("train_resolve", train, resolve.FEATURE_NAMES, DEFAULT_OUT, argv)
 
 
 if __name__ == "__main__":

@@ -14,26 +14,18 @@ train+dev. The test split is never read. Fixed seed: the same corpus gives the s
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from forge_tui.knowledge.pipeline import revise
+from forge_tui.knowledge.pipeline import pair_training, revise
 from forge_tui.knowledge.pipeline.classify import SentenceClassifier
 from forge_tui.knowledge.pipeline.corpus import Conversation, load
-from forge_tui.knowledge.pipeline.pairs import fit_pairs
+from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, overlap, provenance, search
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import extract_state
-from forge_tui.knowledge.pipeline.train import DEFAULT_CORPUS, SEED
-from forge_tui.knowledge.pipeline.train_resolve import _overlap
 
 DEFAULT_OUT = Path(__file__).resolve().parent / revise.WEIGHTS_FILE
-L2_GRID = (1e-3, 1e-2, 3e-2)
-POWER_GRID = (0.0, 0.5)
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 class Oracle:
@@ -53,11 +45,11 @@ class Oracle:
     def choose(self, new: revise.Stated, active):
         if not active or not new.spans:
             return None
-        wanted = next((d for span, d in self.revisions if _overlap(span, new.spans[0])), None)
+        wanted = next((d for span, d in self.revisions if overlap(span, new.spans[0])), None)
         gold = None
         if wanted is not None:
             gold = next((i for i, k in enumerate(active)
-                         if any(_overlap(a, b) for a in k.spans for b in self.decisions.get(wanted, ()))), None)
+                         if any(overlap(a, b) for a in k.spans for b in self.decisions.get(wanted, ()))), None)
             if gold is None:
                 return None  # the decision it revises is not among the active ones: nothing to learn here
         self.rows.extend(revise.pair_rows(new, active))
@@ -94,40 +86,20 @@ def train(corpus: Path, log=print) -> revise.Reviser:
     train_convs, dev_convs = load(corpus, ("train",)), load(corpus, ("dev",))
     if not train_convs:
         raise SystemExit(f"no training conversations in {corpus}")
-    x_tr, y_tr = pairs(train_convs, classifier)
-    x_dv, y_dv = pairs(dev_convs, classifier)
-    log(f"pairs: train {len(y_tr)} ({int(y_tr.sum())} positive), dev {len(y_dv)} ({int(y_dv.sum())} positive)")
-    best = (-9.0, L2_GRID[0], POWER_GRID[0], 1.0)
-    for l2 in L2_GRID:
-        for power in POWER_GRID:
-            w = fit_pairs(x_tr, y_tr, l2, power, SEED)
-            scored = [(round(state_score(dev_convs, classifier, revise.Reviser(w, {"decision": th})), 4), th)
-                      for th in THRESHOLDS]
-            top, th = max(scored)
-            log(f"l2 {l2}, class-weight power {power}: dev state {top:.3f} at threshold {th}")
-            if top > best[0]:
-                best = (top, l2, power, th)
-    top, l2, power, th = best
-    log(f"chosen: l2 {l2}, power {power}, threshold {th} (dev state {top:.3f})")
-    w = fit_pairs(np.vstack([x_tr, x_dv]), np.concatenate([y_tr, y_dv]), l2, power, SEED)
-    digest = hashlib.sha256("\n".join(sorted(c.id for c in train_convs + dev_convs)).encode()).hexdigest()[:12]
-    info = (f"seed {SEED}; {len(train_convs)} train + {len(dev_convs)} dev conversations ({digest}); "
-            f"{len(y_tr) + len(y_dv)} pairs; l2 {l2}, power {power}; dev state {top:.3f}")
-    return revise.Reviser(w, {"decision": th}, info)
+
+    def evaluate(w: np.ndarray) -> tuple[float, dict[str, float]]:
+        """The decision threshold, by the dev decisions' state."""
+        top, th = max((round(state_score(dev_convs, classifier, revise.Reviser(w, {"decision": th})), 4), th)
+                      for th in THRESHOLDS)
+        return top, {"decision": th}
+
+    w, thresholds, summary = search(pairs(train_convs, classifier), pairs(dev_convs, classifier), evaluate,
+                                    "state", log)
+    return revise.Reviser(w, thresholds, provenance(train_convs, dev_convs, summary))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
-    if not args.corpus.is_dir():
-        print(f"train_revise: no corpus folder {args.corpus}; pass --corpus DIR", file=sys.stderr)
-        return 2
-    reviser = train(args.corpus)
-    reviser.save(args.out, revise.FEATURE_NAMES)
-    print(f"wrote {args.out} ({reviser.info})")
-    return 0
+    return pair_training.main("train_revise", train, revise.FEATURE_NAMES, DEFAULT_OUT, argv)
 
 
 if __name__ == "__main__":
