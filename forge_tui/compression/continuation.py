@@ -12,10 +12,18 @@ _FILLER = re.compile(r"^(?:[-*•>\s]+|(?:ok(?:ay)?|fine|yes|yeah|yep|good|great
                      r"perfect|cool|then|well|hmm+)\b[,.!:;]?\s*)+", re.I)
 
 
+#: a small model sometimes answers with a line of the prompt's numbered candidate list
+#: ("1. let's start with pest … [OPEN]"): an echo, not a briefing (and often a replaced choice)
+_ECHO = re.compile(r"^\s*\d+[.)]\s|\[(?:OPEN|RESOLVED|ABANDONED)\]")
+
+
 def model_continuation(model_text: str, vocab: set[str]) -> str:
-    """The model's continuation prompt when it is grounded in the conversation, else ""."""
+    """The model's continuation prompt when it is grounded in the conversation and not an echo
+    of the prompt's candidate list, else ""."""
     text = model_text.strip()
-    return text if text and assemble.grounded(text, vocab, 0.6) and len(words(text)) >= 6 else ""
+    if not text or _ECHO.search(text):
+        return ""
+    return text if assemble.grounded(text, vocab, 0.6) and len(words(text)) >= 6 else ""
 
 
 def _brief(text: str, limit: int = 90) -> str:

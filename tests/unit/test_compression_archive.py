@@ -9,7 +9,7 @@ import pytest
 
 from forge_tui.compression import CompressionError, compress
 from forge_tui.compression.facts import choose, clauses, key_statements
-from forge_tui.compression.continuation import continuation_prose
+from forge_tui.compression.continuation import continuation_prose, model_continuation
 from forge_tui.compression.service import RULES_ONLY, approx_tokens
 from forge_tui.protocol.validate import validate_archive
 
@@ -138,3 +138,12 @@ def test_the_briefing_cuts_long_items_at_a_word():
     clause = text.split("Still open: ", 1)[1]
     assert clause.endswith("…") and clause[:-1] == title[: len(clause) - 1]
     assert title[len(clause) - 1] == " "  # the cut falls between words
+
+
+def test_a_model_briefing_that_echoes_the_candidate_list_is_not_used():
+    vocab = set("we are moving the parser to a hand written recursive descent parser and keep pest out "
+                "let's start with pest to get something working can always rewrite later".split())
+    echo = "1. let's start with pest to get something working, can always rewrite later. [OPEN]"
+    assert model_continuation(echo, vocab) == ""
+    briefing = "We are moving the parser to a hand written recursive descent parser and keep pest out."
+    assert model_continuation(briefing, vocab) == briefing
