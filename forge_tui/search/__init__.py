@@ -9,8 +9,9 @@ import). The session/UI layer uses:
   ``on_turn_persisted(message_id)`` and ``embed_pending(limit=None, full_scan=False)``;
 - ``hybrid.SearchService(store, embedder)`` with ``search(query, project=None, limit=10)``
   (or ``search_with_notes`` for the one-line notes), ``warm_up()``, ``refresh(full)``; hybrid
-  results keep the fused order unless ``rerank=True`` reorders them by ``rerank`` (a small
-  packaged logistic model learnt from Forge's own memory corpus; off by default);
+  results are the fused order moved by ``rerank.CONTEXT_BOOST`` (``boost=False``: the fused
+  order alone), or with ``rerank=True`` reordered by ``rerank`` (a small packaged logistic model
+  learnt from Forge's own memory corpus; off by default);
 - ``retrieval.retrieve_context(store, embedder, project, opening_text, budget_tokens,
   sandboxed_projects, registry=None, count_tokens=None, search=None)``;
 - ``migration.compare_models`` / ``reembed`` / ``embedding_status`` (the CLI's engine).

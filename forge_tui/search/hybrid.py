@@ -26,7 +26,7 @@ from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse
 from forge_tui.search.keyword_index import KeywordIndex, terms
 from forge_tui.search.message_feed import MessageFeed, previous_turns
 from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage, speaker
-from forge_tui.search.rerank import RERANK_DEPTH, Candidate, features, packaged_model
+from forge_tui.search.rerank import RERANK_DEPTH, Candidate, context_scores, features, packaged_model
 from forge_tui.search.snippets import make_snippet, mark
 from forge_tui.search.vector_index import VectorIndex
 from forge_tui.store.vectors import vector_to_binary
@@ -84,20 +84,24 @@ class SearchResult:
 class SearchService:
     """``search(query, project=None, limit=10)`` over the whole store.
 
-    With both halves present and ``rerank=True``, the fused ranking's best ``RERANK_DEPTH`` are ordered
-    again by the reranker. Off by default: the shipped weights may only be learnt from data Forge owns
-    (LoCoMo is CC BY-NC), and those gain little on LoCoMo and lose on the search fixture (bench/README.md).
+    With both halves present, the fused ranking's best ``RERANK_DEPTH`` are ordered again: by
+    default with ``rerank.CONTEXT_BOOST`` (hits from the conversation most of the best come from, and
+    turns of a speaker the query names, move up: three hand-set numbers), with ``rerank=True`` by
+    the learnt reranker instead (its shipped weights may only be learnt from data Forge owns; they
+    gain little on LoCoMo and lose on the search fixture, bench/README.md), with ``boost=False``
+    not at all.
     """
 
     def __init__(
         self, store: Any, embedder: Embedder | None, candidates: int = CANDIDATES,
-        semantic_weight: float = SEMANTIC_WEIGHT, rerank: bool = False,
+        semantic_weight: float = SEMANTIC_WEIGHT, rerank: bool = False, boost: bool = True,
     ):
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
         self.semantic_weight = semantic_weight
         self.rerank = rerank
+        self.boost = boost
         self.vectors = store.vectors
         self._keyword = KeywordIndex()
         self._previous_of: dict[str, str] = {}  # message id -> the turn before it (the one it answers)
@@ -244,7 +248,8 @@ class SearchService:
         docs: dict[str, dict[str, Any]] = {}
         relevance: dict[str, float] = {}
         try:
-            if self.rerank and semantic is not None and semantic.candidates and keyword is not None:
+            both = semantic is not None and bool(semantic.candidates) and keyword is not None
+            if both and (self.rerank or self.boost):
                 head, docs, relevance = self._reranked(query, ordered[:max(limit, RERANK_DEPTH)], fused,
                                                        semantic, keyword)
                 ordered[:len(head)] = head
@@ -341,7 +346,8 @@ class SearchService:
     def _reranked(
         self, query: str, head: list[str], fused: dict[str, float], semantic: Ranking, keyword: Ranking
     ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
-        """``head`` (the fused order's best) ordered by the reranker, their documents, and each one's probability."""
+        """``head`` (the fused order's best) ordered again, their documents, and each one's probability
+        (the learnt reranker's only)."""
         docs = {d["_id"]: d for d in self.store.message_docs(head, HIT_FIELDS)}
         present = [d for d in head if d in docs]
         if len(present) < 2:
@@ -358,10 +364,12 @@ class SearchService:
                 previous_keyword_z=keyword.z(before) if before else 0.0,
                 next_keyword_z=keyword.z(after) if after else 0.0,
             ))
-        probability = packaged_model().scores(features(query, candidates, keyword.idf()))
-        relevance = {c.doc_id: float(p) for c, p in zip(candidates, probability)}
-        order = sorted(present, key=lambda d: (-relevance[d], -fused[d], d))
-        return order + [d for d in head if d not in docs], docs, relevance
+        x = features(query, candidates, keyword.idf())
+        scores = packaged_model().scores(x) if self.rerank else context_scores(x)
+        score = {c.doc_id: float(p) for c, p in zip(candidates, scores)}
+        order = sorted(present, key=lambda d: (-score[d], -fused[d], d))
+        # only the learnt reranker's scores read as probabilities
+        return order + [d for d in head if d not in docs], docs, score if self.rerank else {}
 
     # -- results -------------------------------------------------------------
     def _hydrate(

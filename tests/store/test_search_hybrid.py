@@ -167,11 +167,14 @@ def test_hybrid_hits_are_reranked_when_asked_and_say_how_likely_they_answer(corp
     EmbeddingPipeline(store, minilm).embed_pending()
     query = "how do I fix a compost heap that smells"
     reranked = SearchService(store, minilm, rerank=True).search_with_notes(query, limit=10).hits
-    fused = SearchService(store, minilm).search_with_notes(query, limit=10).hits
+    fused = SearchService(store, minilm, boost=False).search_with_notes(query, limit=10).hits
+    boosted = SearchService(store, minilm).search_with_notes(query, limit=10).hits
     assert reranked and all(h.relevance is not None and 0 < h.relevance < 1 for h in reranked)
     assert [h.relevance for h in reranked] == sorted((h.relevance for h in reranked), reverse=True)
-    assert all(h.relevance is None for h in fused)
+    assert all(h.relevance is None for h in fused + boosted)  # only the learnt reranker gives probabilities
     assert [h.score for h in fused] == sorted((h.score for h in fused), reverse=True)
+    # the default order is the fused one moved by where the best hits cluster: the same hits near the top
+    assert {h.message_id for h in boosted[:3]} <= {h.message_id for h in fused}
     assert reranked[0].to_dict()["relevance"] == round(reranked[0].relevance, 6)
     keyword = SearchService(store, minilm, rerank=True).search_with_notes(query, limit=5, mode="keyword").hits
     assert keyword and all(h.relevance is None for h in keyword)  # one half alone is not reranked

@@ -93,3 +93,18 @@ def test_the_packaged_model_prefers_the_turn_that_carries_the_query_in_the_conve
                               {"pagination": 2.5, "pick": 1.0, "order": 1.2, "endpoint": 1.5}))
     assert p[1] > p[0]
     assert np.all((p > 0) & (p < 1))
+
+
+def test_context_boost_moves_up_the_conversation_the_best_hits_share_and_the_named_speaker():
+    from forge_tui.search.rerank import context_scores
+
+    cands = [cand("top", "the kiln fires at 1200 degrees", speaker="Ben", conversation="c1", fused=2.0),
+             cand("stray", "kiln prices went up", speaker="Ben", conversation="c9", fused=1.9),
+             *(cand(f"near{i}", "we glazed the bowls", speaker="Ben", conversation="c1", fused=1.0 - i / 10)
+               for i in range(5)),
+             cand("ana", "I fired my first bowl", speaker="Ana", conversation="c5", fused=0.5)]
+    scores = context_scores(features("what did Ana fire in the kiln", cands, {"kiln": 2.0, "fire": 1.0}))
+    order = [cands[i].doc_id for i in np.argsort(-scores, kind="stable")]
+    assert order.index("near0") < order.index("stray")  # its conversation holds most of the best
+    assert order.index("ana") < order.index("stray")  # the query names her
+    assert context_scores(np.zeros((0, len(FEATURES)))).shape == (0,)
