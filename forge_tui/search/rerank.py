@@ -92,11 +92,13 @@ def features(query: str, candidates: list[Candidate], idf: dict[str, float]) -> 
     return np.asarray(rows, dtype=np.float64)
 
 
-#: The default reordering of the fused best: three hand-set boosts in fused-score units (its spread
-#: is ~0.9), chosen over a grid on LoCoMo samples 0-4 only — evidence clusters where the talk was
+#: The default reordering of the fused best: five hand-set boosts in fused-score units (its spread
+#: is ~0.9), chosen over grids on LoCoMo samples 0-4 only. Evidence clusters where the talk was
 #: about it, so a candidate from the conversation holding most of the top 10, from the top hit's
-#: conversation, or spoken by someone the query names moves up. Nothing is learnt from the data.
-CONTEXT_BOOST = {"conversation_share_top10": 3.0, "same_conversation_as_top": 0.5, "speaker_named": 2.0}
+#: conversation, or spoken by someone the query names moves up; a longer turn says more (log of its
+#: word count); a "when" question prefers a turn that mentions a time. Nothing is learnt from the data.
+CONTEXT_BOOST = {"conversation_share_top10": 3.0, "same_conversation_as_top": 0.5, "speaker_named": 2.0,
+                 "log_length": 0.5, "time_for_when": 1.0}
 _FUSED = FEATURES.index("fused")
 _BOOSTED = [(FEATURES.index(name), weight) for name, weight in CONTEXT_BOOST.items()]
 
