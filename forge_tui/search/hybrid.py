@@ -85,8 +85,9 @@ class SearchService:
     """``search(query, project=None, limit=10)`` over the whole store.
 
     With both halves present, the fused ranking's best ``RERANK_DEPTH`` are ordered again: by
-    default with ``rerank.CONTEXT_BOOST`` (hits from the conversation most of the best come from, and
-    turns of a speaker the query names, move up: three hand-set numbers), with ``rerank=True`` by
+    default with ``rerank.CONTEXT_BOOST`` (hits from the conversation most of the best come from,
+    turns of a speaker the query names, longer turns and, for "when" questions, turns that mention a
+    time move up: five hand-set numbers), with ``rerank=True`` by
     the learnt reranker instead (its shipped weights may only be learnt from data Forge owns; they
     gain little on LoCoMo and lose on the search fixture, bench/README.md), with ``boost=False``
     not at all.
@@ -250,8 +251,8 @@ class SearchService:
         try:
             both = semantic is not None and bool(semantic.candidates) and keyword is not None
             if both and (self.rerank or self.boost):
-                head, docs, relevance = self._reranked(query, ordered[:max(limit, RERANK_DEPTH)], fused,
-                                                       semantic, keyword)
+                head, docs, relevance = self._reordered(query, ordered[:max(limit, RERANK_DEPTH)], fused,
+                                                        semantic, keyword)
                 ordered[:len(head)] = head
             ordered = ordered[:limit]
             matched = {d: tuple(r.name for r in (semantic, keyword) if r is not None and r.matched(d))
@@ -342,8 +343,8 @@ class SearchService:
             self._server_vector_search = False
             return None
 
-    # -- reranking -----------------------------------------------------------
-    def _reranked(
+    # -- reordering the fused best -------------------------------------------
+    def _reordered(
         self, query: str, head: list[str], fused: dict[str, float], semantic: Ranking, keyword: Ranking
     ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
         """``head`` (the fused order's best) ordered again, their documents, and each one's probability

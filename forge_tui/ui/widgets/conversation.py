@@ -3,8 +3,8 @@
 While a reply streams, pieces are appended to the turn's Markdown at most every
 ``STREAM_FLUSH_S`` (appends, no re-render of the whole reply); when it ends the reply is
 rendered once, whole. The appends run in the turn's own message loop, never in a background
-task: a ``MarkdownStream`` task outlives a turn removed mid-reply (Ctrl+N, another conversation)
-and its last append then waits for blocks that are never mounted.
+task: a ``MarkdownStream`` task outlived turns removed mid-reply (Ctrl+N, another conversation),
+left pending when the app closed.
 Very long turns are shown truncated with a note (the store keeps the full text).
 """
 
