@@ -17,6 +17,7 @@ from forge_tui.knowledge.pipeline.corpus import load, split_of
 from forge_tui.knowledge.pipeline.link import decision_value, question_title
 from forge_tui.knowledge.pipeline.model import LABELS
 from forge_tui.knowledge.pipeline.scoring import Scores, score
+from forge_tui.knowledge.pipeline.state import topic_before
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "memory_corpus"
 
@@ -87,8 +88,8 @@ def test_resolution_closes_the_question_it_answers_with_that_turn_as_source():
     labels = {"not sure yet": "question", "retention": "question", "settles it": "resolution"}
     state = extract_state(turns, Scripted(labels))
     by_title = {q.title: q for q in state.questions}
-    assert by_title["We limit per key or per ip"].status == "RESOLVED"
-    assert by_title["We limit per key or per ip"].resolved_by == "m2"
+    assert by_title["Whether we limit per key or per ip"].status == "RESOLVED"
+    assert by_title["Whether we limit per key or per ip"].resolved_by == "m2"
     assert by_title["The retention period"].status == "OPEN"
 
 
@@ -111,6 +112,21 @@ def test_decision_values(sentence, value):
 
 def test_question_title_from_tbd_uses_the_sentence_before():
     assert question_title("TBD.", "Which region hosts the backups") == "Which region hosts the backups"
+
+
+def test_question_titles_keep_the_whether_of_a_hedge():
+    assert question_title("not sure yet whether we ever let it push live.") == "Whether we ever let it push live"
+    assert question_title("still undecided on whether to ship arm64") == "Whether to ship arm64"
+
+
+def test_a_bare_hedge_is_titled_by_the_choice_posed_before_it():
+    turns = conv("ok. second thing. for the assignments jamovi or r. the students are scared of r. "
+                 "i use r myself. not sure yet")
+    state = extract_state(turns, Scripted({"not sure yet": "question"}))
+    assert [q.title for q in state.questions] == ["For the assignments jamovi or r"]
+    assert topic_before(["instacart for premium, people keep asking.", "worth it?"]) == (
+        "instacart for premium, people keep asking. worth it?")
+    assert topic_before(["ok."]) == ""
 
 
 def test_constraints_are_quoted_verbatim():

@@ -43,7 +43,7 @@ _TAIL = re.compile(r"\s*(?:\bit is\b|\bit's\b|\bthen\b|\bfor now\b|\binstead\b|\
                    r"\bthat'?s settled\b|\bthat settles it\b|[.!,;:]|\s)+$", re.I)
 _QUESTION_LEAD = re.compile(
     r"^(?:(?:one thing i don'?t know yet|open question|question|tbd|todo|to do|still undecided(?: on)?|"
-    r"not sure yet(?: (?:whether|if|how|what|which))?|not sure (?:whether|if|how|what|which)|i'?m not sure|"
+    r"not sure yet|not sure(?= (?:whether|if|how|what|which)\b)|i'?m not sure|"
     r"we (?:still )?need to (?:decide|figure out)|still need to (?:decide|figure out)|need to figure out|"
     r"haven'?t decided(?: yet)?|don'?t know yet|leave (?:it|this|that) open until[^,:]*|unclear|"
     r"(?:we'?ll )?decide later)\b[\s,:;-]*)+",

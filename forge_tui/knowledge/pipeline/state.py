@@ -9,6 +9,7 @@ proposal, restatements merge, resolutions close questions.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -17,7 +18,7 @@ import numpy as np
 from forge_tui.knowledge.pipeline import cues, link, resolve, revise
 from forge_tui.knowledge.pipeline.artifacts import Artifacts, scan
 from forge_tui.knowledge.pipeline.classify import MAX_EMBED_CHARS, Labelled, SentenceClassifier, TurnText, as_turns
-from forge_tui.knowledge.pipeline.text import split_sentences
+from forge_tui.knowledge.pipeline.text import content_words, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class Tracker:
                 scan(self._arts, turn.content, turn.source)
             units = by_turn.get(i, [])
             for j, item in enumerate(units):
-                self._apply(item, units[j - 1].text if j else "")
+                self._apply(item, topic_before([u.text for u in units[:j]]))
         self.state.artifacts = self._arts.items
         return labelled
 
@@ -286,6 +287,25 @@ class Tracker:
     def _close(self, qid: str, item: Labelled) -> None:
         q = next(q for q in self.state.questions if q.id == qid)
         q.status, q.resolution, q.resolved_by, q.resolved_turn = "RESOLVED", item.text, item.source, item.turn
+
+
+#: a sentence that poses a choice or a question ("for the assignments jamovi or r.")
+_POSES = re.compile(r"\?|\b(?:or|whether|which|should)\b", re.I)
+#: how many sentences back a bare "not sure yet" may look for what it is unsure about
+TOPIC_LOOK_BACK = 3
+
+
+def topic_before(earlier: Sequence[str]) -> str:
+    """What a bare hedge ("not sure yet", "TBD") is about: the nearest of the last few
+    sentences before it in its turn that poses a choice or a question, else the nearest that
+    says something ("" when none does)."""
+    recent = list(reversed(earlier[-TOPIC_LOOK_BACK:]))
+    for i, text in enumerate(recent):
+        if _POSES.search(text):
+            if len(content_words(text)) < 3 and i + 1 < len(recent):
+                return f"{recent[i + 1]} {text}"  # "instacart for premium. worth it?"
+            return text
+    return next((text for text in recent if len(content_words(text)) >= 2), "")
 
 
 def _span(item: Labelled) -> tuple[int, int, int]:
