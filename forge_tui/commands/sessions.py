@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from forge_tui.commands.output import rows_or_note
@@ -20,6 +21,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_sessions)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
+    listing = actions.add_parser("list", help="list conversations (what `forge sessions` alone does)")
+    # SUPPRESS: an option given before `list` is not reset by this parser's defaults
+    listing.add_argument("--project", default=argparse.SUPPRESS, help="only this project")
+    listing.add_argument("--trash", action="store_true", default=argparse.SUPPRESS, help="list the deleted ones")
+    listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    listing.set_defaults(func=cmd_sessions)
     add_trash_parsers(actions)
     add_prompt_parser(actions)
 
@@ -47,8 +54,10 @@ def cmd_sessions(args, ctx) -> int:
         {"id": c.id, "project": c.project, "title": c.title, "turns": c.turn_count, "updated": _iso(c.updated_at)}
         for c in convs
     ]
-    if not rows_or_note(rows, args.json,
-                        "No conversations yet. Run `forge` to start one, or `forge import ...` to bring history in."):
+    empty = (f"No conversations in project '{args.project}'. `forge sessions` lists every project's."
+             if args.project else
+             "No conversations yet. Run `forge` to start one, or `forge import ...` to bring history in.")
+    if not rows_or_note(rows, args.json, empty):
         return 0
     for r in rows:
         print(f"{r['id'][:8]}  {r['project']:<12} {r['turns']:>4} turns  {r['updated'][:19]}  {r['title']}")

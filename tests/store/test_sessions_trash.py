@@ -181,3 +181,12 @@ def test_cli_bad_ids_are_one_line_errors(two, forge, args, message):
     assert rc == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
     assert store.list_conversations(project=TRASH_PROJECT) == []
     assert store.get_conversation("aaaa1111").title == "Slugs"
+
+
+def test_cli_sessions_list_is_the_listing_with_its_options_either_side(two, forge):
+    rc, out, _ = forge("sessions", "list")
+    assert rc == 0 and "aaaa1111" in out and "aaaa2222" in out
+    rc, out, _ = forge("sessions", "--project", "garden", "list", "--json")
+    assert rc == 0 and {r["id"] for r in json.loads(out)} == {"aaaa1111", "aaaa2222"}
+    rc, out, _ = forge("sessions", "list", "--project", "kitchen")
+    assert rc == 0 and "No conversations in project 'kitchen'" in out
