@@ -202,6 +202,7 @@ def main() -> int:
                                  last=last, first=first, q_right=right, q_total=total,
                                  stale=stale_current(conv, archive), n_stale=len(conv["expected"].get("stale_values", [])),
                                  ratio=n / max(1, result.tokens_source), seconds=seconds,
+                                 oracle=oracle_tokens(conv, count_tokens),
                                  sections={k: count_tokens(dump_archive({k: archive[k]})) for k in SECTIONS
                                            if archive.get(k)}))
             report(mode, rows)
@@ -222,6 +223,24 @@ def print_misses(conv: dict, body: str, mode: str) -> None:
         print(f"  miss {mode} {conv['id']}: {fact!r} — last said in {at}")
 
 
+def oracle_tokens(conv: dict, count_tokens) -> int:
+    """Tokens of the fewest whole statements (the archive's units, each with its "- text: " line)
+    that hold every key fact, chosen greedily knowing the answers: what a perfect ranking of
+    statements would need."""
+    from forge_tui.compression import salience
+
+    facts = {f.lower() for f in conv["expected"].get("key_facts", [])}
+    units = [(count_tokens(u.text) + 3, {f for f in facts if f in u.text.lower()}) for u in salience.units(conv["turns"])]
+    cost = 0
+    while facts:
+        tokens, holds = max(units, key=lambda u: len(u[1] & facts) / u[0])
+        if not holds & facts:
+            break
+        facts -= holds
+        cost += tokens
+    return cost
+
+
 def report(mode: str, rows: list[dict]) -> None:
     mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
     q_right = sum(r["q_right"] for r in rows)
@@ -238,6 +257,11 @@ def report(mode: str, rows: list[dict]) -> None:
         f"{k} {sum(r['sections'].get(k, 0) for r in rows) / len(rows):.0f}" for k in SECTIONS))
     secs = sorted(r["seconds"] for r in rows)
     print(f"seconds per archive: median {statistics.median(secs):.2f}, max {secs[-1]:.2f}")
+    if mode == "default":
+        room = [r["sections"].get("facts", 0) + r["sections"].get("turns", 0) for r in rows]
+        print(f"statements' room: median {statistics.median(room):.0f} tokens; whole statements holding every key "
+              f"fact (chosen knowing them): median {statistics.median(r['oracle'] for r in rows):.0f} tokens, "
+              f"within the room in {sum(r['oracle'] <= x for r, x in zip(rows, room))} of {len(rows)}")
     worst = sorted(rows, key=lambda r: r["facts"] - r["last"])[:5]
     print("lowest vs last-N: " + ", ".join(f"{r['id']} {r['facts']:.2f}/{r['last']:.2f}" for r in worst))
 
