@@ -40,7 +40,7 @@ def test_pin_dismiss_edit_resolve_survive_a_restart(forge, store, turn, capsys):
     assert forge("decisions", "edit", "D001", "Free shipping from €50") == 0
     assert forge("threads", "resolve", "T001", "--note", "yes, via DHL", "--turn", turn.id) == 0
     out = capsys.readouterr().out
-    assert "D001 pinned as decision" in out and "T001 pinned as question: We ship to Switzerland" in out
+    assert "D001 pinned as decision" in out and "T001 pinned as question: Whether we ship to Switzerland" in out
 
     fresh = Registry(store)  # a restart: nothing but what the database holds
     d1, d2 = fresh.get_decision("shop", "D001"), fresh.get_decision("shop", "D002")

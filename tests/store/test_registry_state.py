@@ -81,7 +81,7 @@ def test_resolution_closes_the_thread_with_that_turn_as_source(run):
     turns = feed({"not sure yet": "question", "settles it": "resolution"},
                  "not sure yet whether we limit per key or per ip.", "Noted.", "per key then, that settles it.")
     (t,) = reg.threads("p")
-    assert (t.status, t.title, t.resolution_sources) == ("RESOLVED", "We limit per key or per ip", [turns[2].id])
+    assert (t.status, t.title, t.resolution_sources) == ("RESOLVED", "Whether we limit per key or per ip", [turns[2].id])
     assert t.question == "not sure yet whether we limit per key or per ip."
 
 
