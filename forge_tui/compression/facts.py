@@ -56,6 +56,8 @@ def key_statements(turns: Sequence[Any], covered: Iterable[str] = (), source_of:
         if (mine and all(v in covered_text for v in u.signals)
                 and any(len(mine & cw) / len(mine) >= COVERED_SHARE for cw in covered_words)):
             continue
+        if not u.signals and (u.text.rstrip().endswith(":") or len(content_words(u.text)) < 3):
+            continue  # "Yes, a few ways:", "second one.": nothing a continuation could use
         turn = turns[u.turn]
         source = source_of(turn) if source_of else str((turn.get("id") if isinstance(turn, dict) else turn.id) or "")
         out.append(Statement(u.text, source, u.p, _terms(u.text, u.signals), 1.0, u.kind == "code", position,

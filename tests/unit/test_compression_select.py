@@ -104,3 +104,13 @@ def test_a_replaced_choice_is_not_kept_as_a_statement(store):
     cid = _store(store, GARDEN)
     archive = compress(store, None, cid).archive
     assert not any("let's start with watering at 06:30" in f["text"] for f in archive.get("facts", []))
+
+
+def test_leads_and_acknowledgements_are_not_key_statements():
+    from forge_tui.compression.facts import key_statements
+
+    turns = [{"id": "m0", "role": "user", "content": "second one. can moodle show who skipped quiz 2?"},
+             {"id": "m1", "role": "assistant", "content": "Yes, a few ways:\n- the Grades report, filter 'not attempted'"}]
+    texts = [s.text for s in key_statements(turns)]
+    assert "second one." not in texts and "Yes, a few ways:" not in texts
+    assert any("quiz 2" in t for t in texts) and any("Grades report" in t for t in texts)
