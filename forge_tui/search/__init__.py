@@ -9,7 +9,8 @@ import). The session/UI layer uses:
   ``on_turn_persisted(message_id)`` and ``embed_pending(limit=None, full_scan=False)``;
 - ``hybrid.SearchService(store, embedder)`` with ``search(query, project=None, limit=10)``
   (or ``search_with_notes`` for the one-line notes), ``warm_up()``, ``refresh(full)``; hybrid
-  results are the fused order moved by ``rerank.CONTEXT_BOOST`` (``boost=False``: the fused
+  results are the fused order seen through turn windows (``windows``: neighbours' scores and
+  dates the query names) and moved by ``rerank.CONTEXT_BOOST`` (``boost=False``: the fused
   order alone), or with ``rerank=True`` reordered by ``rerank`` (a small packaged logistic model
   learnt from Forge's own memory corpus; off by default);
 - ``retrieval.retrieve_context(store, embedder, project, opening_text, budget_tokens,

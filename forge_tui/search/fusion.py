@@ -15,6 +15,7 @@ in that half, so a message waiting to be embedded is still found by its words.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from forge_tui.search.keyword_index import ScoredRows
 
@@ -78,14 +79,21 @@ def fuse(rankings: list[Ranking], semantic_weight: float = SEMANTIC_WEIGHT) -> d
     present = [r for r in rankings if r.candidates]
     if not present:
         return {}
-    if len(present) == 1:
-        weights = {present[0].name: 1.0}
-    else:
-        weights = {r.name: (semantic_weight if r.name == "semantic" else 1.0 - semantic_weight) for r in present}
     ids: dict[str, None] = {}
     for r in present:
         for doc_id, score in r.candidates:
             if r.name == "keyword" and score <= 0:
                 continue  # a keyword "candidate" that matched no word is filler, not evidence
             ids.setdefault(doc_id)
-    return {doc_id: sum(weights[r.name] * r.z(doc_id) for r in present) for doc_id in ids}
+    score_of = fused_score(present, semantic_weight)
+    return {doc_id: score_of(doc_id) for doc_id in ids}
+
+
+def fused_score(rankings: list[Ranking], semantic_weight: float = SEMANTIC_WEIGHT) -> Callable[[str], float]:
+    """The fused score of any document the rankings can score, candidate or not (a neighbour of one)."""
+    present = [r for r in rankings if r.candidates]
+    if len(present) == 1:
+        weights = {present[0].name: 1.0}
+    else:
+        weights = {r.name: (semantic_weight if r.name == "semantic" else 1.0 - semantic_weight) for r in present}
+    return lambda doc_id: sum(weights[r.name] * r.z(doc_id) for r in present)

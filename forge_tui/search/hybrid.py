@@ -22,13 +22,14 @@ import numpy as np
 from pymongo.errors import OperationFailure, PyMongoError
 
 from forge_tui.search.embedder import Embedder, EmbedderError
-from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse
+from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse, fused_score
 from forge_tui.search.keyword_index import KeywordIndex, terms
 from forge_tui.search.message_feed import MessageFeed, previous_turns
 from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage, speaker
 from forge_tui.search.rerank import RERANK_DEPTH, Candidate, context_scores, features, packaged_model
 from forge_tui.search.snippets import make_snippet, mark
 from forge_tui.search.vector_index import VectorIndex
+from forge_tui.search.windows import ordering_scores, with_neighbours
 from forge_tui.store.vectors import vector_to_binary
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,9 @@ class SearchService:
     """``search(query, project=None, limit=10)`` over the whole store.
 
     With both halves present, the fused ranking's best ``RERANK_DEPTH`` are ordered again: by
-    default with ``rerank.CONTEXT_BOOST`` (hits from the conversation most of the best come from,
+    default through turn windows (``windows``: neighbours of the best join the candidates, a turn
+    gains from its neighbours' scores and from being written on a date the query names), then
+    with ``rerank.CONTEXT_BOOST`` (hits from the conversation most of the best come from,
     turns of a speaker the query names, longer turns and, for "when" questions, turns that mention a
     time move up: five hand-set numbers), with ``rerank=True`` by
     the learnt reranker instead (its shipped weights may only be learnt from data Forge owns; they
@@ -107,6 +110,7 @@ class SearchService:
         self._keyword = KeywordIndex()
         self._previous_of: dict[str, str] = {}  # message id -> the turn before it (the one it answers)
         self._next_of: dict[str, str] = {}
+        self._created_at: dict[str, datetime | None] = {}  # message id -> when it was written (dates a query names)
         # no periodic full rescan inside a search (seconds at 100k messages): turns written
         # with old timestamps (imports) come in through ``refresh(full=True)`` from a worker
         self._keyword_feed = MessageFeed(store, rescan_s=0)
@@ -174,6 +178,7 @@ class SearchService:
                 # ~10x the search itself at 100k messages (bench/search_latency.py)
                 self._previous_of[doc["_id"]] = before["_id"]
                 self._next_of[before["_id"]] = doc["_id"]
+            self._created_at[doc["_id"]] = doc.get("created_at")
             self._keyword_feed.mark(doc)
 
     def _sync_vectors(self) -> None:
@@ -242,16 +247,22 @@ class SearchService:
                 trashed = self.store.trashed_message_ids()
             except PyMongoError as exc:
                 return SearchResult([], [f"the message store cannot be read ({exc}); check that the server is running"])
-        fused = fuse([r for r in (semantic, keyword) if r is not None], self.semantic_weight)
+        halves = [r for r in (semantic, keyword) if r is not None]
+        fused = fuse(halves, self.semantic_weight)
+        both = semantic is not None and bool(semantic.candidates) and keyword is not None
+        order_by = fused
+        if both and self.boost and not self.rerank:  # the learnt reranker reads the neighbours itself
+            score_of = fused_score(halves, self.semantic_weight)
+            fused = with_neighbours(fused, score_of, self._previous_of, self._next_of)
+            order_by = ordering_scores(query, fused, score_of, self._previous_of, self._next_of, self._created_at)
         # turns of conversations in the trash stay indexed (a restore brings them back at once) but never come out
         fused = {d: score for d, score in fused.items() if d not in trashed}
-        ordered = sorted(fused, key=lambda d: (-fused[d], d))
+        ordered = sorted(fused, key=lambda d: (-order_by[d], d))
         docs: dict[str, dict[str, Any]] = {}
         relevance: dict[str, float] = {}
         try:
-            both = semantic is not None and bool(semantic.candidates) and keyword is not None
             if both and (self.rerank or self.boost):
-                head, docs, relevance = self._reordered(query, ordered[:max(limit, RERANK_DEPTH)], fused,
+                head, docs, relevance = self._reordered(query, ordered[:max(limit, RERANK_DEPTH)], order_by,
                                                         semantic, keyword)
                 ordered[:len(head)] = head
             ordered = ordered[:limit]
@@ -347,8 +358,8 @@ class SearchService:
     def _reordered(
         self, query: str, head: list[str], fused: dict[str, float], semantic: Ranking, keyword: Ranking
     ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
-        """``head`` (the fused order's best) ordered again, their documents, and each one's probability
-        (the learnt reranker's only)."""
+        """``head`` (the best by ``fused``: the fused scores, or what the windows made of them) ordered
+        again, their documents, and each one's probability (the learnt reranker's only)."""
         docs = {d["_id"]: d for d in self.store.message_docs(head, HIT_FIELDS)}
         present = [d for d in head if d in docs]
         if len(present) < 2:
