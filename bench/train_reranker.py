@@ -40,7 +40,7 @@ from reranker_corpus import load_corpus  # noqa: E402
 from forge_tui.config import EmbeddingSpec  # noqa: E402
 from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse  # noqa: E402
 from forge_tui.search.keyword_index import KeywordIndex  # noqa: E402
-from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage, speaker  # noqa: E402
+from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage, query_passage, speaker  # noqa: E402
 from forge_tui.search.rerank import (  # noqa: E402
     FEATURES, MODEL_PATH, RERANK_DEPTH, Candidate, RerankModel, features, fit,
 )
@@ -68,6 +68,14 @@ def load(path: Path, samples: range = TRAIN_SAMPLES) -> tuple[list[dict], list[d
     return docs, questions
 
 
+def query_texts(docs, questions) -> list[str]:
+    """What ``SearchService`` embeds for each question: ``query_passage`` with its project's speakers."""
+    speakers: dict[str, set[str]] = {}
+    for d in docs:
+        speakers.setdefault(d["project"], set()).add(speaker(d))
+    return [query_passage(q["question"], speakers.get(q["project"], set())) for q in questions]
+
+
 def candidate_sets(docs, questions, embedder) -> list[tuple[dict, list[Candidate], np.ndarray]]:
     """Per question: its fused order's best candidates and their features, as ``SearchService`` builds them."""
     keyword = KeywordIndex()
@@ -77,7 +85,7 @@ def candidate_sets(docs, questions, embedder) -> list[tuple[dict, list[Candidate
     passage_vectors = embedder.embed([passage(d)[:EMBED_CHARS] for d in docs])
     vectors = VectorIndex(passage_vectors.shape[1])
     vectors.add_many([d["_id"] for d in docs], passage_vectors, [d["project"] for d in docs])
-    query_vectors = embedder.embed([q["question"][:EMBED_CHARS] for q in questions])
+    query_vectors = embedder.embed(query_texts(docs, questions))
     by_id = {d["_id"]: d for d in docs}
     out = []
     for q, qvec in zip(questions, query_vectors):
@@ -145,7 +153,7 @@ def main() -> int:
     else:
         docs, questions = load_corpus()
     embedder = caching_embedder(EmbeddingSpec(), True)
-    texts = [passage(d)[:EMBED_CHARS] for d in docs] + [q["question"][:EMBED_CHARS] for q in questions]
+    texts = [passage(d)[:EMBED_CHARS] for d in docs] + query_texts(docs, questions)
     if not all(hashlib.sha1(t.encode("utf-8", "replace")).hexdigest() in embedder.cache for t in texts):
         embedder.start_loading()  # only when bench/.cache lacks some vector
         if not embedder.wait(600):

@@ -25,7 +25,7 @@ from forge_tui.search.embedder import Embedder, EmbedderError
 from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse, fused_score
 from forge_tui.search.keyword_index import KeywordIndex, terms
 from forge_tui.search.message_feed import MessageFeed, previous_turns
-from forge_tui.search.passages import EMBED_CHARS, keyword_context, passage, speaker
+from forge_tui.search.passages import ROLE_NAMES, keyword_context, passage, query_passage, speaker
 from forge_tui.search.rerank import RERANK_DEPTH, Candidate, context_scores, features, packaged_model
 from forge_tui.search.snippets import make_snippet, mark
 from forge_tui.search.vector_index import VectorIndex
@@ -111,6 +111,7 @@ class SearchService:
         self._previous_of: dict[str, str] = {}  # message id -> the turn before it (the one it answers)
         self._next_of: dict[str, str] = {}
         self._created_at: dict[str, datetime | None] = {}  # message id -> when it was written (dates a query names)
+        self._speakers: dict[str | None, set[str]] = {None: set()}  # project (None: all) -> speakers' names
         # no periodic full rescan inside a search (seconds at 100k messages): turns written
         # with old timestamps (imports) come in through ``refresh(full=True)`` from a worker
         self._keyword_feed = MessageFeed(store, rescan_s=0)
@@ -179,6 +180,10 @@ class SearchService:
                 self._previous_of[doc["_id"]] = before["_id"]
                 self._next_of[before["_id"]] = doc["_id"]
             self._created_at[doc["_id"]] = doc.get("created_at")
+            name = speaker(doc)
+            if name.lower() not in ROLE_NAMES:
+                self._speakers.setdefault(doc.get("project") or "default", set()).add(name)
+                self._speakers[None].add(name)
             self._keyword_feed.mark(doc)
 
     def _sync_vectors(self) -> None:
@@ -288,7 +293,7 @@ class SearchService:
             return None
         notes.extend(self.consistency_notes())
         try:
-            qvec = emb.embed([query[:EMBED_CHARS]])[0]
+            qvec = emb.embed([query_passage(query, self._speakers.get(project, ()))])[0]
         except EmbedderError as exc:
             notes.append(f"keyword results only: {exc}")
             return None

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from forge_tui.search.keyword_index import terms
+from forge_tui.search.passages import names
 
 #: How many of the fused ranking's best candidates are looked at again.
 RERANK_DEPTH = 50
@@ -70,7 +71,7 @@ def features(query: str, candidates: list[Candidate], idf: dict[str, float]) -> 
     weights = {t: idf.get(t, 0.0) for t in qterms}
     total = sum(weights.values()) or 1.0
     speakers = {c.speaker for c in candidates if c.speaker}
-    named = {s for s in speakers if _names(lowered, s)}
+    named = {s for s in speakers if names(lowered, s)}
     when = 1.0 if _WHEN.search(query) else 0.0
     top10 = [c.conversation for c in candidates[:10]]
     top = candidates[0].conversation
@@ -108,14 +109,6 @@ def context_scores(x: np.ndarray) -> np.ndarray:
     if x.shape[0] == 0:
         return np.zeros(0)
     return x[:, _FUSED] + sum(weight * x[:, column] for column, weight in _BOOSTED)
-
-
-def _names(lowered_query: str, speaker: str) -> bool:
-    """Whether the query names ``speaker`` as a word ("Caroline's" counts, "Carolina" does not)."""
-    name = speaker.lower().strip()
-    if not name or name in ("user", "assistant", "system"):
-        return False
-    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lowered_query) is not None
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,19 @@ def test_fused_score_scores_any_document_as_fuse_scores_its_candidates():
     assert all(fused[d] == pytest.approx(score(d)) for d in fused)
     assert score("d") == pytest.approx(0.4 * keyword.z("d"))  # not a semantic candidate: average there
     assert fused_score([semantic], 0.6)("a") == pytest.approx(semantic.z("a"))
+
+
+def test_query_passage_asks_as_the_speakers_it_names():
+    from forge_tui.search.passages import names, query_passage
+
+    speakers = {"Caroline", "Mel", "user"}
+    assert query_passage("When did Caroline go to the support group?", speakers) == "When did I go to the support group?"
+    assert query_passage("What is caroline's relationship status?", speakers) == "What is my relationship status?"
+    assert query_passage("Did Mel and Caroline both paint?", speakers) == "Did I and I both paint?"
+    # a longer name is not half-replaced, a name inside another word is not a name, roles are not names
+    assert query_passage("What did Melanie say?", speakers) == "What did Melanie say?"
+    assert query_passage("what did the user ask for", speakers) == "what did the user ask for"
+    assert query_passage("Caroline", speakers) == "Caroline"  # "I" alone would say nothing
+    assert query_passage("x" * 5000, speakers) == "x" * 2000
+    assert names("did caroline's talk help", "Caroline") and not names("carolina", "Caroline")
+    assert not names("the assistant said", "assistant")
