@@ -71,3 +71,28 @@ def test_revision_linker_training_is_reproducible_and_the_shipped_one_fits(tmp_p
     assert shipped.weights.shape == (len(revise.FEATURE_NAMES),) and set(shipped.thresholds) == {"decision"}
     with pytest.raises(ModelFileError, match="train_revise"):
         revise.Reviser.load(tmp_path / "missing.json")
+
+
+def test_held_out_classifiers_label_each_conversation_with_weights_that_never_saw_it():
+    from forge_tui.knowledge.pipeline.corpus import load
+    from forge_tui.knowledge.pipeline.train import SEED, class_weights, fit, held_out_classifiers, rows_for
+
+    convs = load(DEV_FIXTURES)
+    assert len(convs) >= 2
+    shipped = shipped_model()
+    held = held_out_classifiers(convs, shipped, log=lambda *_: None)
+    assert set(held) == {c.id for c in convs}
+    first, rest = convs[0], [c for i, c in enumerate(sorted(convs, key=lambda c: c.id)) if i % min(4, len(convs))]
+    rows = rows_for(rest, live_copies=True)
+    expected = fit(rows.cue, rows.y, len(LABELS), l2=shipped.l2, class_weight=class_weights(rows.y, shipped.power),
+                   seed=SEED)
+    assert np.array_equal(held[first.id].model.cues.weights, expected.weights)
+    assert held[first.id].model.thresholds == shipped.thresholds and held[first.id].model.full is None
+
+
+def test_the_fit_settings_travel_with_the_weights(tmp_path):
+    model = shipped_model()
+    path = tmp_path / "m.npz"
+    SentenceModel(None, model.cues, model.feature_names, 0, "x", model.thresholds, (), 1e-2, 0.75).save(path)
+    loaded = SentenceModel.load(path)
+    assert (loaded.l2, loaded.power) == (1e-2, 0.75)

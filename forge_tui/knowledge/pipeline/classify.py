@@ -1,7 +1,8 @@
 """Label every sentence of a conversation: decision, question, resolution, constraint, request, other.
 
 The learned model decides; rules only fence it: code blocks and empty units are
-``other``, an assistant never makes a ``request``. With an embedder that is
+``other``, an assistant never makes a ``request``, a user sentence that opens by
+asking for content ("List 50 languages…") is never a ``decision``. With an embedder that is
 ready the ``full`` weights run (embedding + cues); otherwise the ``cues``
 weights (same features minus the embedding), so the result is always defined.
 """
@@ -93,6 +94,7 @@ def turn_units(
     units = [s for s in split_sentences(turn.content) if s.kind != "code"][:MAX_UNITS_PER_TURN]
     prev_proposes = bool(prev and prev.role == "assistant" and cues.proposes(prev.content[:4000]))
     prev_asks = bool(prev and cues.asks(prev.content[:4000]))
+    wants_report = bool(prev and prev.role == "assistant" and cues.WANTS_REPORT.search(prev.content[-1500:]))
     reply = _Reply.of(nxt)
     before = _Reply.of(prev) if prev is not None and prev.role != turn.role else _Reply()
     out = []
@@ -103,6 +105,7 @@ def turn_units(
             prev_role=prev.role if prev else "", prev_proposes=prev_proposes, prev_asks=prev_asks,
             has_next=nxt is not None, next_confirms=reply.head and overlap >= 0.3, next_overlap=overlap,
             next_head=reply.head, next_asks_back=reply.asks, prev_overlap=before.overlap(s.text),
+            next_first_overlap=reply.opening_overlap(s.text), prev_wants_report=wants_report,
         )))  # fmt: skip
     return out
 
@@ -110,6 +113,7 @@ def turn_units(
 @dataclass(frozen=True)
 class _Reply:
     words: frozenset[str] = frozenset()
+    opening: frozenset[str] = frozenset()  # the words of its first two prose units
     head: bool = False
     asks: bool = False
 
@@ -119,12 +123,16 @@ class _Reply:
             return cls()
         units = [s.text for s in split_sentences(turn.content[:4000]) if s.kind != "code"]
         first = units[0] if units else ""
-        return cls(frozenset(content_words(turn.content[:4000])), bool(cues.CUES["restate"].search(first)),
-                   first.rstrip().endswith("?"))
+        return cls(frozenset(content_words(turn.content[:4000])), frozenset(content_words(" ".join(units[:2]))),
+                   bool(cues.CUES["restate"].search(first)), first.rstrip().endswith("?"))
 
     def overlap(self, text: str) -> float:
         mine = content_words(text)
         return len(mine & self.words) / len(mine) if mine and self.words else 0.0
+
+    def opening_overlap(self, text: str) -> float:
+        mine = content_words(text)
+        return len(mine & self.opening) / len(mine) if mine and self.opening else 0.0
 
 
 class SentenceClassifier:
@@ -162,6 +170,9 @@ class SentenceClassifier:
                 p = np.eye(len(LABELS))[0]
             if ctx.role != "user":
                 p[LABELS.index("request")] = 0.0
+            elif cues.ASKS_FOR_WORK.match(s.text):  # what the model gave a choice is the request's
+                p[LABELS.index("request")] += p[LABELS.index("decision")]
+                p[LABELS.index("decision")] = 0.0
             raw = tuple(float(x) for x in p)
             p[self.margin_mask(p, ctx.role, path)] = 0.0
             label = LABELS[int(np.argmax(p))]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from forge_tui.knowledge.pipeline import lexical
+
 _I = re.IGNORECASE
 
 CUES: dict[str, re.Pattern[str]] = {
@@ -94,8 +96,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "prev_assistant_proposes", "prev_asks", "prev_user", "agree_after_proposal", "open_then_question",
     "has_next", "next_confirms", "next_overlap", "next_head", "next_asks_back",
     "prev_overlap", "user_x_prev_overlap", "answer_to_ask", "short_answer", "picks_offered",
+    "next_first_overlap", "user_x_next_first_overlap", "prev_wants_report", "past_tense", "reports_number",
     *(f"assistant_x_{name}" for name in ("commit", "commit_strong", "it_is", "revise", "open", "resolve", "must", "restate",
                                          "take", "key_value", "then_end")),
+    *lexical.NAMES,
 )
 _CROSSED = ("commit", "commit_strong", "it_is", "revise", "open", "resolve", "must", "restate", "take", "key_value", "then_end")
 
@@ -121,6 +125,21 @@ class Context:
     # share of this sentence's words the previous turn (the other speaker's) used: an answer picking
     # one of the offered options ("isc then", "binary search yes") repeats the option's words
     prev_overlap: float = 0.0
+    next_first_overlap: float = 0.0  # share of this sentence's words the reply's opening sentences repeat
+    prev_wants_report: bool = False  # the previous (assistant) turn asked the user to run, measure or tell something
+
+
+_PAST = re.compile(r"\b(?!(?:need|feed|speed|seed|indeed|embed|bed|red|shed|based|used|ed)\b)[a-z]{2,}ed\b", _I)
+#: "run 2: macro-F1 0.84", "MaxArraySize is 1001", "B = 41,800": a measured or quoted number, not a choice
+_REPORTS_NUMBER = re.compile(r"\b(is|are|was|were|says|came|comes|got|gives|took|takes)\s+(about |around |only |now )?"
+                             r"[$€£~]?\d|[:=]\s*[$€£~]?\d[\d,.]*\s*(%|ms|s|gb|mb|eur|usd|k|x)?\b", _I)
+#: a sentence that opens by asking for content ("List 50 languages…", "Give me ten names…"): a request,
+#: never a choice, whatever its words (in the corpus no user decision opens this way)
+ASKS_FOR_WORK = re.compile(r"^\W*(please |pls )?(list|write|explain|give me|show me|draft|sketch|summari[sz]e|"
+                           r"generate|translate|compare|describe|tell me|outline|walk me)\b", _I)
+WANTS_REPORT = re.compile(r"\b(let me know|tell me|paste|send me|share (the|your)|what do you (get|see)|report back|"
+                          r"run (this|it|the)|try (this|it|running)|measure|check (what|whether|if|how)|can you (run|check|"
+                          r"measure|try|paste|send|share))\b", _I)
 
 
 def hits(text: str) -> dict[str, bool]:
@@ -163,9 +182,14 @@ def features(text: str, ctx: Context) -> np.ndarray:
         float(ctx.role == "user" and n_words <= 8 and ctx.prev_role == "assistant" and "?" not in stripped
               and not h["request"]),
         float(ctx.role == "user" and ctx.prev_overlap >= 0.5 and "?" not in stripped and not h["request"]),
+        ctx.next_first_overlap,
+        float(ctx.role == "user") * ctx.next_first_overlap,
+        float(ctx.prev_wants_report and ctx.role == "user"),
+        min(1.0, len(_PAST.findall(stripped[:CUE_CHARS])) / 2.0),
+        float(bool(_REPORTS_NUMBER.search(stripped[:CUE_CHARS]))),
         *(float(ctx.role == "assistant" and h[name]) for name in _CROSSED),
     ]
-    return np.asarray(values, dtype=np.float32)
+    return np.concatenate([np.asarray(values, dtype=np.float32), lexical.features(stripped)])
 
 
 def proposes(text: str) -> bool:

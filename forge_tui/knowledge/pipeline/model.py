@@ -72,6 +72,9 @@ class SentenceModel:
     thresholds: tuple[float, ...] = (0.0,) * (2 * len(LABELS))
     #: the same for the ``full`` weights (their probabilities differ); empty: ``thresholds``
     full_thresholds: tuple[float, ...] = ()
+    #: the cue weights' regularisation and class-weight power (what a held-out refit reuses)
+    l2: float = 3e-3
+    power: float = 0.5
 
     def role_thresholds(self, role: str, path: str = "cues") -> tuple[float, ...]:
         n = len(LABELS)
@@ -82,7 +85,8 @@ class SentenceModel:
         arrays = {"cues": self.cues.weights, "labels": np.array(self.cues.labels),
                   "feature_names": np.array(self.feature_names), "embed_dim": np.array(self.embed_dim),
                   "info": np.array(self.info), "thresholds": np.array(self.thresholds, dtype=np.float32),
-                  "full_thresholds": np.array(self.full_thresholds, dtype=np.float32)}
+                  "full_thresholds": np.array(self.full_thresholds, dtype=np.float32),
+                  "fit": np.array([self.l2, self.power], dtype=np.float64)}
         if self.full is not None:
             arrays["full"] = self.full.weights
         np.savez_compressed(path, **arrays)
@@ -112,8 +116,9 @@ class SentenceModel:
         full = LinearModel(data["full"], labels) if "full" in data else None
         thresholds = tuple(float(x) for x in data["thresholds"]) if "thresholds" in data else (0.0,) * (2 * len(LABELS))
         full_thresholds = tuple(float(x) for x in data["full_thresholds"]) if "full_thresholds" in data else ()
+        l2, power = (float(x) for x in data["fit"]) if "fit" in data else (3e-3, 0.5)
         return cls(full, LinearModel(data["cues"], labels), tuple(str(s) for s in data["feature_names"]),
-                   int(data["embed_dim"]), str(data.get("info", "")), thresholds, full_thresholds)
+                   int(data["embed_dim"]), str(data.get("info", "")), thresholds, full_thresholds, l2, power)
 
 
 def design(cue_rows: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:

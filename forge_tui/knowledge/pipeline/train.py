@@ -4,7 +4,9 @@
 
 Reproducible: fixed seed, full-batch training, sorted inputs. The regularisation
 and class weighting are chosen on dev (trained on train), then the final
-weights are fitted on train+dev; the test split is never read. ``--extra``
+weights are fitted on train+dev; the thresholds are chosen on every train+dev
+conversation labelled by weights refitted without its fold (cross-fitting); the
+test split is never read. ``--extra``
 adds labelled sentences (``forge dataset --corrections`` exports the user's
 hand corrections in that format: ``{"text", "label", "role"}`` per line).
 """
@@ -15,15 +17,18 @@ import argparse
 import hashlib
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from forge_tui.knowledge.pipeline import cues
-from forge_tui.knowledge.pipeline.classify import MAX_EMBED_CHARS, TurnText, turn_units
+from forge_tui.knowledge.pipeline.classify import MAX_EMBED_CHARS, SentenceClassifier, TurnText, turn_units
 from forge_tui.knowledge.pipeline.corpus import Conversation, load
 from forge_tui.knowledge.pipeline.model import LABELS, LinearModel, SentenceModel, design, fit
+from forge_tui.knowledge.pipeline.scoring import Scores, score
+from forge_tui.knowledge.pipeline.state import extract_state
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "memory_corpus"
 DEFAULT_OUT = Path(__file__).resolve().parent / "sentence_model.npz"
@@ -151,9 +156,17 @@ def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> S
     score, l2, power = choose(tr.cue, tr.y, dv.cue, dv.y)
     log(f"cues model: dev macro-F1 {score:.3f} (l2 {l2}, class-weight power {power})")
     dev_cue = fit(tr.cue, tr.y, len(LABELS), l2=l2, class_weight=class_weights(tr.y, power), seed=SEED)
-    thresholds, state_c = tune_thresholds(lambda th: SentenceModel(None, dev_cue, cues.FEATURE_NAMES, 0, "", th),
-                                          None, dev_convs, log)
     cue_model = fit(both.cue, both.y, len(LABELS), l2=l2, class_weight=class_weights(both.y, power), seed=SEED)
+    # thresholds from every train+dev conversation, each labelled by weights that never saw it (more
+    # conversations than dev alone, whose 15 made the choice swing)
+    held = held_out_classifiers(train_convs + dev_convs, SentenceModel(None, cue_model, cues.FEATURE_NAMES, 0, "",
+                                                                        l2=l2, power=power), log=log)
+    thresholds, _ = tune_thresholds(
+        lambda conv, th: SentenceClassifier(replace(held[conv.id].model, thresholds=th), None),
+        train_convs + dev_convs, log)
+    dev_cue_classifier = SentenceClassifier(SentenceModel(None, dev_cue, cues.FEATURE_NAMES, 0, "", thresholds), None)
+    final = state_scores(dev_convs, lambda conv, th: dev_cue_classifier, thresholds)
+    state_c = _state_f1(final)
     full_model: LinearModel | None = None
     full_thresholds: tuple[float, ...] = ()
     if embedder is not None:
@@ -162,8 +175,9 @@ def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> S
         dev_full = fit(design(tr.cue, emb_tr), tr.y, len(LABELS), l2=l2f, class_weight=class_weights(tr.y, power_f),
                        seed=SEED)
         full_thresholds, state_f = tune_thresholds(
-            lambda th: SentenceModel(dev_full, dev_cue, cues.FEATURE_NAMES, int(emb_tr.shape[1]), "", (), th),
-            embedder, dev_convs, log)
+            lambda conv, th: SentenceClassifier(
+                SentenceModel(dev_full, dev_cue, cues.FEATURE_NAMES, int(emb_tr.shape[1]), "", (), th), embedder),
+            dev_convs, log)
         # what decides is the state the pipeline builds (decisions and questions on dev), not sentence F1
         if state_f <= state_c:
             log(f"the embeddings do not beat the cues on dev ({state_f:.3f} vs {state_c:.3f}): "
@@ -180,42 +194,69 @@ def train(corpus: Path, extra: list[Path], use_embeddings: bool, log=print) -> S
     info = (f"seed {SEED}; {len(train_convs)} train + {len(dev_convs)} dev conversations ({digest}); "
             f"{len(both.y)} sentences; extra {len(extra)} file(s)")
     return SentenceModel(full_model, cue_model, cues.FEATURE_NAMES, int(emb_tr.shape[1]) if use_embeddings else 0,
-                         info, thresholds, full_thresholds)
+                         info, thresholds, full_thresholds, l2, power)
 
 
-def tune_thresholds(make_model, embedder, dev_convs: list[Conversation], log=print) -> tuple[tuple[float, ...], float]:
-    """Per-speaker, per-label thresholds that maximise the dev split's decision and question state scores,
-    and the dev score they reach (decisions F1 + questions F1).
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
 
-    ``make_model(thresholds)`` builds the model to try (trained on train only); ``embedder``: None tunes
-    the cue path, else the full path.
+
+def _state_f1(s: Scores) -> float:
+    """Decisions F1 + questions F1 (what the full and cue paths are compared by)."""
+    return _f1(s.decision_precision, s.decision_recall) + _f1(s.question_precision, s.question_status)
+
+
+HELD_OUT_FOLDS = 4
+
+
+def held_out_classifiers(convs: list[Conversation], model: SentenceModel, folds: int = HELD_OUT_FOLDS,
+                         log=print) -> dict[str, SentenceClassifier]:
+    """For each conversation, a cue-path classifier whose weights never saw it (cross-fitting).
+
+    The linkers (``train_resolve``, ``train_revise``) learn from the labels the pipeline gives; read
+    with the shipped weights, train+dev sentences are labelled almost perfectly (they were fitted on
+    them), unlike any new conversation, and a linker trained on those labels expects too much of
+    them. Each fold of ``convs`` (sorted by id, every ``folds``-th) is labelled by weights refitted
+    on the other folds with ``model``'s regularisation and thresholds; with one conversation, the
+    shipped weights label it.
     """
-    from forge_tui.knowledge.pipeline.classify import SentenceClassifier
-    from forge_tui.knowledge.pipeline.scoring import Scores, score
-    from forge_tui.knowledge.pipeline.state import extract_state
+    ordered = sorted(convs, key=lambda c: c.id)
+    k = min(folds, len(ordered))
+    if k < 2:
+        return {c.id: SentenceClassifier(model, None) for c in ordered}
+    out: dict[str, SentenceClassifier] = {}
+    for fold in range(k):
+        rest = [c for i, c in enumerate(ordered) if i % k != fold]
+        rows = rows_for(rest, live_copies=True)
+        weights = fit(rows.cue, rows.y, len(LABELS), l2=model.l2, class_weight=class_weights(rows.y, model.power),
+                      seed=SEED)
+        held = SentenceModel(None, weights, cues.FEATURE_NAMES, 0, f"held out fold {fold}", model.thresholds)
+        out.update({c.id: SentenceClassifier(held, None) for i, c in enumerate(ordered) if i % k == fold})
+    log(f"labelled by held-out weights: {len(ordered)} conversations in {k} folds")
+    return out
 
-    def run(thresholds: tuple[float, ...]) -> Scores:
-        clf = SentenceClassifier(make_model(thresholds), embedder)
-        s = Scores()
-        for conv in dev_convs:
-            score(conv, extract_state(conv.dict_turns(), clf), s)
-        return s
 
-    def f1(p: float, r: float) -> float:
-        return 2 * p * r / (p + r) if p + r else 0.0
+def tune_thresholds(make_classifier: Callable[[Conversation, tuple[float, ...]], SentenceClassifier],
+                    convs: list[Conversation], log=print) -> tuple[tuple[float, ...], float]:
+    """Per-speaker, per-label thresholds that maximise the decision and question state scores on
+    ``convs``, and the score they reach there (decisions F1 + questions F1).
+
+    ``make_classifier(conv, thresholds)``: the classifier that labels ``conv`` with those thresholds
+    (weights that never saw it: held-out folds of train+dev for the cue path, train-fitted weights on
+    dev for the full path).
+    """
+
+    def decisions(s: Scores) -> float:
+        return _f1(s.decision_precision, s.decision_recall)
+
+    def questions(s: Scores) -> float:
+        return _f1(s.question_precision, s.question_status)
 
     n = len(LABELS)
     best = [0.0] * (2 * n)
-    if not dev_convs:
+    if not convs:
         return tuple(best), 0.0
     d, q = LABELS.index("decision"), LABELS.index("question")
-
-    def decisions(s: Scores) -> float:
-        return f1(s.decision_precision, s.decision_recall)
-
-    def questions(s: Scores) -> float:
-        return f1(s.question_precision, s.question_status)
-
     # (slot, what it is, metric): the user's decision threshold, the assistant's, then questions (both speakers)
     for slots, name, metric in (([d], "user decision", decisions), ([n + d], "assistant decision", decisions),
                                 ([q, n + q], "question", questions)):
@@ -224,13 +265,20 @@ def tune_thresholds(make_model, embedder, dev_convs: list[Conversation], log=pri
             trial = list(best)
             for slot in slots:
                 trial[slot] = th
-            scored.append((round(metric(run(tuple(trial))), 4), -th))
+            scored.append((round(metric(state_scores(convs, make_classifier, tuple(trial))), 4), -th))
         top, neg = max(scored)
         for slot in slots:
             best[slot] = -neg
-        log(f"{name} threshold {-neg} (dev F1 {top})")
-    final = run(tuple(best))
-    return tuple(best), decisions(final) + questions(final)
+        log(f"{name} threshold {-neg} (F1 {top} on {len(convs)} conversations)")
+    return tuple(best), _state_f1(state_scores(convs, make_classifier, tuple(best)))
+
+
+def state_scores(convs: list[Conversation], make_classifier, thresholds: tuple[float, ...]) -> Scores:
+    """The state scores of ``convs``, each labelled by ``make_classifier(conv, thresholds)``."""
+    s = Scores()
+    for conv in convs:
+        score(conv, extract_state(conv.dict_turns(), make_classifier(conv, thresholds)), s)
+    return s
 
 
 def main(argv: list[str] | None = None) -> int:

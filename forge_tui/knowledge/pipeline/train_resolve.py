@@ -2,7 +2,8 @@
 
     python -m forge_tui.knowledge.pipeline.train_resolve [--corpus DIR] [--out PATH]
 
-Pairs come from running the pipeline (the shipped sentence classifier, cue path)
+Pairs come from running the pipeline (the sentence classifier, cue path, with weights that never
+saw the conversation: ``train.held_out_classifiers``)
 over each conversation with an oracle linker that closes what the labels say, so
 the candidates at each closing sentence are the ones the pipeline really offers;
 a pair is positive when the candidate is the question that the closing sentence's
@@ -24,6 +25,7 @@ from forge_tui.knowledge.pipeline.corpus import Conversation, load
 from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, overlap, provenance, search
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import extract_state
+from forge_tui.knowledge.pipeline.train import held_out_classifiers
 
 DEFAULT_OUT = Path(__file__).resolve().parent / resolve.WEIGHTS_FILE
 
@@ -58,11 +60,11 @@ class Oracle:
         return candidates[gold] if gold is not None else None
 
 
-def pairs(convs: list[Conversation], classifier: SentenceClassifier) -> tuple[np.ndarray, np.ndarray]:
+def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier]) -> tuple[np.ndarray, np.ndarray]:
     rows, ys = [], []
     for conv in convs:
         oracle = Oracle(conv)
-        extract_state(conv.dict_turns(), classifier, oracle)
+        extract_state(conv.dict_turns(), classifiers[conv.id], oracle)
         rows.extend(oracle.rows)
         ys.extend(oracle.ys)
     if not rows:
@@ -70,10 +72,10 @@ def pairs(convs: list[Conversation], classifier: SentenceClassifier) -> tuple[np
     return np.vstack(rows), np.asarray(ys, dtype=np.int64)
 
 
-def question_f1(convs: list[Conversation], classifier: SentenceClassifier, linker: resolve.Linker) -> float:
+def question_f1(convs: list[Conversation], classifiers: dict[str, SentenceClassifier], linker: resolve.Linker) -> float:
     s = Scores()
     for conv in convs:
-        score(conv, extract_state(conv.dict_turns(), classifier, linker), s)
+        score(conv, extract_state(conv.dict_turns(), classifiers[conv.id], linker), s)
     p, r = s.question_precision, s.question_status
     return 2 * p * r / (p + r) if p + r else 0.0
 
@@ -81,22 +83,22 @@ def question_f1(convs: list[Conversation], classifier: SentenceClassifier, linke
 def train(corpus: Path, log=print) -> resolve.Linker:
     from forge_tui.knowledge.pipeline import shipped_model
 
-    classifier = SentenceClassifier(shipped_model(), None)
     train_convs, dev_convs = load(corpus, ("train",)), load(corpus, ("dev",))
     if not train_convs:
         raise SystemExit(f"no training conversations in {corpus}")
+    classifiers = held_out_classifiers(train_convs + dev_convs, shipped_model(), log=log)
 
     def evaluate(w: np.ndarray) -> tuple[float, dict[str, float]]:
         """Each label's threshold in turn (resolutions first), by dev questions F1."""
         chosen: dict[str, float] = {"resolution": 0.5, "decision": 1.0}
         top = 0.0
         for label in ("resolution", "decision"):
-            scored = [(round(question_f1(dev_convs, classifier, resolve.Linker(w, {**chosen, label: th})), 4), th)
+            scored = [(round(question_f1(dev_convs, classifiers, resolve.Linker(w, {**chosen, label: th})), 4), th)
                       for th in THRESHOLDS]
             top, chosen[label] = max(scored)
         return top, chosen
 
-    w, thresholds, summary = search(pairs(train_convs, classifier), pairs(dev_convs, classifier), evaluate,
+    w, thresholds, summary = search(pairs(train_convs, classifiers), pairs(dev_convs, classifiers), evaluate,
                                     "questions F1", log)
     return resolve.Linker(w.astype(np.float32), thresholds, provenance(train_convs, dev_convs, summary))
 

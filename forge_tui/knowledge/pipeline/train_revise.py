@@ -2,7 +2,8 @@
 
     python -m forge_tui.knowledge.pipeline.train_revise [--corpus DIR] [--out PATH]
 
-Pairs come from running the pipeline (the shipped sentence classifier, cue path)
+Pairs come from running the pipeline (the sentence classifier, cue path, with weights that never
+saw the conversation: ``train.held_out_classifiers``)
 over each conversation with an oracle reviser that supersedes what the labels
 say, so the active decisions at each new decision are the ones the pipeline
 really holds; a pair is positive when the new decision is labelled a revision of
@@ -24,6 +25,7 @@ from forge_tui.knowledge.pipeline.corpus import Conversation, load
 from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, overlap, provenance, search
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import extract_state
+from forge_tui.knowledge.pipeline.train import held_out_classifiers
 
 DEFAULT_OUT = Path(__file__).resolve().parent / revise.WEIGHTS_FILE
 
@@ -57,11 +59,11 @@ class Oracle:
         return active[gold] if gold is not None else None
 
 
-def pairs(convs: list[Conversation], classifier: SentenceClassifier) -> tuple[np.ndarray, np.ndarray]:
+def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier]) -> tuple[np.ndarray, np.ndarray]:
     rows, ys = [], []
     for conv in convs:
         oracle = Oracle(conv)
-        extract_state(conv.dict_turns(), classifier, reviser=oracle)
+        extract_state(conv.dict_turns(), classifiers[conv.id], reviser=oracle)
         rows.extend(oracle.rows)
         ys.extend(oracle.ys)
     if not rows:
@@ -69,11 +71,11 @@ def pairs(convs: list[Conversation], classifier: SentenceClassifier) -> tuple[np
     return np.vstack(rows), np.asarray(ys, dtype=np.int64)
 
 
-def state_score(convs: list[Conversation], classifier: SentenceClassifier, reviser) -> float:
+def state_score(convs: list[Conversation], classifiers: dict[str, SentenceClassifier], reviser) -> float:
     """Decisions with the right status, less superseded values presented as current (share of each)."""
     s = Scores()
     for conv in convs:
-        score(conv, extract_state(conv.dict_turns(), classifier, reviser=reviser), s)
+        score(conv, extract_state(conv.dict_turns(), classifiers[conv.id], reviser=reviser), s)
     right = s.decision_status_right / s.decisions_expected if s.decisions_expected else 0.0
     stale = s.stale_current / s.stale_total if s.stale_total else 0.0
     return right - stale
@@ -82,18 +84,18 @@ def state_score(convs: list[Conversation], classifier: SentenceClassifier, revis
 def train(corpus: Path, log=print) -> revise.Reviser:
     from forge_tui.knowledge.pipeline import shipped_model
 
-    classifier = SentenceClassifier(shipped_model(), None)
     train_convs, dev_convs = load(corpus, ("train",)), load(corpus, ("dev",))
     if not train_convs:
         raise SystemExit(f"no training conversations in {corpus}")
+    classifiers = held_out_classifiers(train_convs + dev_convs, shipped_model(), log=log)
 
     def evaluate(w: np.ndarray) -> tuple[float, dict[str, float]]:
         """The decision threshold, by the dev decisions' state."""
-        top, th = max((round(state_score(dev_convs, classifier, revise.Reviser(w, {"decision": th})), 4), th)
+        top, th = max((round(state_score(dev_convs, classifiers, revise.Reviser(w, {"decision": th})), 4), th)
                       for th in THRESHOLDS)
         return top, {"decision": th}
 
-    w, thresholds, summary = search(pairs(train_convs, classifier), pairs(dev_convs, classifier), evaluate,
+    w, thresholds, summary = search(pairs(train_convs, classifiers), pairs(dev_convs, classifiers), evaluate,
                                     "state", log)
     return revise.Reviser(w, thresholds, provenance(train_convs, dev_convs, summary))
 
