@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,11 +22,12 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from forge_tui.search.embedder import Embedder, EmbedderError
 from forge_tui.search.fusion import CANDIDATES, SEMANTIC_WEIGHT, Ranking, fuse, fused_score
+from forge_tui.search.hits import SearchHit, SearchResult
 from forge_tui.search.keyword_index import KeywordIndex, terms
 from forge_tui.search.message_feed import MessageFeed, previous_turns
 from forge_tui.search.passages import ROLE_NAMES, keyword_context, passage, query_passage, speaker
 from forge_tui.search.rerank import RERANK_DEPTH, Candidate, context_scores, features, packaged_model
-from forge_tui.search.snippets import make_snippet, mark
+from forge_tui.search.snippets import make_snippet
 from forge_tui.search.vector_index import VectorIndex
 from forge_tui.search.windows import ordering_scores, with_neighbours
 from forge_tui.store.vectors import vector_to_binary
@@ -38,48 +38,6 @@ MODES = ("hybrid", "keyword", "semantic")
 #: What a hit (and the reranker) reads of a message document.
 HIT_FIELDS = {"project": 1, "conversation_id": 1, "seq": 1, "role": 1, "created_at": 1, "content": 1, "source.name": 1}
 VECTOR_SEARCH_INDEX = "forge_vectors"
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    project: str
-    conversation_id: str
-    conversation_title: str
-    message_id: str
-    seq: int
-    role: str
-    created_at: datetime | None
-    snippet: str
-    spans: tuple[tuple[int, int], ...]  # matched words inside ``snippet``
-    score: float  # fused standardised score: how far above the searched messages' average it stands
-    matched_by: tuple[str, ...]  # ("semantic",), ("keyword",) or both
-    relevance: float | None = None  # the reranker's probability that it answers the query (hybrid only)
-
-    def marked_snippet(self, open_mark: str = "«", close_mark: str = "»") -> str:
-        return mark(self.snippet, list(self.spans), open_mark, close_mark)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "project": self.project,
-            "conversation_id": self.conversation_id,
-            "conversation_title": self.conversation_title,
-            "message_id": self.message_id,
-            "seq": self.seq,
-            "role": self.role,
-            "created_at": self.created_at.isoformat() if self.created_at else None,
-            "snippet": self.snippet,
-            "spans": [list(s) for s in self.spans],
-            "score": round(self.score, 6),
-            "matched_by": list(self.matched_by),
-            "relevance": None if self.relevance is None else round(self.relevance, 6),
-        }
-
-
-@dataclass
-class SearchResult:
-    hits: list[SearchHit]
-    notes: list[str] = field(default_factory=list)  # one-line explanations (keyword-only, mismatch…)
-    semantic: bool = False  # whether the semantic half took part
 
 
 class SearchService:
