@@ -14,7 +14,7 @@ import pytest
 from forge_tui.knowledge.pipeline import SentenceClassifier, extract_state, shipped_model, to_extraction
 from forge_tui.knowledge.pipeline.classify import Labelled, as_turns, turn_units
 from forge_tui.knowledge.pipeline.corpus import load, split_of
-from forge_tui.knowledge.pipeline.link import decision_value, question_title
+from forge_tui.knowledge.pipeline.link import decision_value, negated, question_title
 from forge_tui.knowledge.pipeline.model import LABELS
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import topic_before
@@ -63,6 +63,16 @@ def test_tentative_choice_is_superseded_when_replaced():
     state = extract_state(turns, Scripted({"start with": "decision", "switch to": "decision"}))
     assert state.decisions[0].tentative and state.decisions[0].status == "superseded"
     assert state.decisions[1].status == "active" and state.decisions[1].value == "postgres"
+
+
+def test_a_decision_that_takes_back_a_word_is_not_a_restatement():
+    turns = conv("ok so the summary tab shows totals per month.", "Done, monthly totals.",
+                 "so the summary should show totals per quarter not month.")
+    state = extract_state(turns, Scripted({"shows totals": "decision", "per quarter": "decision"}))
+    assert len(state.decisions) == 2 and state.decisions[1].text.startswith("so the summary")
+    assert [d.id for d in state.current_decisions()] == ["D2"] and state.decisions[0].superseded_by == "D2"
+    assert negated("so r from the start, no jamovi.") == {"jamovi"}
+    assert negated("per quarter not month") == {"month"}
 
 
 def test_agreement_records_the_assistants_proposal():

@@ -172,14 +172,26 @@ def may_open_decision(role: str) -> bool:
     return role != "assistant"
 
 
+_NEGATED = re.compile(r"\b(?:not|no|instead of|rather than|statt)\s+(?:the\s+|a\s+|per\s+)?([\w.%$€-]+)", re.I)
+
+
+def negated(text: str) -> set[str]:
+    """The words a sentence takes back ("per quarter not month" -> {"month"}, "r, no jamovi" -> {"jamovi"})."""
+    return {w for m in _NEGATED.finditer(text) for w in content_words(m.group(1))}
+
+
 def restated(text: str, value: str, active: list[Known], follows: Sequence[str] = ()) -> str | None:
     """The active decision this one says again, or None.
 
-    ``follows``: ids of decisions made in the turn just before by the other
-    speaker; an assistant confirming the user's decision ("Locked: AdamW…")
+    A decision that affirmed a word this one takes back ("per quarter not
+    month" after "per month") is never the one it restates. ``follows``: ids of decisions made in the turn
+    just before by the other speaker; an assistant confirming the user's decision ("Locked: AdamW…")
     shares only a few words with it and is still a restatement.
     """
     mine_v, mine_t = content_words(value), content_words(text)
+    dropped = negated(text)
+    # a decision that affirmed what this one drops; one that dropped it too ("X, no Y" said again) still matches
+    active = [k for k in active if not dropped & ((content_words(k.value) | content_words(k.text)) - negated(k.text))]
     if follows and not own_words(text) and not is_reversal(text):
         return follows[-1]  # "That's settled.", "lock it", "done": confirms what was just decided
     if follows and not is_reversal(text):
