@@ -33,6 +33,21 @@ def overlap(a: Span, b: Span) -> bool:
     return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
 
 
+def collect(convs: list[Conversation], run: Callable[[Conversation], Any], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training pairs of ``convs``: ``run(conv)`` sends one conversation through the pipeline
+    with an oracle and returns it (its ``rows`` and ``ys`` hold the pairs it was shown); ``width``
+    is the feature count, for an empty result."""
+    rows: list[np.ndarray] = []
+    ys: list[int] = []
+    for conv in convs:
+        oracle = run(conv)
+        rows.extend(oracle.rows)
+        ys.extend(oracle.ys)
+    if not rows:
+        return np.zeros((0, width), np.float32), np.zeros(0, np.int64)
+    return np.vstack(rows), np.asarray(ys, dtype=np.int64)
+
+
 def search(train: tuple[np.ndarray, np.ndarray], dev: tuple[np.ndarray, np.ndarray], evaluate: Evaluate,
            what: str, log: Callable[[str], Any] = print) -> tuple[np.ndarray, dict[str, float], str]:
     """The weights refitted on train+dev with the best setting on dev, its thresholds, and a

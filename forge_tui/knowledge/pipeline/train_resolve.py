@@ -22,7 +22,7 @@ import numpy as np
 from forge_tui.knowledge.pipeline import pair_training, resolve
 from forge_tui.knowledge.pipeline.classify import SentenceClassifier
 from forge_tui.knowledge.pipeline.corpus import Conversation, load
-from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, overlap, provenance, search
+from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, collect, overlap, provenance, search
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import extract_state
 from forge_tui.knowledge.pipeline.train import held_out_classifiers
@@ -61,15 +61,12 @@ class Oracle:
 
 
 def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier]) -> tuple[np.ndarray, np.ndarray]:
-    rows, ys = [], []
-    for conv in convs:
+    def run(conv: Conversation) -> Oracle:
         oracle = Oracle(conv)
         extract_state(conv.dict_turns(), classifiers[conv.id], oracle)
-        rows.extend(oracle.rows)
-        ys.extend(oracle.ys)
-    if not rows:
-        return np.zeros((0, len(resolve.FEATURE_NAMES)), np.float32), np.zeros(0, np.int64)
-    return np.vstack(rows), np.asarray(ys, dtype=np.int64)
+        return oracle
+
+    return collect(convs, run, len(resolve.FEATURE_NAMES))
 
 
 def question_f1(convs: list[Conversation], classifiers: dict[str, SentenceClassifier], linker: resolve.Linker) -> float:
