@@ -197,7 +197,8 @@ def build_session(services: Services, emit: Callable[[Event], None], model: str 
     pool = EnginePool(lambda name: services.engine(name, models), current=view.model_and_engine)
     router = Router(models, pool, settings.cloud_allowed)
     features = Features(
-        archives=ArchiveService(services.store, services.registry, settings.archive_token_budget, router),
+        archives=ArchiveService(services.store, services.registry, settings.archive_token_budget, router,
+                                settings.compress_wording_tokens),
         knowledge=knowledge,
         search=SearchCommands(services.store, search_service, settings, embedder, services.registry),
     )

@@ -308,6 +308,9 @@ class Settings:
     auto_compress_threshold: float = 0.8  # fraction of n_ctx
     auto_compress: str = "ask"  # "auto" | "ask" | "off"
     archive_token_budget: int = 1200
+    #: tokens the model may write when it words an archive: under 200 only the briefing (seconds with
+    #: the 135M default on a CPU); 400+ lets a capable model restate decisions and questions too
+    compress_wording_tokens: int = 80
     # knowledge
     decay_max_age_days: int = 30
     decay_max_hops: int = 3
@@ -356,6 +359,10 @@ def parse_settings(text: str, source: Path | None = None) -> Settings:
             raise ConfigError(f"{where}: [projects.{project}] takes `cloud = true|false`.")
         if "cloud" in table:
             project_cloud[project] = table["cloud"]
+    wording = raw.get("compress_wording_tokens", 80)
+    if isinstance(wording, bool) or not isinstance(wording, int) or not 16 <= wording <= 4096:
+        raise ConfigError(f"{where}: compress_wording_tokens must be a whole number from 16 to 4096 "
+                          f"(80 words only the briefing; 400+ lets a capable model restate decisions).")
     try:
         return Settings(**raw, keymap=dict(keymap), project_cloud=project_cloud)
     except TypeError as exc:

@@ -112,6 +112,7 @@ def cmd_compress(args, ctx) -> int:
         # a model's unusable answer escalates to the next model; the last one's falls back to the rules
         return compress(store, engine, conv.id, mode=mode, upto_message_id=args.partial, budget_tokens=budget,
                         context_archives=context, on_progress=progress,
+                        max_tokens=ctx.settings().compress_wording_tokens,
                         require_model=engine is not None and engine.model_name != last)
 
     try:

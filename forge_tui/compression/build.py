@@ -152,9 +152,16 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
         "threads": threads,
         "artifacts": artifacts,
         "constraints": constraints,
-        "continuation_prompt": model_continuation(str(model_out.get("continuation_prompt") or ""), vocab)
+        "continuation_prompt": model_continuation(str(model_out.get("continuation_prompt") or ""), vocab,
+                                                  _anchors(decisions, threads), _transcript(compressed))
         or continuation_prose(conv.title or "", decisions, threads, constraints, compact=True),
     }
     if verbatim:
         archive["verbatim_turns"] = [{"role": _role(t), "content": t.content, "source": t.id} for t in verbatim]
     return archive
+
+
+def _anchors(decisions: list[dict], threads: list[dict]) -> list[str]:
+    """What a model's briefing must name one of: the current decisions and open questions."""
+    return [d["text"] for d in decisions if d.get("status") == "active"] + [
+        t["title"] for t in threads if t.get("status") == "OPEN"]

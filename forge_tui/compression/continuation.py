@@ -14,14 +14,48 @@ _FILLER = re.compile(r"^(?:[-*•>\s]+|(?:ok(?:ay)?|fine|yes|yeah|yep|good|great
 
 #: a small model sometimes answers with a line of the prompt's numbered candidate list
 #: ("1. let's start with pest … [OPEN]"): an echo, not a briefing (and often a replaced choice)
-_ECHO = re.compile(r"^\s*\d+[.)]\s|\[(?:OPEN|RESOLVED|ABANDONED)\]")
+_ECHO = re.compile(r"^\s*\d+[.)]\s|\[(?:OPEN|RESOLVED|ABANDONED)\]|"
+                   r"^\s*(?:conversation|decided|still open|user|assistant|decision candidates)\s*:", re.I)
 
 
-def model_continuation(model_text: str, vocab: set[str]) -> str:
-    """The model's continuation prompt when it is grounded in the conversation and not an echo
-    of the prompt's candidate list, else ""."""
-    text = model_text.strip()
-    if not text or _ECHO.search(text):
+#: this many words in a row found verbatim in the conversation make a copy, not a briefing
+COPIED_RUN = 10
+
+
+def _word_run(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _whole_sentences(text: str) -> str:
+    """``text`` up to its last complete sentence (a briefing cut off by its length bound ends
+    mid-clause); "" when not even one sentence is complete."""
+    if text.endswith((".", "!", "?", "…")):
+        return text
+    ends = [m.end() for m in re.finditer(r"[.!?…](?=\s)", text)]
+    return text[: ends[-1]] if ends else ""
+
+
+def model_continuation(model_text: str, vocab: set[str], anchors: list[str] | None = None,
+                       source: str = "") -> str:
+    """The model's continuation prompt when it is a briefing, else "".
+
+    A briefing is grounded in the conversation, is not an echo of the prompt (its candidate
+    list, its section labels) nor a copy of a turn (a small model often repeats the opening
+    request: ``COPIED_RUN`` words in a row from ``source``), does not loop ("I'm glad to see
+    that you're…" three times), and, when the session decided or left open anything
+    (``anchors``: those items' texts), names at least one of them.
+    """
+    text = _whole_sentences(model_text.strip())
+    if not text or not text[0].isalnum() or _ECHO.search(text):
+        return ""
+    tokens = _word_run(text)
+    if len(tokens) >= 12 and len(set(tokens)) < 0.6 * len(tokens):
+        return ""
+    if source and len(tokens) >= COPIED_RUN:
+        said = " " + " ".join(_word_run(source)) + " "
+        if any(f" {' '.join(tokens[i:i + COPIED_RUN])} " in said for i in range(len(tokens) - COPIED_RUN + 1)):
+            return ""
+    if anchors and not words(text) & set().union(*(words(a) for a in anchors)):
         return ""
     return text if assemble.grounded(text, vocab, 0.6) and len(words(text)) >= 6 else ""
 

@@ -16,6 +16,11 @@ SYSTEM = (
     "of the candidate it restates (0 if it is not in the list). Then write continuation_prompt: what was done, "
     "what is decided, and what to do next. Use only facts from the conversation."
 )
+#: the briefing-only task (a small model): plain lists, nothing to number or echo back
+BRIEFING_SYSTEM = (
+    "You brief the next session of this work. In two or three sentences write continuation_prompt: what we "
+    "are doing, what is decided and what is still open. Use only facts from the conversation."
+)
 MAX_MESSAGE_CHARS = 700
 
 
@@ -38,9 +43,11 @@ def transcript_lines(turns: Sequence[Any], max_chars: int = MAX_MESSAGE_CHARS) -
     return lines
 
 
-def candidate_block(title: str, cands: Sequence[Candidate]) -> str:
+def candidate_block(title: str, cands: Sequence[Candidate], numbered: bool = True) -> str:
     if not cands:
         return f"{title}: none"
+    if not numbered:
+        return f"{title}:\n" + "\n".join(f"- {c.text}" for c in cands)
     rows = [f"{c.number}. {c.text}" + (f" [{c.status}]" if c.kind == "thread" else "") for c in cands]
     return f"{title}:\n" + "\n".join(rows)
 
@@ -52,6 +59,7 @@ def build_messages(
     inherited: str = "",
     fits: Callable[[list[dict]], bool] | None = None,
     room_chars: int = 12000,
+    briefing: bool = False,
 ) -> list[dict]:
     """Chat messages for the compression request, sized to the model's context.
 
@@ -59,12 +67,17 @@ def build_messages(
     the transcript's first turn (where the goal is stated) and as many of its last turns as fit
     take the rest; ``fits(messages)`` then confirms with the model's own token count, and the
     whole is halved until it fits. However long the conversation, this costs a handful of
-    token counts — the deterministic extraction has already read all of it.
+    token counts — the deterministic extraction has already read all of it. ``briefing``: the
+    model writes only the continuation prompt (what is decided and still open, listed plainly;
+    answered questions left out).
     """
+    if briefing:
+        decisions = [c for c in decisions if c.status != "superseded"]
+        threads = [c for c in threads if c.status == "OPEN"]
     lines = transcript_lines(turns)
     budget = room_chars
     for _ in range(12):
-        messages = _render(lines, decisions, threads, inherited, budget)
+        messages = _render(lines, decisions, threads, inherited, budget, briefing)
         if fits is None or fits(messages):
             return messages
         budget //= 2
@@ -72,7 +85,7 @@ def build_messages(
 
 
 def _render(lines: list[str], decisions: Sequence[Candidate], threads: Sequence[Candidate], inherited: str,
-            budget: int) -> list[dict]:
+            budget: int, briefing: bool = False) -> list[dict]:
     cand_budget = int(budget * 0.4)
     decisions, threads = _latest(decisions, cand_budget * 2 // 3), _latest(threads, cand_budget // 3)
     head = [f"{c.number}. {c.text}" for c in decisions]
@@ -91,12 +104,17 @@ def _render(lines: list[str], decisions: Sequence[Candidate], threads: Sequence[
         if len(tail) < len(lines) - 1:
             kept.append("…")
         kept += list(reversed(tail))
-    parts = ["Conversation:", *kept, "", candidate_block("Decision candidates", decisions),
-             "", candidate_block("Open question candidates", threads)]
+    if briefing:
+        parts = ["Conversation:", *kept, "", candidate_block("Decided", decisions, numbered=False),
+                 "", candidate_block("Still open", threads, numbered=False)]
+    else:
+        parts = ["Conversation:", *kept, "", candidate_block("Decision candidates", decisions),
+                 "", candidate_block("Open question candidates", threads)]
     if inherited:
         parts += ["", "Inherited context (earlier archives):", inherited[: budget // 5]]
-    parts += ["", "Write the archive YAML now."]
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
+    parts += ["", "Write the briefing YAML now." if briefing else "Write the archive YAML now."]
+    return [{"role": "system", "content": BRIEFING_SYSTEM if briefing else SYSTEM},
+            {"role": "user", "content": "\n".join(parts)}]
 
 
 def _latest(cands: Sequence[Candidate], chars: int) -> list[Candidate]:

@@ -30,7 +30,7 @@ from forge_tui.knowledge.pipeline import Extraction, Tracker, default_classifier
 from forge_tui.protocol.gbnf import max_sentence_chars
 from forge_tui.protocol.json_schema import constraint
 from forge_tui.protocol.render import dump_archive
-from forge_tui.protocol.spec import ObjectSpec, compression_model_spec
+from forge_tui.protocol.spec import ObjectSpec, briefing_model_spec, compression_model_spec
 from forge_tui.protocol.validate import ArchiveError, safe_yaml, validate, validate_archive
 
 __all__ = [
@@ -39,7 +39,17 @@ __all__ = [
 ]  # the archive store's functions stay importable from here, where callers found them
 
 MODES = ("default", "lossless", "partial")
-DEFAULT_MAX_TOKENS = 384
+#: tokens the model may write by default: the briefing alone, a few seconds with the 135M default
+#: on two cores (``python bench/compress_speed.py``); a capable model is given more
+#: (``compress_wording_tokens`` in the settings) and then also restates decisions and questions
+DEFAULT_MAX_TOKENS = 80
+#: below this many tokens the model writes only the continuation prompt
+SLOTS_MIN_TOKENS = 200
+#: the model re-reads at most this many prompt tokens per token it may write, so the time the
+#: wording takes follows the one setting (prompt processing dominates on a CPU)
+PROMPT_PER_OUTPUT_TOKEN = 7
+#: ...and never fewer than this (the candidates and the last turn)
+MIN_PROMPT_TOKENS = 256
 RETRY_FACTOR = 2
 MAX_RETRY_TOKENS = 2048
 MAX_MODEL_DECISIONS = 4
@@ -62,9 +72,12 @@ class CompressionResult:
 def model_spec_for(n_decisions: int, n_threads: int, max_tokens: int):
     """The model-facing spec, sized so a typical answer fits in ``max_tokens``.
 
-    Roughly 100 tokens per decision slot and 150 per thread slot; a small
+    Below ``SLOTS_MIN_TOKENS`` only the briefing (about 3 characters a token); above it,
+    roughly 100 tokens per decision slot and 150 per thread slot; a small
     model writes short strings, a larger budget allows longer ones.
     """
+    if max_tokens < SLOTS_MIN_TOKENS:
+        return briefing_model_spec(prompt_len=max(60, int(max_tokens * 3)))
     return compression_model_spec(
         n_decisions, n_threads,
         max_decisions=max(1, min(MAX_MODEL_DECISIONS, n_decisions + 1, max_tokens // 100)),
@@ -75,7 +88,10 @@ def model_spec_for(n_decisions: int, n_threads: int, max_tokens: int):
 
 
 def retry_budget(spec: Any, max_tokens: int) -> int:
-    """Tokens for the one retry: the grammar's longest answer, so a looping model still finishes."""
+    """Tokens for the one retry: the grammar's longest answer, so a looping model still finishes.
+    A briefing-only answer gets none (its time stays bounded; the rule-based briefing stands)."""
+    if len(spec.fields) == 1:
+        return max_tokens
     worst = max_sentence_chars(spec) or max_tokens * RETRY_FACTOR
     return max(max_tokens * RETRY_FACTOR, min(worst, MAX_RETRY_TOKENS))
 
@@ -136,9 +152,9 @@ def _generate(engine: KnowledgeEngine, messages: list[dict], spec: ObjectSpec, m
     attempts = 0
     result = None
     grammar, schema = constraint(spec, engine.structured)
-    for budget in (max_tokens, retry_tokens):
+    for budget in (max_tokens, retry_tokens) if retry_tokens > max_tokens else (max_tokens,):
         attempts += 1
-        request = GenerationRequest(messages=messages, grammar=grammar, json_schema=schema, temperature=0.2,
+        request = GenerationRequest(messages=messages, grammar=grammar, json_schema=schema, temperature=0.0,
                                     max_tokens=budget, task=Task.COMPRESSION)
         result = engine.generate(request, on_piece, cancel)
         if result.finish != "length":
@@ -146,6 +162,9 @@ def _generate(engine: KnowledgeEngine, messages: list[dict], spec: ObjectSpec, m
         if attempts == 1:
             on_piece("\n")  # the preview restarts with the retry
     assert result is not None
+    if result.finish == "length" and attempts == 1:
+        raise CompressionError(f"the model's answer was cut off at {max_tokens} tokens; raise "
+                               "compress_wording_tokens or use a larger model", result.text)
     if result.finish == "length":
         raise CompressionError(
             f"the model's archive was cut off twice (at {max_tokens} and {retry_tokens} tokens); "
@@ -295,13 +314,13 @@ def _model_wording(engine: KnowledgeEngine, compressed: list, ex: Any, bridged: 
     """The model's answer under the grammar: wording for the candidates and a continuation prompt."""
     spec = model_spec_for(len(ex.decisions), len(ex.threads), max_tokens)
     retry_tokens = retry_tokens or retry_budget(spec, max_tokens)
-    room = engine.n_ctx - retry_tokens - 32
+    room = min(engine.n_ctx - retry_tokens - 32, max(MIN_PROMPT_TOKENS, PROMPT_PER_OUTPUT_TOKEN * max_tokens))
     if room < 64:
         raise CompressionError(f"the model's context ({engine.n_ctx} tokens) leaves no room for the "
                                f"compression prompt; use a model with a larger n_ctx")
     messages = build_messages(
         compressed, ex.decisions, ex.threads, _inherited_summary(bridged),
-        fits=lambda m: engine.count_tokens(m) <= room, room_chars=room * 3,
+        fits=lambda m: engine.count_tokens(m) <= room, room_chars=room * 3, briefing=len(spec.fields) == 1,
     )
     result, attempts = _generate(engine, messages, spec, max_tokens, retry_tokens, on_piece, cancel)
     try:

@@ -280,3 +280,13 @@ def compression_model_spec(
             Field("continuation_prompt", "text", max_len=prompt_len),
         ),
     )
+
+
+def briefing_model_spec(prompt_len: int = 240) -> ObjectSpec:
+    """What a small model writes during compression: the continuation prompt alone.
+
+    Restating decisions and questions is beyond a ~100M-parameter model (it fills the slots
+    with empty strings) and costs seconds of grammar-constrained decoding on a CPU; the
+    extraction already holds them, so a small model only words the briefing.
+    """
+    return ObjectSpec("compression", (Field("continuation_prompt", "text", max_len=prompt_len),))

@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from forge_tui.compression.lineage import lineage
-from forge_tui.compression.service import CompressionError, compress, continue_from, load_archive
+from forge_tui.compression.service import DEFAULT_MAX_TOKENS, CompressionError, compress, continue_from, load_archive
 from forge_tui.domain.models import Conversation
 from forge_tui.engine.base import KnowledgeEngine
 from forge_tui.protocol.render import dump_archive
@@ -28,12 +28,14 @@ log = logging.getLogger(__name__)
 
 class ArchiveService:
     def __init__(self, store: Callable[[], Store], registry: Callable[[], "Registry"] | None,
-                 archive_token_budget: int, router: Router | None = None):
-        """``router``: compressions follow ``[routing].compress`` when it is set (else the model in use)."""
+                 archive_token_budget: int, router: Router | None = None, wording_tokens: int = DEFAULT_MAX_TOKENS):
+        """``router``: compressions follow ``[routing].compress`` when it is set (else the model in use);
+        ``wording_tokens``: what the model may write (``compress_wording_tokens``)."""
         self._store = store
         self._registry = registry
         self._budget = archive_token_budget
         self._router = router
+        self._wording_tokens = wording_tokens
 
     @property
     def routed(self) -> bool:
@@ -57,7 +59,7 @@ class ArchiveService:
                 registry=self._registry() if self._registry else None, on_piece=on_piece, cancel=cancel,
                 on_progress=lambda stage, done, total: emit(ev.ArchiveProgressed(conversation_id, stage, done, total)),
                 on_draft=lambda yaml_text: emit(ev.ArchiveDrafted(conversation_id, yaml_text)),
-                require_model=require_model,
+                require_model=require_model, max_tokens=self._wording_tokens,
             )
 
         note = ""

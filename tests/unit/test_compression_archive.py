@@ -147,3 +147,31 @@ def test_a_model_briefing_that_echoes_the_candidate_list_is_not_used():
     assert model_continuation(echo, vocab) == ""
     briefing = "We are moving the parser to a hand written recursive descent parser and keep pest out."
     assert model_continuation(briefing, vocab) == briefing
+
+
+def test_a_model_briefing_that_loops_or_names_nothing_decided_is_not_used():
+    vocab = set("we teach intro stats to students glad see that you are taking the first step "
+                "moving parser hand written recursive descent keep pest out conversation writing".split())
+    loop = ("I'm glad to see that you're taking the first step. I'm glad to see that you're taking the first step. "
+            "I'm glad to see that you're taking")
+    assert model_continuation(loop, vocab) == ""
+    assert model_continuation("Conversation: writing a parser for the config language", vocab) == ""
+    unrelated = "We teach intro stats to students and we are glad to see that."
+    anchors = ["moving the parser to hand written recursive descent"]
+    assert model_continuation(unrelated, vocab, anchors) == ""
+    named = "We are moving the parser to hand written recursive descent and keep pest out."
+    assert model_continuation(named, vocab, anchors) == named
+    opening = "user: We are moving the parser to hand written recursive descent and keep pest out for now, ok?"
+    assert model_continuation(named, vocab, anchors, source=opening) == ""  # a copy of a turn
+    cut = named + " We teach intro stats to students and"
+    assert model_continuation(cut, vocab, anchors) == named  # cut off by its bound: whole sentences only
+    assert model_continuation(". " + named, vocab, anchors) == ""
+
+
+def test_a_small_wording_budget_asks_the_model_for_the_briefing_only():
+    from forge_tui.compression.service import DEFAULT_MAX_TOKENS, model_spec_for
+
+    brief = model_spec_for(5, 3, DEFAULT_MAX_TOKENS)
+    assert [f.name for f in brief.fields] == ["continuation_prompt"]
+    full = model_spec_for(5, 3, 400)
+    assert [f.name for f in full.fields] == ["decisions", "threads", "continuation_prompt"]

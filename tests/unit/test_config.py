@@ -57,6 +57,14 @@ def test_settings_reject_unknown_keys():
         parse_settings("[settings]\nbogus=1\n")
 
 
+def test_compress_wording_tokens_is_checked():
+    assert parse_settings("").compress_wording_tokens == 80
+    assert parse_settings("[settings]\ncompress_wording_tokens = 600\n").compress_wording_tokens == 600
+    for bad in ("0", "'lots'", "true", "100000"):
+        with pytest.raises(ConfigError, match="compress_wording_tokens must be a whole number from 16"):
+            parse_settings(f"[settings]\ncompress_wording_tokens = {bad}\n")
+
+
 def test_keymap_table():
     settings = parse_settings('[keymap]\n"forge.new" = "ctrl+k"\n')
     assert settings.keymap == {"forge.new": "ctrl+k"}
