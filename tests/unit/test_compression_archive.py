@@ -175,3 +175,15 @@ def test_a_small_wording_budget_asks_the_model_for_the_briefing_only():
     assert [f.name for f in brief.fields] == ["continuation_prompt"]
     full = model_spec_for(5, 3, 400)
     assert [f.name for f in full.fields] == ["decisions", "threads", "continuation_prompt"]
+
+
+def test_the_briefing_names_the_decisions_the_extraction_is_surest_of():
+    decisions = [
+        {"text": "We use Postgres 16 for the store", "status": "active", "tier": 0.95},
+        {"text": "Understood, we will not pursue that for now", "status": "active", "tier": 0.45},
+        {"text": "Port 8443 for the admin API", "status": "active", "tier": 0.9},
+        {"text": "MySQL for the store", "status": "superseded", "tier": 1.0},
+    ]
+    text = continuation_prose("Store", decisions, [], [], compact=True)
+    assert "The current choices are: We use Postgres 16 for the store; Port 8443 for the admin API." in text
+    assert "Understood" not in text and "MySQL" not in text
