@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from forge_tui.compression import assemble
-from forge_tui.compression.continuation import _brief, continuation_prose, model_continuation
+from forge_tui.compression.continuation import _brief, continuation_prose, vet_briefing
 from forge_tui.compression.select import fill_default
 from forge_tui.domain.ids import entity_id
 from forge_tui.domain.models import Conversation, SystemPrompt, utcnow
@@ -117,7 +117,7 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
         truth_t = [t for t in map(assemble.as_dict, registry.threads(conv.project)) if ours(t)]
     inh_d = [d for a in bridged for d in a.get("decisions", [])]
     inh_t = [t for a in bridged for t in a.get("threads", [])]
-    vocab = set().union(*(words(t.content) for t in compressed))
+    vocab = source_vocabulary(compressed)
     decisions = assemble.merge_decisions(ex.decisions, model_out.get("decisions") or [], lossless=lossless,
                                          ground_truth=truth_d, inherited=inh_d, vocabulary=vocab)
     threads = assemble.merge_threads(ex.threads, model_out.get("threads") or [], lossless=lossless,
@@ -152,8 +152,7 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
         "threads": threads,
         "artifacts": artifacts,
         "constraints": constraints,
-        "continuation_prompt": model_continuation(str(model_out.get("continuation_prompt") or ""), vocab,
-                                                  _anchors(decisions, threads), _transcript(compressed))
+        "continuation_prompt": str(model_out.get("continuation_prompt") or "")  # vetted by vet_model_briefing
         or continuation_prose(conv.title or "", decisions, threads, constraints, compact=True),
     }
     if verbatim:
@@ -161,7 +160,19 @@ def _assemble(conv, engine, ex, model_out, mode, bridged_ids, bridged, registry,
     return archive
 
 
-def _anchors(decisions: list[dict], threads: list[dict]) -> list[str]:
-    """What a model's briefing must name one of: the current decisions and open questions."""
-    return [d["text"] for d in decisions if d.get("status") == "active"] + [
-        t["title"] for t in threads if t.get("status") == "OPEN"]
+def source_vocabulary(turns: list) -> set[str]:
+    """The significant words of the compressed turns: what the model's wording must be grounded in."""
+    return set().union(*(words(t.content) for t in turns))
+
+
+def vet_model_briefing(model_out: dict, ex: Extraction, compressed: list) -> str:
+    """Keep the model's continuation prompt in ``model_out`` only when it is a briefing (cut to
+    whole sentences); returns why it was not used ("" when it was, or when there was none)."""
+    if "continuation_prompt" not in model_out:
+        return ""
+    anchors = [c.text for c in ex.decisions if c.status == "active"] + [
+        c.title or c.text for c in ex.threads if c.status == "OPEN"]
+    text, why = vet_briefing(str(model_out.get("continuation_prompt") or ""), source_vocabulary(compressed),
+                             anchors, _transcript(compressed))
+    model_out["continuation_prompt"] = text
+    return why

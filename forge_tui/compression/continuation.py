@@ -35,29 +35,38 @@ def _whole_sentences(text: str) -> str:
     return text[: ends[-1]] if ends else ""
 
 
-def model_continuation(model_text: str, vocab: set[str], anchors: list[str] | None = None,
-                       source: str = "") -> str:
-    """The model's continuation prompt when it is a briefing, else "".
+def vet_briefing(model_text: str, vocab: set[str], anchors: list[str] | None = None,
+                 source: str = "") -> tuple[str, str]:
+    """The model's continuation prompt and "" when it is a briefing, else "" and why not.
 
     A briefing is grounded in the conversation, is not an echo of the prompt (its candidate
     list, its section labels) nor a copy of a turn (a small model often repeats the opening
     request: ``COPIED_RUN`` words in a row from ``source``), does not loop ("I'm glad to see
     that you're…" three times), and, when the session decided or left open anything
-    (``anchors``: those items' texts), names at least one of them.
+    (``anchors``: those items' texts), names at least one of them. It is cut to its last
+    whole sentence.
     """
     text = _whole_sentences(model_text.strip())
-    if not text or not text[0].isalnum() or _ECHO.search(text):
-        return ""
+    if not model_text.strip():
+        return "", "its briefing was empty"
+    if not text or not text[0].isalnum():
+        return "", "its briefing was not a whole sentence"
+    if _ECHO.search(text):
+        return "", "its briefing echoed the prompt"
     tokens = _word_run(text)
     if len(tokens) >= 12 and len(set(tokens)) < 0.6 * len(tokens):
-        return ""
+        return "", "its briefing repeated itself"
     if source and len(tokens) >= COPIED_RUN:
         said = " " + " ".join(_word_run(source)) + " "
         if any(f" {' '.join(tokens[i:i + COPIED_RUN])} " in said for i in range(len(tokens) - COPIED_RUN + 1)):
-            return ""
+            return "", "its briefing copied a turn word for word"
     if anchors and not words(text) & set().union(*(words(a) for a in anchors)):
-        return ""
-    return text if assemble.grounded(text, vocab, 0.6) and len(words(text)) >= 6 else ""
+        return "", "its briefing named nothing decided or still open"
+    if len(words(text)) < 6:
+        return "", "its briefing was too short"
+    if not assemble.grounded(text, vocab, 0.6):
+        return "", "its briefing was not grounded in the conversation"
+    return text, ""
 
 
 def _brief(text: str, limit: int = 90) -> str:

@@ -21,7 +21,7 @@ from forge_tui.compression.archive_store import (
     list_archives,
     load_archive,
 )
-from forge_tui.compression.build import RULES_ONLY, finish_archive
+from forge_tui.compression.build import RULES_ONLY, finish_archive, vet_model_briefing
 from forge_tui.compression.errors import CompressionError
 from forge_tui.compression.prompt import build_messages
 from forge_tui.domain.models import Task, TurnStatus
@@ -254,6 +254,10 @@ def compress(
             model_out, generated, attempts = _model_wording(engine, compressed, ex, bridged, max_tokens,
                                                             retry_tokens, on_piece, cancel)
             raw_output, adapter = generated.text, generated.adapter
+            unused = vet_model_briefing(model_out, ex, compressed)
+            if unused and require_model:  # a router tries the next model
+                raise CompressionError(f"the model's answer was unusable: {unused}", raw_output)
+            note = unused  # the callers add that the rule-based briefing stands
         except CompressionError as exc:
             if cancel.is_set() or require_model:
                 raise

@@ -9,7 +9,7 @@ import pytest
 
 from forge_tui.compression import CompressionError, compress
 from forge_tui.compression.facts import choose, clauses, key_statements
-from forge_tui.compression.continuation import continuation_prose, model_continuation
+from forge_tui.compression.continuation import continuation_prose, vet_briefing
 from forge_tui.compression.service import RULES_ONLY, approx_tokens
 from forge_tui.protocol.validate import validate_archive
 
@@ -140,6 +140,10 @@ def test_the_briefing_cuts_long_items_at_a_word():
     assert title[len(clause) - 1] == " "  # the cut falls between words
 
 
+def model_continuation(text, vocab, anchors=None, source=""):
+    return vet_briefing(text, vocab, anchors, source)[0]
+
+
 def test_a_model_briefing_that_echoes_the_candidate_list_is_not_used():
     vocab = set("we are moving the parser to a hand written recursive descent parser and keep pest out "
                 "let's start with pest to get something working can always rewrite later".split())
@@ -166,6 +170,9 @@ def test_a_model_briefing_that_loops_or_names_nothing_decided_is_not_used():
     cut = named + " We teach intro stats to students and"
     assert model_continuation(cut, vocab, anchors) == named  # cut off by its bound: whole sentences only
     assert model_continuation(". " + named, vocab, anchors) == ""
+    assert vet_briefing(named, vocab, anchors, opening) == ("", "its briefing copied a turn word for word")
+    assert vet_briefing(loop, vocab)[1] == "its briefing repeated itself"
+    assert vet_briefing(unrelated, vocab, anchors)[1] == "its briefing named nothing decided or still open"
 
 
 def test_a_small_wording_budget_asks_the_model_for_the_briefing_only():
