@@ -30,10 +30,11 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXED_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 sys.path.insert(0, str(ROOT))
 
 from compression_fidelity import strings  # noqa: E402  (one flattening of an archive's text)
@@ -117,11 +118,10 @@ def truncation_recall(conv: dict, count_tokens, n_tokens: int) -> tuple[float, f
     return (fact_recall(facts, fit(lambda k: text[len(text) - k:])), fact_recall(facts, fit(lambda k: text[:k])))
 
 
-def write(store, conv: dict):
+def write(store, conv: dict, start: datetime):
     from forge_tui.domain.ids import conversation_id, message_id
-    from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus, utcnow
+    from forge_tui.domain.models import Conversation, Role, Turn, TurnStatus
 
-    start = utcnow()
     cid = conversation_id("bench", conv["id"], start)
     c = Conversation(id=cid, project="bench", title=conv["title"], created_at=start, updated_at=start)
     turns = []
@@ -182,10 +182,15 @@ def main() -> int:
         store = Store(MongoClient(f"mongodb://{host}:{port}/?directConnection=true", tz_aware=True)["bench"])
         store.ensure_schema()
         print(f"split={args.split} conversations={len(convs)} model={args.model} budget={args.budget}")
-        for mode in args.mode:
+        # fixed times: every id and timestamp in the header, and so every archive, is the same from run to
+        # run (with the clock's, the header's token count moved the room for statements: +-0.01 key facts)
+        from forge_tui.compression import build
+
+        build.utcnow = lambda: FIXED_TIME
+        for m, mode in enumerate(args.mode):
             rows = []
             for conv in convs:
-                cid = write(store, conv)
+                cid = write(store, conv, FIXED_TIME + timedelta(days=m))
                 t0 = time.perf_counter()
                 result = compress(store, engine, cid, mode=mode, budget_tokens=args.budget, counter=count_tokens)
                 seconds = time.perf_counter() - t0

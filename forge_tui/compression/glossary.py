@@ -21,16 +21,23 @@ from forge_tui.knowledge.pipeline.text import INLINE_CODE_RE, URL_RE
 LEAD = "Names mentioned: "
 HYPHENATED_RE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+(?![\w/-])")
 CAMEL_SNAKE_RE = re.compile(r"(?<![\w.])(?:[a-z]+[A-Z]\w*|[A-Za-z][A-Za-z0-9]*_\w+)(?![\w(])")
-_KINDS = (URL_RE, INLINE_CODE_RE, PATH_RE, IDENT_RE, CAMEL_SNAKE_RE, HYPHENATED_RE)
+#: network addresses (IPv4, with a prefix length or port) and e-mail addresses: names a session
+#: states once ("the NAS is on 192.168.20.7") that a continuation must spell exactly
+ADDRESS_RE = re.compile(r"(?<![\w.])(?:\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2}|:\d{2,5})?|"
+                        r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?![\w.]*\w)")
+_KINDS = (URL_RE, INLINE_CODE_RE, PATH_RE, IDENT_RE, CAMEL_SNAKE_RE, HYPHENATED_RE, ADDRESS_RE)
 #: a name longer than this is a sentence in backticks, not a name
 MAX_NAME = 60
 
 
 #: how much each kind of match looks like a name (a hyphenated word is often just English)
-_SHAPE = {URL_RE: 1.0, INLINE_CODE_RE: 1.0, PATH_RE: 1.0, IDENT_RE: 0.9, CAMEL_SNAKE_RE: 0.9, HYPHENATED_RE: 0.4}
+_SHAPE = {URL_RE: 1.0, INLINE_CODE_RE: 1.0, PATH_RE: 1.0, ADDRESS_RE: 1.0, IDENT_RE: 0.9, CAMEL_SNAKE_RE: 0.9,
+          HYPHENATED_RE: 0.4}
 
 
 def _plausible(name: str) -> bool:
+    if ADDRESS_RE.fullmatch(name):
+        return True
     alnum = sum(ch.isalnum() for ch in name)
     return (3 <= len(name) <= MAX_NAME and alnum >= 0.6 * len(name) and any(ch.isalpha() for ch in name))
 

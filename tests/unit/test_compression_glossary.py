@@ -32,3 +32,10 @@ def test_glossary_fits_its_room_and_is_empty_when_nothing_fits():
     line = glossary(statements, held=[], room=12, count_text=words)
     assert line.startswith(LEAD) and words(line) + 3 <= 12
     assert glossary(statements, held=[], room=2, count_text=words) == ""
+
+
+def test_network_and_mail_addresses_are_names():
+    found = [n for n, _ in names("the NAS is on 192.168.20.7, resolver 9.9.9.9:53, net 10.0.10.0/24; "
+                                 "mail privacy@example-software.at. Version 1.2.3 is not one.")]
+    assert {"192.168.20.7", "9.9.9.9:53", "10.0.10.0/24", "privacy@example-software.at"} <= set(found)
+    assert "1.2.3" not in found
