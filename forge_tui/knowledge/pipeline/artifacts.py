@@ -17,7 +17,10 @@ from forge_tui.knowledge.pipeline.text import FENCE_RE, INLINE_CODE_RE, URL_RE
 _EXT = (
     "py|pyi|js|mjs|cjs|jsx|ts|tsx|toml|yaml|yml|json|md|rst|rs|go|c|h|cc|cpp|hpp|java|kt|rb|php|sh|bash|zsh|sql|"
     "txt|cfg|ini|lock|html|css|tcss|scss|gguf|csv|parquet|proto|xml|env|conf|log|ipynb|tf|tfvars|gradle|swift|lua|"
-    "vue|svelte|dockerfile|mod|sum|bak|pem|crt|key|service|timer|plist|xlsx|pdf|png|svg|jpg|db|sqlite|zip|gz|tar"
+    "vue|svelte|dockerfile|mod|sum|bak|pem|crt|key|service|timer|plist|xlsx|pdf|png|svg|jpg|db|sqlite|zip|gz|tar|"
+    "config|nf|smk|tsv|pkl|pt|pth|onnx|h5|npz|npy|properties|kts|mk|cmake|tex|bib|ino|cs|fs|exs|hs|scala|dart|nix|"
+    "wasm|whl|deb|rpm|img|bin|hex|uf2|mdx|graphql|prisma|hcl|j2|sass|jpeg|gif|webp|tif|tiff|docx|pptx|odt|ods|xls|"
+    "lrcat|dng|mp4|wav|ps1|bat"
 )
 PATH_RE = re.compile(
     rf"(?<![\w/.@:-])(?:~|\.{{1,2}})?/?(?:[\w.+-]+/)+(?:[\w.+-]*\w)?|(?<![\w/.@:-])[\w+-]+(?:\.[\w+-]+)*\.(?:{_EXT})\b"
