@@ -59,11 +59,16 @@ def names(text: str) -> list[tuple[str, float]]:
     return [(name, shape) for _, name, shape in sorted(best.values())]
 
 
-def glossary(statements: Iterable[Statement], held: Iterable[str], room: int, count_text: Callable[[str], int]) -> str:
-    """One statement naming what the archive does not hold yet, within ``room`` tokens: each
-    name once, ranked by the salience of the ``statements`` that say it (times how name-like it
-    looks, then by how many say it), names inside longer ones left out. "" when nothing is
-    missing or nothing fits."""
+#: a glossary line is one ``facts`` item, whose text is at most this long (the archive spec's bound)
+MAX_LINE = 400
+
+
+def glossary(statements: Iterable[Statement], held: Iterable[str], room: int,
+             count_text: Callable[[str], int]) -> list[str]:
+    """Lines naming what the archive does not hold yet, within ``room`` tokens: each name once,
+    ranked by the salience of the ``statements`` that say it (times how name-like it looks,
+    then by how many say it), names inside longer ones left out; each line starts with ``LEAD``
+    and is at most ``MAX_LINE`` characters. [] when nothing is missing or nothing fits."""
     held_text = "\n".join(held).lower()
     best: dict[str, tuple[float, int, str]] = {}
     for s in statements:
@@ -74,15 +79,21 @@ def glossary(statements: Iterable[Statement], held: Iterable[str], room: int, co
             p, count, _ = best.get(key, (0.0, 0, name))
             best[key] = (max(p, s.score * shape), count + 1, name)
     ranked = sorted(best.values(), key=lambda t: (-t[0], -t[1]))
-    chosen: list[str] = []
-    cost = count_text(LEAD) + 3
+    lines: list[list[str]] = []
+    line_cost = count_text(LEAD) + 3
+    cost, width = 0, MAX_LINE
     for _, _, name in ranked:
         low = name.lower()
-        if any(low in c.lower() for c in chosen):
+        if any(low in c.lower() for line in lines for c in line):
             continue
-        extra = count_text(name) + 1
+        opens = width + len(name) + 2 > MAX_LINE  # a new line (and its lead) is needed
+        extra = count_text(name) + 1 + (line_cost if opens else 0)
         if cost + extra > room:
             continue
-        chosen.append(name)
+        if opens:
+            lines.append([])
+            width = len(LEAD)
+        lines[-1].append(name)
         cost += extra
-    return LEAD + ", ".join(chosen) if chosen else ""
+        width += len(name) + 2
+    return [LEAD + ", ".join(line) for line in lines]

@@ -1,7 +1,7 @@
 """The archive's glossary: names as written, once, only those nothing else holds, within its room."""
 
 from forge_tui.compression.facts import Statement
-from forge_tui.compression.glossary import LEAD, glossary, names
+from forge_tui.compression.glossary import LEAD, MAX_LINE, glossary, names
 
 
 def words(text: str) -> int:
@@ -23,15 +23,22 @@ def test_glossary_skips_what_is_held_and_keeps_the_most_salient_first():
     statements = [Statement("write to conflict_log first", "m1", 0.9),
                   Statement("the bucket is insp-photos-prod", "m2", 0.2),
                   Statement("see app/sync/SyncWorker.kt", "m3", 0.6)]
-    line = glossary(statements, held=["SyncWorker.kt lives in app/sync/SyncWorker.kt"], room=100, count_text=words)
-    assert line == LEAD + "conflict_log, insp-photos-prod"
+    lines = glossary(statements, held=["SyncWorker.kt lives in app/sync/SyncWorker.kt"], room=100, count_text=words)
+    assert lines == [LEAD + "conflict_log, insp-photos-prod"]
 
 
 def test_glossary_fits_its_room_and_is_empty_when_nothing_fits():
     statements = [Statement(f"name_{i}_here is used", "m1", 1 - i / 100) for i in range(50)]
-    line = glossary(statements, held=[], room=12, count_text=words)
+    [line] = glossary(statements, held=[], room=12, count_text=words)
     assert line.startswith(LEAD) and words(line) + 3 <= 12
-    assert glossary(statements, held=[], room=2, count_text=words) == ""
+    assert glossary(statements, held=[], room=2, count_text=words) == []
+
+
+def test_a_long_glossary_takes_several_lines_each_within_the_spec():
+    statements = [Statement(f"name_{i}_is_quite_long_here is used", "m1", 1 - i / 100) for i in range(60)]
+    lines = glossary(statements, held=[], room=2000, count_text=words)
+    assert len(lines) > 1 and all(line.startswith(LEAD) and len(line) <= MAX_LINE for line in lines)
+    assert sum(line.count(", ") + 1 for line in lines) == 60
 
 
 def test_network_and_mail_addresses_are_names():
