@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 from forge_tui.compression.facts import Statement
 from forge_tui.knowledge.pipeline.artifacts import IDENT_RE, PATH_RE
-from forge_tui.knowledge.pipeline.text import INLINE_CODE_RE, URL_RE
+from forge_tui.knowledge.pipeline.text import INLINE_CODE_RE, STOPWORDS, URL_RE
 
 #: how the glossary statement starts (a reader of the archive sees what the list is)
 LEAD = "Names mentioned: "
@@ -25,19 +25,31 @@ CAMEL_SNAKE_RE = re.compile(r"(?<![\w.])(?:[a-z]+[A-Z]\w*|[A-Za-z][A-Za-z0-9]*_\
 #: states once ("the NAS is on 192.168.20.7") that a continuation must spell exactly
 ADDRESS_RE = re.compile(r"(?<![\w.])(?:\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2}|:\d{2,5})?|"
                         r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?![\w.]*\w)")
-_KINDS = (URL_RE, INLINE_CODE_RE, PATH_RE, IDENT_RE, CAMEL_SNAKE_RE, HYPHENATED_RE, ADDRESS_RE)
+#: a name with its version or value ("ariadne 0.4.1", "Godot 4.2", "k3s v1.28.5+k3s1", "macro-F1 0.84",
+#: "broker 192.168.4.20"): the number is the fact, the word says what it is
+VERSIONED_RE = re.compile(r"(?<![\w.-])[A-Za-z][\w+-]*\s+v?\d+\.\d+(?:\.\d+)*(?:[+-][\w.]+)?(?![\w.]*\w)")
+_KINDS = (URL_RE, INLINE_CODE_RE, PATH_RE, IDENT_RE, CAMEL_SNAKE_RE, HYPHENATED_RE, ADDRESS_RE, VERSIONED_RE)
 #: a name longer than this is a sentence in backticks, not a name
 MAX_NAME = 60
 
 
 #: how much each kind of match looks like a name (a hyphenated word is often just English)
 _SHAPE = {URL_RE: 1.0, INLINE_CODE_RE: 1.0, PATH_RE: 1.0, ADDRESS_RE: 1.0, IDENT_RE: 0.9, CAMEL_SNAKE_RE: 0.9,
-          HYPHENATED_RE: 0.4}
+          VERSIONED_RE: 0.8, HYPHENATED_RE: 0.4}
+
+
+#: words before a number that say nothing about what it is
+_NOT_A_NAME = STOPWORDS | frozenset(
+    "around near nearly about approx approximately roughly almost only just under over below above than from "
+    "takes took gives gave got gets reported reports says said shows showed currently recent now still even "
+    "before after since until default healthy maybe ca circa version versions".split())
 
 
 def _plausible(name: str) -> bool:
     if ADDRESS_RE.fullmatch(name):
         return True
+    if VERSIONED_RE.fullmatch(name) and name.split()[0].lower() in _NOT_A_NAME:
+        return False  # "at 4.5", "around 0.1", "takes 1.8": a number, not what it is
     alnum = sum(ch.isalnum() for ch in name)
     return (3 <= len(name) <= MAX_NAME and alnum >= 0.6 * len(name) and any(ch.isalpha() for ch in name))
 

@@ -46,3 +46,10 @@ def test_network_and_mail_addresses_are_names():
                                  "mail privacy@example-software.at. Version 1.2.3 is not one.")]
     assert {"192.168.20.7", "9.9.9.9:53", "10.0.10.0/24", "privacy@example-software.at"} <= set(found)
     assert "1.2.3" not in found
+
+
+def test_a_name_with_its_version_or_value_is_one_name():
+    found = [n for n, _ in names("we pin ariadne 0.4.1 on Godot 4.2; run 2 gave macro-F1 0.84, broker 192.168.4.20. "
+                                 "It takes 1.8 s at around 0.1 load.")]
+    assert {"ariadne 0.4.1", "Godot 4.2", "macro-F1 0.84", "broker 192.168.4.20"} <= set(found)
+    assert not {"takes 1.8", "around 0.1", "at 0.1"} & set(found)
