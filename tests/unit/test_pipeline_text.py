@@ -72,8 +72,11 @@ def test_code_snippets_keep_their_content():
         "```python\n" + "x = 1\n" * 200 + "```",
         "word " * 210_000,  # a 1 MB turn
         "a.b.c.d.e. " * 5000,
+        # one 200 kB word, and a run of "+": each once took minutes (a regex tried every position of the run)
+        "aB" * 100_000,
+        "a+" * 100_000,
     ],
-    ids=["empty", "blank", "german", "chinese", "code-only", "1MB", "dots"],
+    ids=["empty", "blank", "german", "chinese", "code-only", "1MB", "dots", "long-word", "plus-run"],
 )
 def test_bad_input_never_crashes(content):
     turns = [{"id": "u", "role": "user", "content": content}, {"id": "a", "role": "assistant", "content": content}]

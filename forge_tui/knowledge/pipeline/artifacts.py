@@ -22,8 +22,10 @@ _EXT = (
     "wasm|whl|deb|rpm|img|bin|hex|uf2|mdx|graphql|prisma|hcl|j2|sass|jpeg|gif|webp|tif|tiff|docx|pptx|odt|ods|xls|"
     "lrcat|dng|mp4|wav|ps1|bat"
 )
+#: a path never starts right after a character it may contain ("+" too), so each run of path
+#: characters is tried once: "a+a+a+…" in a pasted megabyte stays linear
 PATH_RE = re.compile(
-    rf"(?<![\w/.@:-])(?:~|\.{{1,2}})?/?(?:[\w.+-]+/)+(?:[\w.+-]*\w)?|(?<![\w/.@:-])[\w+-]+(?:\.[\w+-]+)*\.(?:{_EXT})\b"
+    rf"(?<![\w/.@:+-])(?:~|\.{{1,2}})?/?(?:[\w.+-]+/)+(?:[\w.+-]*\w)?|(?<![\w/.@:+-])[\w+-]+(?:\.[\w+-]+)*\.(?:{_EXT})\b"
 )
 #: identifiers compaction tends to lose: ENV_VARS, dotted.config.keys (two dots or more)
 IDENT_RE = re.compile(r"(?<![\w.])(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][\w-]*(?:\.[\w-]+){2,})(?![\w.]*\()")

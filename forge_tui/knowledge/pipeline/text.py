@@ -18,7 +18,8 @@ FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t
 URL_RE = re.compile(r"https?://[^\s<>()\[\]\"'`]+")
 INLINE_CODE_RE = re.compile(r"`[^`\n]{1,400}`")
 #: a token with a dot inside: paths, file names, versions, IPs, dotted.config.keys, e.g. / i.e.
-_DOTTED_RE = re.compile(r"[\w~/-]*\w[./]\w(?:[\w./:-]*\w)?")
+#: (starting only where a run of its characters starts: a 1 MB word without a dot stays linear)
+_DOTTED_RE = re.compile(r"(?<![\w~/-])[\w~/-]*\w[./]\w(?:[\w./:-]*\w)?")
 _LIST_MARK_RE = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])[ \t]+")
 _ABBREV = (
     "e.g", "i.e", "etc", "vs", "approx", "incl", "mr", "mrs", "ms", "dr", "st", "no", "fig", "cf", "resp", "ca",
