@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from forge_tui.compression import assemble
-from forge_tui.knowledge.pipeline.text import words
+from forge_tui.knowledge.pipeline.text import tokens, words
 
 #: spoken openers that say nothing in a briefing ("ok so", "fine,", "- ")
 _FILLER = re.compile(r"^(?:[-*•>\s]+|(?:ok(?:ay)?|fine|yes|yeah|yep|good|great|so|and|alright|right|sure|"
@@ -20,10 +20,6 @@ _ECHO = re.compile(r"^\s*\d+[.)]\s|\[(?:OPEN|RESOLVED|ABANDONED)\]|"
 
 #: this many words in a row found verbatim in the conversation make a copy, not a briefing
 COPIED_RUN = 10
-
-
-def _word_run(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
 
 
 def _whole_sentences(text: str) -> str:
@@ -53,12 +49,13 @@ def vet_briefing(model_text: str, vocab: set[str], anchors: list[str] | None = N
         return "", "its briefing was not a whole sentence"
     if _ECHO.search(text):
         return "", "its briefing echoed the prompt"
-    tokens = _word_run(text)
-    if len(tokens) >= 12 and len(set(tokens)) < 0.6 * len(tokens):
+    said_here = tokens(text)
+    if len(said_here) >= 12 and len(set(said_here)) < 0.6 * len(said_here):
         return "", "its briefing repeated itself"
-    if source and len(tokens) >= COPIED_RUN:
-        said = " " + " ".join(_word_run(source)) + " "
-        if any(f" {' '.join(tokens[i:i + COPIED_RUN])} " in said for i in range(len(tokens) - COPIED_RUN + 1)):
+    if source and len(said_here) >= COPIED_RUN:
+        said = " " + " ".join(tokens(source)) + " "
+        if any(f" {' '.join(said_here[i:i + COPIED_RUN])} " in said
+               for i in range(len(said_here) - COPIED_RUN + 1)):
             return "", "its briefing copied a turn word for word"
     if anchors and not words(text) & set().union(*(words(a) for a in anchors)):
         return "", "its briefing named nothing decided or still open"

@@ -28,7 +28,6 @@ ADDRESS_RE = re.compile(r"(?<![\w.])(?:\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2}|:\d{2,
 #: a name with its version or value ("ariadne 0.4.1", "Godot 4.2", "k3s v1.28.5+k3s1", "macro-F1 0.84",
 #: "broker 192.168.4.20"): the number is the fact, the word says what it is
 VERSIONED_RE = re.compile(r"(?<![\w.-])[A-Za-z][\w+-]*\s+v?\d+\.\d+(?:\.\d+)*(?:[+-][\w.]+)?(?![\w.]*\w)")
-_KINDS = (URL_RE, INLINE_CODE_RE, PATH_RE, IDENT_RE, CAMEL_SNAKE_RE, HYPHENATED_RE, ADDRESS_RE, VERSIONED_RE)
 #: a name longer than this is a sentence in backticks, not a name
 MAX_NAME = 60
 

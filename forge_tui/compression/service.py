@@ -87,10 +87,15 @@ def model_spec_for(n_decisions: int, n_threads: int, max_tokens: int):
     )
 
 
+def briefing_only(spec: ObjectSpec) -> bool:
+    """Whether ``spec`` asks the model for the continuation prompt alone (``briefing_model_spec``)."""
+    return [f.name for f in spec.fields] == ["continuation_prompt"]
+
+
 def retry_budget(spec: Any, max_tokens: int) -> int:
     """Tokens for the one retry: the grammar's longest answer, so a looping model still finishes.
     A briefing-only answer gets none (its time stays bounded; the rule-based briefing stands)."""
-    if len(spec.fields) == 1:
+    if briefing_only(spec):
         return max_tokens
     worst = max_sentence_chars(spec) or max_tokens * RETRY_FACTOR
     return max(max_tokens * RETRY_FACTOR, min(worst, MAX_RETRY_TOKENS))
@@ -159,7 +164,7 @@ def _generate(engine: KnowledgeEngine, messages: list[dict], spec: ObjectSpec, m
         result = engine.generate(request, on_piece, cancel)
         if result.finish != "length":
             break
-        if attempts == 1:
+        if attempts == 1 and retry_tokens > max_tokens:
             on_piece("\n")  # the preview restarts with the retry
     assert result is not None
     if result.finish == "length" and attempts == 1:
@@ -324,7 +329,7 @@ def _model_wording(engine: KnowledgeEngine, compressed: list, ex: Any, bridged: 
                                f"compression prompt; use a model with a larger n_ctx")
     messages = build_messages(
         compressed, ex.decisions, ex.threads, _inherited_summary(bridged),
-        fits=lambda m: engine.count_tokens(m) <= room, room_chars=room * 3, briefing=len(spec.fields) == 1,
+        fits=lambda m: engine.count_tokens(m) <= room, room_chars=room * 3, briefing=briefing_only(spec),
     )
     result, attempts = _generate(engine, messages, spec, max_tokens, retry_tokens, on_piece, cancel)
     try:
