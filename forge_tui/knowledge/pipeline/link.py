@@ -146,9 +146,10 @@ def is_revision_cue(text: str) -> bool:
     return bool(CUES["revise"].search(text))
 
 
+_SETTLED = r"(answered|closed|resolved|settled|solved)"
 _CLOSES = re.compile(
-    r"\b((that|this|which) (settles|answers|resolves|closes)|questions? (is |are )?(now )?(answered|closed|resolved|"
-    r"settled)|that one'?s (resolved|settled|answered|closed)|(is|are) (now )?settled|settles it|answered:)", re.I)
+    r"\b((that|this|which) (settles|answers|resolves|closes|solves)|questions? (is |are |was )?(now )?" + _SETTLED
+    + r"|(that|this) one('?s| is| was)? (now )?" + _SETTLED + r"|(is|are) (now )?settled|settles it|answered:)", re.I)
 
 
 def closes_question(text: str) -> bool:

@@ -73,7 +73,7 @@ FEATURE_NAMES = (
     "cover", "share", "stem_cover", "any_shared", "names_nothing", "explicit", "names_question", "is_decision",
     "p_resolution", "closing_asks", "distance", "next_turn", "latest", "latest_item", "rank", "far",
     "cover_x_item", "nothing_x_latest", "decision_x_cover", "user_turn_after", "names_subject", "subject_cover",
-    "subject_x_distance", "nothing_x_distance",
+    "subject_x_distance", "nothing_x_distance", "subject_best", "subject_elsewhere",
 )  # fmt: skip
 
 _META = frozenset(
@@ -90,8 +90,21 @@ def _stems(words: Iterable[str]) -> set[str]:
     return {w[:5] for w in words if len(w) >= 4}
 
 
-def features(closing: Closing, cand: Asked, rank: int, latest_item: bool) -> np.ndarray:
-    """The pair's feature vector (``len(FEATURE_NAMES)`` floats); ``rank``: 0 for the latest candidate."""
+def _own_words(closing: Closing) -> set[str]:
+    """What the closing sentence names beyond "settled", "that one", "ok"."""
+    return {w for w in content_words(closing.text) if w not in _META and w not in link.AGREEMENT_WORDS}
+
+
+def _subject(closing: Closing, cand: Asked) -> set[str]:
+    """The stems the closing sentence names of the candidate ("that answers the *strandedness* question")."""
+    return _stems(_own_words(closing)) & _stems(content_words(cand.text) | content_words(cand.title))
+
+
+def features(closing: Closing, cand: Asked, rank: int, latest_item: bool,
+             subject_rank: tuple[bool, bool] = (False, False)) -> np.ndarray:
+    """The pair's feature vector (``len(FEATURE_NAMES)`` floats); ``rank``: 0 for the latest candidate;
+    ``subject_rank``: (no other candidate shares more of what the closing sentence names, some other
+    candidate shares it and this one does not)."""
     mine = content_words(closing.text)
     theirs = content_words(cand.text) | content_words(cand.title)
     shared = mine & theirs
@@ -99,7 +112,7 @@ def features(closing: Closing, cand: Asked, rank: int, latest_item: bool) -> np.
     share = len(shared) / min(len(mine), len(theirs)) if mine and theirs else 0.0
     st_mine, st_theirs = _stems(mine), _stems(theirs)
     stem_cover = len(st_mine & st_theirs) / len(st_theirs) if st_theirs else 0.0
-    own = {w for w in mine if w not in _META and w not in link.AGREEMENT_WORDS}
+    own = _own_words(closing)
     subject = _stems(own) & st_theirs  # what the closing sentence names of the question, beyond "settled"
     distance = (closing.turn - cand.turn) if cand.turn is not None else FAR
     text = cand.text.strip()
@@ -118,6 +131,7 @@ def features(closing: Closing, cand: Asked, rank: int, latest_item: bool) -> np.
         float(distance == 2 and cand.role == closing.role),
         float(bool(subject)), len(subject) / len(st_theirs) if st_theirs else 0.0,
         float(bool(subject)) * math.log1p(max(0, distance)) / 2.0, nothing * math.log1p(max(0, distance)) / 2.0,
+        float(subject_rank[0]), float(subject_rank[1]),
     ]  # fmt: skip
     return np.asarray(values, dtype=np.float32)
 
@@ -131,8 +145,7 @@ def eligible(closing: Closing, cand: Asked) -> bool:
     question is closed ("question answered"); otherwise it is about something that was never a question."""
     if cand.turn is not None and closing.turn - cand.turn <= RECENT_TURNS or link.closes_question(closing.text):
         return True
-    own = {w for w in content_words(closing.text) if w not in _META and w not in link.AGREEMENT_WORDS}
-    return bool(_stems(own) & _stems(content_words(cand.text) | content_words(cand.title)))
+    return bool(_subject(closing, cand))
 
 
 def pair_rows(closing: Closing, candidates: Sequence[Asked]) -> np.ndarray:
@@ -142,7 +155,11 @@ def pair_rows(closing: Closing, candidates: Sequence[Asked]) -> np.ndarray:
     rank = {i: r for r, i in enumerate(order)}
     items = [i for i in order if candidates[i].key]
     latest_item = items[0] if items else -1
-    return np.vstack([features(closing, c, rank[i], i == latest_item) for i, c in enumerate(candidates)])
+    named = [len(_subject(closing, c)) for c in candidates]
+    top = max(named, default=0)
+    return np.vstack([features(closing, c, rank[i], i == latest_item,
+                               (top > 0 and named[i] == top, top > 0 and not named[i]))
+                      for i, c in enumerate(candidates)])
 
 
 class Linker(PairModel):

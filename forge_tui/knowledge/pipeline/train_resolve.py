@@ -7,22 +7,24 @@ saw the conversation: ``train.held_out_classifiers``)
 over each conversation with an oracle linker that closes what the labels say, so
 the candidates at each closing sentence are the ones the pipeline really offers;
 a pair is positive when the candidate is the question that the closing sentence's
-label resolves. Regularisation and the per-label thresholds are chosen on dev
-(weights fitted on train), by the questions' state on dev (precision and right
-status); the shipped weights are then fitted on train+dev. The test split is
-never read. Fixed seed, full batch: the same corpus gives the same file.
+label resolves. Regularisation and the per-label thresholds are chosen by the
+questions' state (precision and right status) over train+dev, each conversation
+run with weights fitted without its fold (``pair_training.search``); the shipped
+weights are then fitted on train+dev. The test split is never read. Fixed seed,
+full batch: the same corpus gives the same file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from forge_tui.knowledge.pipeline import pair_training, resolve
 from forge_tui.knowledge.pipeline.classify import SentenceClassifier
 from forge_tui.knowledge.pipeline.corpus import Conversation, load
-from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, collect, overlap, provenance, search
+from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, Pairs, collect, overlap, provenance, search
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import extract_state
 from forge_tui.knowledge.pipeline.train import held_out_classifiers
@@ -60,7 +62,7 @@ class Oracle:
         return candidates[gold] if gold is not None else None
 
 
-def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier]) -> tuple[np.ndarray, np.ndarray]:
+def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier]) -> dict[str, Pairs]:
     def run(conv: Conversation) -> Oracle:
         oracle = Oracle(conv)
         extract_state(conv.dict_turns(), classifiers[conv.id], oracle)
@@ -69,10 +71,12 @@ def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier])
     return collect(convs, run, len(resolve.FEATURE_NAMES))
 
 
-def question_f1(convs: list[Conversation], classifiers: dict[str, SentenceClassifier], linker: resolve.Linker) -> float:
+def question_f1(convs: list[Conversation], classifiers: dict[str, SentenceClassifier],
+                linker: Callable[[str], resolve.Linker]) -> float:
+    """Questions F1 (precision, right status), each conversation run with ``linker(its id)``."""
     s = Scores()
     for conv in convs:
-        score(conv, extract_state(conv.dict_turns(), classifiers[conv.id], linker), s)
+        score(conv, extract_state(conv.dict_turns(), classifiers[conv.id], linker(conv.id)), s)
     p, r = s.question_precision, s.question_status
     return 2 * p * r / (p + r) if p + r else 0.0
 
@@ -83,20 +87,24 @@ def train(corpus: Path, log=print) -> resolve.Linker:
     train_convs, dev_convs = load(corpus, ("train",)), load(corpus, ("dev",))
     if not train_convs:
         raise SystemExit(f"no training conversations in {corpus}")
-    classifiers = held_out_classifiers(train_convs + dev_convs, shipped_model(), log=log)
+    convs = train_convs + dev_convs
+    classifiers = held_out_classifiers(convs, shipped_model(), log=log)
 
-    def evaluate(w: np.ndarray) -> tuple[float, dict[str, float]]:
-        """Each label's threshold in turn (resolutions first), by dev questions F1."""
+    def evaluate(weights: Callable[[str], np.ndarray]) -> tuple[float, dict[str, float]]:
+        """Each label's threshold in turn (resolutions first), by questions F1."""
         chosen: dict[str, float] = {"resolution": 0.5, "decision": 1.0}
         top = 0.0
         for label in ("resolution", "decision"):
-            scored = [(round(question_f1(dev_convs, classifiers, resolve.Linker(w, {**chosen, label: th})), 4), th)
-                      for th in THRESHOLDS]
+            ths = {**chosen}
+            scored = []
+            for th in THRESHOLDS:
+                ths[label] = th
+                f1 = question_f1(convs, classifiers, lambda cid, t=dict(ths): resolve.Linker(weights(cid), t))
+                scored.append((round(f1, 4), th))
             top, chosen[label] = max(scored)
         return top, chosen
 
-    w, thresholds, summary = search(pairs(train_convs, classifiers), pairs(dev_convs, classifiers), evaluate,
-                                    "questions F1", log)
+    w, thresholds, summary = search(pairs(convs, classifiers), evaluate, "questions F1", log)
     return resolve.Linker(w.astype(np.float32), thresholds, provenance(train_convs, dev_convs, summary))
 
 

@@ -7,22 +7,24 @@ saw the conversation: ``train.held_out_classifiers``)
 over each conversation with an oracle reviser that supersedes what the labels
 say, so the active decisions at each new decision are the ones the pipeline
 really holds; a pair is positive when the new decision is labelled a revision of
-that decision. Regularisation and the threshold are chosen on dev (weights fitted
-on train) by the decisions' state on dev (right active/superseded status, fewer
-superseded values presented as current); the shipped weights are then fitted on
-train+dev. The test split is never read. Fixed seed: the same corpus gives the same file.
+that decision. Regularisation and the threshold are chosen by the decisions' state
+(right active/superseded status, fewer superseded values presented as current) over
+train+dev, each conversation run with weights fitted without its fold
+(``pair_training.search``); the shipped weights are then fitted on train+dev. The
+test split is never read. Fixed seed: the same corpus gives the same file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from forge_tui.knowledge.pipeline import pair_training, revise
 from forge_tui.knowledge.pipeline.classify import SentenceClassifier
 from forge_tui.knowledge.pipeline.corpus import Conversation, load
-from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, collect, overlap, provenance, search
+from forge_tui.knowledge.pipeline.pair_training import THRESHOLDS, Pairs, collect, overlap, provenance, search
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import extract_state
 from forge_tui.knowledge.pipeline.train import held_out_classifiers
@@ -59,7 +61,7 @@ class Oracle:
         return active[gold] if gold is not None else None
 
 
-def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier]) -> tuple[np.ndarray, np.ndarray]:
+def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier]) -> dict[str, Pairs]:
     def run(conv: Conversation) -> Oracle:
         oracle = Oracle(conv)
         extract_state(conv.dict_turns(), classifiers[conv.id], reviser=oracle)
@@ -68,11 +70,13 @@ def pairs(convs: list[Conversation], classifiers: dict[str, SentenceClassifier])
     return collect(convs, run, len(revise.FEATURE_NAMES))
 
 
-def state_score(convs: list[Conversation], classifiers: dict[str, SentenceClassifier], reviser) -> float:
-    """Decisions with the right status, less superseded values presented as current (share of each)."""
+def state_score(convs: list[Conversation], classifiers: dict[str, SentenceClassifier],
+                reviser: Callable[[str], revise.Reviser]) -> float:
+    """Decisions with the right status, less superseded values presented as current (share of each),
+    each conversation run with ``reviser(its id)``."""
     s = Scores()
     for conv in convs:
-        score(conv, extract_state(conv.dict_turns(), classifiers[conv.id], reviser=reviser), s)
+        score(conv, extract_state(conv.dict_turns(), classifiers[conv.id], reviser=reviser(conv.id)), s)
     right = s.decision_status_right / s.decisions_expected if s.decisions_expected else 0.0
     stale = s.stale_current / s.stale_total if s.stale_total else 0.0
     return right - stale
@@ -84,16 +88,17 @@ def train(corpus: Path, log=print) -> revise.Reviser:
     train_convs, dev_convs = load(corpus, ("train",)), load(corpus, ("dev",))
     if not train_convs:
         raise SystemExit(f"no training conversations in {corpus}")
-    classifiers = held_out_classifiers(train_convs + dev_convs, shipped_model(), log=log)
+    convs = train_convs + dev_convs
+    classifiers = held_out_classifiers(convs, shipped_model(), log=log)
 
-    def evaluate(w: np.ndarray) -> tuple[float, dict[str, float]]:
-        """The decision threshold, by the dev decisions' state."""
-        top, th = max((round(state_score(dev_convs, classifiers, revise.Reviser(w, {"decision": th})), 4), th)
+    def evaluate(weights: Callable[[str], np.ndarray]) -> tuple[float, dict[str, float]]:
+        """The decision threshold, by the decisions' state."""
+        top, th = max((round(state_score(convs, classifiers,
+                                         lambda cid, t=th: revise.Reviser(weights(cid), {"decision": t})), 4), th)
                       for th in THRESHOLDS)
         return top, {"decision": th}
 
-    w, thresholds, summary = search(pairs(train_convs, classifiers), pairs(dev_convs, classifiers), evaluate,
-                                    "state", log)
+    w, thresholds, summary = search(pairs(convs, classifiers), evaluate, "state", log)
     return revise.Reviser(w, thresholds, provenance(train_convs, dev_convs, summary))
 
 
