@@ -89,6 +89,15 @@ def test_own_words_after_ok_are_the_users_decision():
     assert d.accepts is None and d.value == "memcached"
 
 
+@pytest.mark.parametrize("confirmation", ["final answer", "thats settled", "lock it"])
+def test_a_bare_confirmation_after_a_decision_merges_into_it(confirmation):
+    turns = conv("how should we weight the grades?", "Either 30/25/45 or 35/20/45.",
+                 f"quizzes 35 assignment 20 final 45. {confirmation}")
+    state = extract_state(turns, Scripted({"quizzes 35": "decision", confirmation: "decision"}))
+    assert len(state.decisions) == 1 and len(state.decisions[0].statements) == 2
+    assert state.decisions[0].value == "quizzes 35 assignment 20 final 45"
+
+
 def test_resolution_closes_the_question_it_answers_with_that_turn_as_source():
     turns = conv(
         "not sure yet whether we limit per key or per ip. also TBD: the retention period.",
@@ -192,3 +201,40 @@ def test_a_resolution_closes_the_question_it_names_not_the_latest():
     state = extract_state(turns, Scripted({"TBD": "question", "not sure yet": "question", "answers the": "resolution"}))
     by_text = {q.text[:12]: q.status for q in state.questions}
     assert by_text == {"TBD: strande": "RESOLVED", "not sure yet": "OPEN"}
+
+
+def test_only_the_answered_opening_message_reads_as_the_brief():
+    from forge_tui.knowledge.pipeline.cues import FEATURE_NAMES, features
+
+    at = FEATURE_NAMES.index("opening_message")
+    tt = as_turns(conv("We are migrating the ERP from MySQL to PostgreSQL 16.", "Good plan.", "we use pgloader."))
+
+    def flag(turns, i):
+        return [features(s.text, ctx)[at] for s, ctx in turn_units(turns, i)]
+
+    assert flag(tt, 0) == [1.0]  # the brief, with its reply
+    assert flag(tt[:1], 0) == [0.0] and flag(tt, 2) == [0.0]  # unanswered yet (live), or a later message
+
+
+@pytest.mark.parametrize("sentence", ["Backblaze B2 then, question solved.", "So that one is resolved too.",
+                                      "that ones settled", "that answers the strandedness question"])
+def test_saying_outright_that_a_question_is_closed(sentence):
+    from forge_tui.knowledge.pipeline.link import closes_question
+
+    assert closes_question(sentence)
+
+
+@pytest.mark.parametrize("sentence", ["I solved it with a retry.", "the ticket is resolved upstream? not sure"])
+def test_solving_something_is_not_closing_a_question(sentence):
+    from forge_tui.knowledge.pipeline.link import closes_question
+
+    assert not closes_question(sentence)
+
+
+def test_a_decision_that_says_the_question_is_solved_closes_it():
+    turns = conv("Offsite backup: I don't know yet if B2 or Wasabi is realistic for me.", "Both work; B2 is cheaper.",
+                 "Backblaze B2 then, question solved.")
+    state = extract_state(turns, Scripted({"don't know yet": "question", "question solved": "decision"}))
+    [q] = state.questions
+    [d] = state.decisions
+    assert q.status == "RESOLVED" and q.resolved_by == "m2" and d.sources == ["m2"]

@@ -96,3 +96,22 @@ def test_the_fit_settings_travel_with_the_weights(tmp_path):
     SentenceModel(None, model.cues, model.feature_names, 0, "x", model.thresholds, (), 1e-2, 0.75).save(path)
     loaded = SentenceModel.load(path)
     assert (loaded.l2, loaded.power) == (1e-2, 0.75)
+
+
+def test_linker_settings_are_scored_on_every_conversation_with_weights_that_never_saw_it(monkeypatch):
+    from forge_tui.knowledge.pipeline import pair_training
+
+    ids = [f"c{i:03d}" for i in range(9)]
+    # one marker column per conversation: the fake fit returns which conversations its rows came from
+    pairs = {cid: (np.eye(len(ids), dtype=np.float32)[[i, i]], np.array([0, 1])) for i, cid in enumerate(ids)}
+    monkeypatch.setattr(pair_training, "fit_pairs",
+                        lambda x, y, l2, power, seed: (x.sum(axis=0) > 0).astype(np.float32))
+    seen: list[tuple[str, np.ndarray]] = []
+
+    def evaluate(weights):
+        seen.extend((cid, weights(cid)) for cid in ids)
+        return 0.5, {"resolution": 0.5}
+
+    final, thresholds, summary = pair_training.search(pairs, evaluate, "F1", log=lambda *_: None)
+    assert all(w[ids.index(cid)] == 0 and w.sum() >= len(ids) // 2 for cid, w in seen)
+    assert final.sum() == len(ids) and thresholds == {"resolution": 0.5} and "held-out F1 0.500" in summary

@@ -97,6 +97,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "has_next", "next_confirms", "next_overlap", "next_head", "next_asks_back",
     "prev_overlap", "user_x_prev_overlap", "answer_to_ask", "short_answer", "picks_offered",
     "next_first_overlap", "user_x_next_first_overlap", "prev_wants_report", "past_tense", "reports_number",
+    "opening_message", "rules_twice",
     *(f"assistant_x_{name}" for name in ("commit", "commit_strong", "it_is", "revise", "open", "resolve", "must", "restate",
                                          "take", "key_value", "then_end")),
     *lexical.NAMES,
@@ -187,6 +188,12 @@ def features(text: str, ctx: Context) -> np.ndarray:
         float(ctx.prev_wants_report and ctx.role == "user"),
         min(1.0, len(_PAST.findall(stripped[:CUE_CHARS])) / 2.0),
         float(bool(_REPORTS_NUMBER.search(stripped[:CUE_CHARS]))),
+        # the user's first message, answered: the brief ("we are migrating X to Y"), rarely a choice; the
+        # training's no-context copies of later messages also sit at turn 0, so position alone cannot say it
+        float(ctx.role == "user" and ctx.turn_index == 0 and ctx.has_next),
+        # two rule words ("keep it below 20 ms, always"; "never more than 3"): a rule, even when it opens like
+        # a plan ("we need to…")
+        float(len({m.group(0).lower() for m in CUES["must"].finditer(stripped[:CUE_CHARS])}) >= 2),
         *(float(ctx.role == "assistant" and h[name]) for name in _CROSSED),
     ]
     return np.concatenate([np.asarray(values, dtype=np.float32), lexical.features(stripped)])

@@ -57,13 +57,17 @@ SAME_VALUE = 0.6
 
 def decision_value(text: str) -> str:
     """The chosen value a decision sentence states ("ok redis it is" -> "redis")."""
+    return _bare_value(text) or text.strip()
+
+
+def _bare_value(text: str) -> str:
+    """``decision_value`` without the fallback: "" when the sentence only confirms ("final answer", "thats settled")."""
     value = _LEAD.sub("", text.strip())
     value = _REVISION_CLAUSE.sub("", value)
     head = _COMMIT_HEAD.match(value)
     if head and head.end() < len(value):
         value = value[head.end():]
-    value = _TAIL.sub("", value).strip(" ,.;:!-—")
-    return value or text.strip()
+    return _TAIL.sub("", value).strip(" ,.;:!-—")
 
 
 def question_title(text: str, before: str = "") -> str:
@@ -94,7 +98,7 @@ AGREEMENT_WORDS = frozenset(
 
 def own_words(text: str) -> set[str]:
     """What a sentence says beyond agreeing ("sounds good, do that" -> nothing; "ok redis it is" -> redis)."""
-    return {w for w in content_words(decision_value(text)) if w not in AGREEMENT_WORDS}
+    return {w for w in content_words(_bare_value(text)) if w not in AGREEMENT_WORDS}
 
 
 _STRONG_AGREE = re.compile(
