@@ -3,7 +3,7 @@
 What the learned linkers share: ``resolve.py`` (which question a sentence settles)
 and ``revise.py`` (which decision a new one replaces) each describe a pair
 (new item, earlier candidate) by a feature vector; this scores the pairs, holds
-the per-kind thresholds chosen on dev, and reads and writes the weights.
+the per-kind thresholds chosen held out over train+dev, and reads and writes the weights.
 """
 
 from __future__ import annotations

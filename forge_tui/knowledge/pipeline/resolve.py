@@ -7,8 +7,8 @@ as questions: a question is labelled one only when it stays open past its own tu
 which nobody can know while reading it, and the later sentence that settles it is
 what says so. Each (closing sentence, candidate) pair gets features (words shared,
 turn distance, how question-like the candidate is, whether the closing sentence names
-anything beyond "settled"); a logistic model trained on the corpus's train split
-(``python -m forge_tui.knowledge.pipeline.train_resolve``; thresholds chosen on dev)
+anything beyond "settled"); a logistic model trained on the corpus's train+dev split
+(``python -m forge_tui.knowledge.pipeline.train_resolve``; settings chosen held out)
 scores the pairs, and the best candidate above the threshold is closed. A sentence
 candidate is opened as a question first (from its own turn), then closed.
 
