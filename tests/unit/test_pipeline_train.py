@@ -115,3 +115,22 @@ def test_linker_settings_are_scored_on_every_conversation_with_weights_that_neve
     final, thresholds, summary = pair_training.search(pairs, evaluate, "F1", log=lambda *_: None)
     assert all(w[ids.index(cid)] == 0 and w.sum() >= len(ids) // 2 for cid, w in seen)
     assert final.sum() == len(ids) and thresholds == {"resolution": 0.5} and "held-out F1 0.500" in summary
+
+
+def test_a_decision_threshold_within_a_tie_of_the_best_is_the_lowest(monkeypatch):
+    from types import SimpleNamespace
+
+    from forge_tui.knowledge.pipeline import train
+
+    d = LABELS.index("decision")
+    f1_at = {0.45: 0.706, 0.5: 0.704, 0.55: 0.708}  # held-out decisions F1 by the user's threshold
+
+    def fake_scores(convs, make_classifier, thresholds):
+        f1 = f1_at.get(thresholds[d], 0.6)
+        return SimpleNamespace(decision_precision=f1, decision_recall=f1, question_precision=0.8, question_status=0.8)
+
+    monkeypatch.setattr(train, "state_scores", fake_scores)
+    thresholds, _ = train.tune_thresholds(lambda conv, th: None, ["one conversation"], log=lambda *_: None)
+    assert thresholds[d] == 0.45  # 0.55 is best by 0.002, a tie; the lowest keeps the most decisions
+    f1_at[0.55] = 0.72
+    assert train.tune_thresholds(lambda conv, th: None, ["one"], log=lambda *_: None)[0][d] == 0.55
