@@ -15,16 +15,15 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forge_tui.knowledge.pipeline import resolve, revise, shipped_model, train_resolve, train_revise  # noqa: E402
 from forge_tui.knowledge.pipeline.corpus import load  # noqa: E402
-from forge_tui.knowledge.pipeline.pairs import PairModel, fit_pairs  # noqa: E402
+from forge_tui.knowledge.pipeline.pair_training import held_out_weights  # noqa: E402
+from forge_tui.knowledge.pipeline.pairs import PairModel  # noqa: E402
 from forge_tui.knowledge.pipeline.scoring import Scores, score  # noqa: E402
 from forge_tui.knowledge.pipeline.state import extract_state  # noqa: E402
-from forge_tui.knowledge.pipeline.train import DEFAULT_CORPUS, HELD_OUT_FOLDS, SEED, held_out_classifiers  # noqa: E402
+from forge_tui.knowledge.pipeline.train import DEFAULT_CORPUS, HELD_OUT_FOLDS, held_out_classifiers  # noqa: E402
 
 
 def setting(model: PairModel) -> tuple[float, float]:
@@ -38,26 +37,14 @@ def setting(model: PairModel) -> tuple[float, float]:
 def main() -> int:
     convs = load(DEFAULT_CORPUS, ("train", "dev"))
     classifiers = held_out_classifiers(convs, shipped_model(), log=lambda *_: None)
-    ordered = sorted(c.id for c in convs)
-    fold = {cid: i % HELD_OUT_FOLDS for i, cid in enumerate(ordered)}
     linker, reviser = resolve.shipped_linker(), revise.shipped_reviser()
-
-    def per_fold(pairs, model: PairModel) -> dict[int, np.ndarray]:
-        l2, power = setting(model)
-        out = {}
-        for f in range(HELD_OUT_FOLDS):
-            ids = [c for c in ordered if fold[c] != f]
-            out[f] = fit_pairs(np.vstack([pairs[i][0] for i in ids]), np.concatenate([pairs[i][1] for i in ids]),
-                               l2, power, SEED)
-        return out
-
-    linkers = per_fold(train_resolve.pairs(convs, classifiers), linker)
-    revisers = per_fold(train_revise.pairs(convs, classifiers), reviser)
+    linkers = held_out_weights(train_resolve.pairs(convs, classifiers), *setting(linker))
+    revisers = held_out_weights(train_revise.pairs(convs, classifiers), *setting(reviser))
     s = Scores()
     for conv in convs:
-        f = fold[conv.id]
-        state = extract_state(conv.dict_turns(), classifiers[conv.id], resolve.Linker(linkers[f], linker.thresholds),
-                              reviser=revise.Reviser(revisers[f], reviser.thresholds))
+        state = extract_state(conv.dict_turns(), classifiers[conv.id],
+                              resolve.Linker(linkers(conv.id), linker.thresholds),
+                              reviser=revise.Reviser(revisers(conv.id), reviser.thresholds))
         score(conv, state, s)
     r, p = s.decision_recall, s.decision_precision
     print(f"train+dev, {len(convs)} conversations, classifier and both linkers held out ({HELD_OUT_FOLDS} folds)")

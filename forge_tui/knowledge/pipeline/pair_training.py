@@ -55,24 +55,30 @@ def _stack(pairs: dict[str, Pairs], ids: list[str]) -> Pairs:
     return np.vstack([pairs[i][0] for i in ids]), np.concatenate([pairs[i][1] for i in ids])
 
 
+def held_out_weights(pairs: dict[str, Pairs], l2: float, power: float) -> Callable[[str], np.ndarray]:
+    """Each conversation's id -> weights fitted on the other folds' pairs (sorted by id, every
+    ``HELD_OUT_FOLDS``-th, as ``train.held_out_classifiers`` folds them; one conversation: all pairs)."""
+    ordered = sorted(pairs)
+    k = min(HELD_OUT_FOLDS, len(ordered))
+    fold_of = {cid: i % k for i, cid in enumerate(ordered)}
+    if k < 2:
+        everything = fit_pairs(*_stack(pairs, ordered), l2, power, SEED)
+        return lambda cid: everything
+    held = {f: fit_pairs(*_stack(pairs, [c for c in ordered if fold_of[c] != f]), l2, power, SEED) for f in range(k)}
+    return lambda cid: held[fold_of[cid]]
+
+
 def search(pairs: dict[str, Pairs], evaluate: Evaluate, what: str,
            log: Callable[[str], Any] = print) -> tuple[np.ndarray, dict[str, float], str]:
     """The weights refitted on all of ``pairs`` with the setting that scores best held out, its
     thresholds, and a summary (``l2 …, power …; held-out <what> …``)."""
-    ordered = sorted(pairs)
-    k = min(HELD_OUT_FOLDS, len(ordered))
-    fold_of = {cid: i % k for i, cid in enumerate(ordered)}
-    x_all, y_all = _stack(pairs, ordered)
-    log(f"pairs: {len(y_all)} ({int(y_all.sum())} positive) from {len(ordered)} conversations, {k} folds")
+    x_all, y_all = _stack(pairs, sorted(pairs))
+    log(f"pairs: {len(y_all)} ({int(y_all.sum())} positive) from {len(pairs)} conversations, "
+        f"{min(HELD_OUT_FOLDS, len(pairs))} folds")
     best: tuple[float, float, float, dict[str, float]] | None = None
     for l2 in L2_GRID:
         for power in POWER_GRID:
-            if k < 2:
-                held = {0: fit_pairs(x_all, y_all, l2, power, SEED)}
-            else:
-                held = {f: fit_pairs(*_stack(pairs, [c for c in ordered if fold_of[c] != f]), l2, power, SEED)
-                        for f in range(k)}
-            top, thresholds = evaluate(lambda cid: held[fold_of.get(cid, 0) if k >= 2 else 0])
+            top, thresholds = evaluate(held_out_weights(pairs, l2, power))
             log(f"l2 {l2}, class-weight power {power}: held-out {what} {top:.3f} at {thresholds}")
             if best is None or top > best[0]:
                 best = (top, l2, power, thresholds)
