@@ -132,10 +132,16 @@ class SessionController(ChatCommands, WaitingCommands, FeatureCommands, ManageCo
             n_ctx=self._engine.n_ctx if self._engine is not None and self._model_status == "ready"
             else self._n_ctx_configured(),
             store_status=self._store_status, store_label=self._link.label(), store_message=self._store_message,
-            pending_writes=self._writer.pending, queued_messages=tuple(self._queued),
+            pending_writes=self._held_writes(), queued_messages=tuple(self._queued),
             system_prompt=self._system_prompt(), project_system_prompt=self._project_prompt,
             overflow=self._overflow, context_note=self._context_note,
         )
+
+    def _held_writes(self) -> int:
+        """Writes waiting for a database that does not answer; 0 while it answers. The writer's count of
+        writes in flight is not shown then, and no snapshot is published when the last of them lands, so
+        a count taken in a healthy store went stale (the last writes of a reply left it at 1 or 2)."""
+        return self._writer.pending if self._writer.failing or self._store_status != "connected" else 0
 
     def _n_ctx_configured(self) -> int:
         try:
