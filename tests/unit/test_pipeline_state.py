@@ -14,7 +14,7 @@ import pytest
 from forge_tui.knowledge.pipeline import SentenceClassifier, extract_state, shipped_model, to_extraction
 from forge_tui.knowledge.pipeline.classify import Labelled, as_turns, turn_units
 from forge_tui.knowledge.pipeline.corpus import load, split_of
-from forge_tui.knowledge.pipeline.link import decision_value, negated, question_title
+from forge_tui.knowledge.pipeline.link import decision_value, negated, question_title, status_only
 from forge_tui.knowledge.pipeline.model import LABELS
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import topic_before
@@ -146,6 +146,23 @@ def test_a_bare_hedge_is_titled_by_the_choice_posed_before_it():
     assert topic_before(["instacart for premium, people keep asking.", "worth it?"]) == (
         "instacart for premium, people keep asking. worth it?")
     assert topic_before(["ok."]) == ""
+
+
+def test_a_bare_status_after_a_question_is_that_question_not_a_new_one():
+    turns = conv("for the assignments jamovi or r. the students are scared of r. i use r myself. not sure yet")
+    state = extract_state(turns, Scripted({"jamovi or r": "question", "not sure yet": "question"}))
+    assert [q.title for q in state.questions] == ["For the assignments jamovi or r"]
+    assert len(state.questions[0].evidence) == 2
+
+
+@pytest.mark.parametrize("sentence", ["not sure yet", "TBD", "I am not sure.", "still unclear", "open question for now."])
+def test_status_only_sentences(sentence):
+    assert status_only(sentence)
+
+
+@pytest.mark.parametrize("sentence", ["not sure yet whether we ever let it push live.", "agency: still undecided on that."])
+def test_a_hedge_that_names_its_subject_is_a_question_of_its_own(sentence):
+    assert not status_only(sentence)
 
 
 def test_constraints_are_quoted_verbatim():

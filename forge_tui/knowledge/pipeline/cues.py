@@ -30,7 +30,11 @@ CUES: dict[str, re.Pattern[str]] = {
         r"stick)|we will (go with|use|keep)|we'?re going with|going with|settled on|i'?ve settled|(we|i) (have )?"
         r"(decided|chose|agreed|picked)|decided (to|on)|final answer|lock (it|that)|locked in|that'?s settled|"
         r"from now on|going forward|we go with|go with|switch(ing)? to|scrap|renam(e|ing) (it )?to|bump\w* .{1,30}"
-        r" to|make it|it is then|it'?s decided)\b", _I),
+        r" to|make it|it is then|it'?s decided|(we|i) (have |'ve )?(therefore |now |finally |just |then |also )?"
+        r"(decided|chosen|chose|picked|settled on|gone with|opted for)|(we|i) shall (use|go|take|keep|adopt|request|"
+        r"move|switch)|(we'?re|we are|i'?m|i am) (changing|switching|moving|going) (to|the|it|from)|changing(?=:)|"
+        r"(i|we) (scrap|drop|ditch)|^(?!(and|but|so|what|how|why|since|even|back|just|only|if|and)\b)[\w.+-]+"
+        r"( [\w.+-]+)? then(?!\s+(we|i|you|it|they|he|she)\b))\b", _I),
     "it_is": re.compile(r"\b(it is|it's|that is|that's) (then|it|final|settled|decided)\b|\bit is[.!]?$|\bit'?s[.!]?$|"
                         r"\b(lock (it|that) in|lock it|locked|confirmed|final|done deal|then\.?$)", _I),
     "agree": re.compile(r"^(ok(ay)?|yes|yep|yeah|sure|great|perfect|agreed|sounds (good|great|right|fine)|"

@@ -70,14 +70,26 @@ def _bare_value(text: str) -> str:
     return _TAIL.sub("", value).strip(" ,.;:!-—")
 
 
-def question_title(text: str, before: str = "") -> str:
-    """A short, meaningful title: cue words and filler removed, one line, at most ~80 chars."""
+def _asked(text: str) -> str:
+    """What a question sentence asks, its cue words and filler removed ("" for "not sure yet", "TBD")."""
     title = _LEAD.sub("", " ".join(text.split()).strip(" ,.;:!?-—"))
     title = _QUESTION_LEAD.sub("", title)
     title = re.sub(r"\b(?:tbd|to be decided|to be determined|(?:is )?(?:still )?(?:an )?open question(?: for now)?|"
                    r"still open|for now|yet)\b", "", title, flags=re.I)
     title = re.sub(r"\s+([,:;.])", r"\1", re.sub(r"\s{2,}", " ", title)).strip(" ,.;:!?-—")
-    title = _LEAD.sub("", title)
+    return _LEAD.sub("", title)
+
+
+def status_only(text: str) -> bool:
+    """A sentence that only says something is still open ("not sure yet", "TBD", "still undecided on that"):
+    about the question just asked, never a question of its own."""
+    return not content_words(_asked(text)) - {"sure", "undecided", "decided", "open", "unclear", "know", "that",
+                                              "this", "it", "one"}
+
+
+def question_title(text: str, before: str = "") -> str:
+    """A short, meaningful title: cue words and filler removed, one line, at most ~80 chars."""
+    title = _asked(text)
     if len(content_words(title)) < 2 and before:
         title = " ".join(before.split()).strip(" ,.;:!?-—")  # "TBD." alone: the sentence before names it
     if not title:

@@ -239,6 +239,9 @@ class Tracker:
         if (dup is None and last is not None and last.status == "OPEN" and self._asked_just_before(last, item)
                 and link.continues_question(last.text, item.text)):
             dup = last.id  # "ariadne or codespan-reporting? not sure yet which one": one question, two sentences
+        if dup is None and last is not None and last.status == "OPEN" and last.turns[-1] == item.turn \
+                and link.status_only(item.text):
+            dup = last.id  # "jamovi or r. the students are scared of r. not sure yet": a status, not a question
         if dup is not None:
             q = next(q for q in self.state.questions if q.id == dup)
             if item.source not in q.sources:
