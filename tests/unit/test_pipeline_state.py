@@ -155,12 +155,14 @@ def test_a_bare_status_after_a_question_is_that_question_not_a_new_one():
     assert len(state.questions[0].evidence) == 2
 
 
-@pytest.mark.parametrize("sentence", ["not sure yet", "TBD", "I am not sure.", "still unclear", "open question for now."])
+@pytest.mark.parametrize("sentence", ["not sure yet", "TBD", "I am not sure.", "still unclear",
+                                      "open question for now."])
 def test_status_only_sentences(sentence):
     assert status_only(sentence)
 
 
-@pytest.mark.parametrize("sentence", ["not sure yet whether we ever let it push live.", "agency: still undecided on that."])
+@pytest.mark.parametrize("sentence", ["not sure yet whether we ever let it push live.",
+                                      "agency: still undecided on that."])
 def test_a_hedge_that_names_its_subject_is_a_question_of_its_own(sentence):
     assert not status_only(sentence)
 
