@@ -1,4 +1,4 @@
-"""The cue groups name phrasings; these pin the strong-commitment group's reach both ways."""
+"""The cue groups name phrasings; these pin the reach of two of them (strong commitment, choice question) both ways."""
 
 from __future__ import annotations
 
@@ -22,3 +22,17 @@ def test_a_stated_choice_is_a_strong_commitment(sentence):
 ])
 def test_plans_and_sequence_words_are_not(sentence):
     assert not CUES["commit_strong"].search(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "But other thing: should we also use clustering key on fct_orders?",
+    "do we need a sync status screen for inspectors, or just an icon?",
+    "Where I should write them, in my home or in /scratch?", "Redis or Memcached?",
+])
+def test_a_choice_put_to_the_conversation_is_a_choice_question(sentence):
+    assert CUES["choice_question"].search(sentence)
+
+
+@pytest.mark.parametrize("sentence", ["how do I list files?", "Can you write the script?", "what is the difference?"])
+def test_asking_how_or_asking_for_work_is_not(sentence):
+    assert not CUES["choice_question"].search(sentence)

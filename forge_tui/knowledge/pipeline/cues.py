@@ -88,6 +88,11 @@ CUES: dict[str, re.Pattern[str]] = {
     "ack_only": re.compile(r"^(ok(ay)?|good|great|fine|nice|cool|thanks|thank you|hmm+|ah|oh|wow|right|hi|hello|hey|"
                            r"fair enough|good point|makes sense|got it|i see|interesting|lol|perfect|yes|yep|"
                            r"sure)[\s,.!]*(thanks|then|this is clear|that helps)?[\s.!]*$", _I),
+    # a choice put to the conversation ("should we also use a clustering key?", "do we need a status screen, or
+    # just an icon?", "where should I write them, home or /scratch?"), not a request for content
+    "choice_question": re.compile(r"(?<!how )(?<!what )(?<!why )\b(should|shall|do|must) (we|i)\b[^?]{0,120}\?|"
+                                  r"\b(which|where|what|when|whether|how many|how much) (should|shall|do) (we|i)\b|"
+                                  r"\bwhere i should\b|\bor\b[^?.!]{1,60}\?\s*$", _I),
     "wh": re.compile(r"^(what|which|how|why|when|where|who|should|shall|do|does|is|are|can|could|would|will)\b", _I),
 }
 
