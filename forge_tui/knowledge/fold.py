@@ -78,6 +78,8 @@ class RegistryFolder:
                 joined = None
                 if out.opened and previous == "question" and link.continues_question(previous_text, item.text):
                     joined = out.opened[-1].id
+                elif out.opened and link.status_only(item.text):
+                    joined = out.opened[-1].id  # "jamovi or r. the students are scared of r. not sure yet"
                 joined = joined or self._asked_just_before(item, turn)
                 out.opened.append(self._question(item, turn, seq, joined))
             elif item.label == "resolution":

@@ -105,6 +105,14 @@ def test_a_question_nobody_recorded_is_opened_from_its_turn_and_closed_by_the_tu
     assert "settled" in thread.resolution
 
 
+def test_a_bare_status_after_a_question_joins_it_in_the_registry_too(run):
+    reg, feed = run
+    feed({"jamovi or r": "question", "not sure yet": "question"},
+         "for the assignments jamovi or r. the students are scared of r. i use r myself. not sure yet")
+    [thread] = reg.threads("p")
+    assert thread.title == "For the assignments jamovi or r"
+
+
 class LiveOnly(Scripted):
     """Labels ``phrase`` a decision only while its turn has no reply yet (what a live reading may get wrong)."""
 

@@ -33,7 +33,7 @@ CUES: dict[str, re.Pattern[str]] = {
         r" to|make it|it is then|it'?s decided|(we|i) (have |'ve )?(therefore |now |finally |just |then |also )?"
         r"(decided|chosen|chose|picked|settled on|gone with|opted for)|(we|i) shall (use|go|take|keep|adopt|request|"
         r"move|switch)|(we'?re|we are|i'?m|i am) (changing|switching|moving|going) (to|the|it|from)|changing(?=:)|"
-        r"(i|we) (scrap|drop|ditch)|^(?!(and|but|so|what|how|why|since|even|back|just|only|if|and)\b)[\w.+-]+"
+        r"(i|we) (scrap|drop|ditch)|^(?!(and|but|so|what|how|why|since|even|back|just|only|if)\b)[\w.+-]+"
         r"( [\w.+-]+)? then(?!\s+(we|i|you|it|they|he|she)\b))\b", _I),
     "it_is": re.compile(r"\b(it is|it's|that is|that's) (then|it|final|settled|decided)\b|\bit is[.!]?$|\bit'?s[.!]?$|"
                         r"\b(lock (it|that) in|lock it|locked|confirmed|final|done deal|then\.?$)", _I),
