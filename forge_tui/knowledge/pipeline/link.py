@@ -83,8 +83,7 @@ def _asked(text: str) -> str:
 def status_only(text: str) -> bool:
     """A sentence that only says something is still open ("not sure yet", "TBD", "still undecided on that"):
     about the question just asked, never a question of its own."""
-    return not content_words(_asked(text)) - {"sure", "undecided", "decided", "open", "unclear", "know", "that",
-                                              "this", "it", "one"}
+    return not content_words(_asked(text)) - {"sure", "undecided", "decided", "unclear", "know"}
 
 
 def question_title(text: str, before: str = "") -> str:

@@ -6,8 +6,8 @@ a revision names the same subject (shared words or word stems, a quantity with t
 same unit or the same key beside a new number, the old value named to be dropped)
 and often says so ("actually", "instead", "bump", "switch"). Each (new decision,
 active decision) pair gets features, including what the word rule
-(``link.revised``) says, and a logistic model trained on the corpus's train split
-(``python -m forge_tui.knowledge.pipeline.train_revise``; threshold chosen held out over train+dev)
+(``link.revised``) says, and a logistic model trained on the corpus's train+dev split
+(``python -m forge_tui.knowledge.pipeline.train_revise``; settings and threshold chosen held out)
 scores it; the best pair above the threshold is superseded. The archive's
 ``state.Tracker`` and the registry's ``knowledge.fold`` ask the same model.
 """
