@@ -60,7 +60,7 @@ class RegistryFolder:
         out = Folded([], [], [])
         counts: dict[str, int] = {}
         previous = previous_text = ""
-        for item in labelled:
+        for at, item in enumerate(labelled):
             counts[item.label] = counts.get(item.label, 0) + 1
             if counts[item.label] > MAX_PER_KIND:
                 continue
@@ -76,7 +76,10 @@ class RegistryFolder:
                 out.decisions.append(self._constraint(item, turn))
             elif item.label == "question":
                 joined = None
-                if out.opened and previous == "question" and link.continues_question(previous_text, item.text):
+                if at and link.status_asks(item.text, labelled[at - 1].text, labelled[at - 1].label):  # "offer? TBD"
+                    out.opened.append(self._question(labelled[at - 1], turn, seq))
+                    joined = out.opened[-1].id
+                elif out.opened and previous == "question" and link.continues_question(previous_text, item.text):
                     joined = out.opened[-1].id
                 elif out.opened and link.status_only(item.text):
                     joined = out.opened[-1].id  # "jamovi or r. the students are scared of r. not sure yet"

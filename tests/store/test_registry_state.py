@@ -113,6 +113,14 @@ def test_a_bare_status_after_a_question_joins_it_in_the_registry_too(run):
     assert thread.title == "For the assignments jamovi or r"
 
 
+def test_a_bare_status_after_a_question_mark_read_as_no_question_opens_that_question_in_the_registry(run):
+    reg, feed = run
+    feed({"still undecided": "question", "TBD": "question"},
+         "- agency: still undecided on that. 20-25% fee is brutal.\n- reference checks before or after offer? TBD")
+    assert sorted(t.title for t in reg.threads("p")) == ["Agency: still undecided on that",
+                                                          "Reference checks before or after offer"]
+
+
 class LiveOnly(Scripted):
     """Labels ``phrase`` a decision only while its turn has no reply yet (what a live reading may get wrong)."""
 

@@ -155,6 +155,15 @@ def test_a_bare_status_after_a_question_is_that_question_not_a_new_one():
     assert len(state.questions[0].evidence) == 2
 
 
+def test_a_bare_status_after_a_question_mark_read_as_no_question_makes_it_the_question():
+    turns = conv("- agency: still undecided on that. 20-25% fee is brutal. try direct for 4 weeks first\n"
+                 "- reference checks before or after offer? TBD")
+    state = extract_state(turns, Scripted({"still undecided": "question", "TBD": "question"}))
+    assert [q.title for q in state.questions] == ["Agency: still undecided on that",
+                                                  "Reference checks before or after offer"]
+    assert [len(q.evidence) for q in state.questions] == [1, 2]
+
+
 @pytest.mark.parametrize("sentence", ["not sure yet", "TBD", "I am not sure.", "still unclear",
                                       "open question for now."])
 def test_status_only_sentences(sentence):

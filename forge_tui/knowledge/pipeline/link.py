@@ -86,6 +86,13 @@ def status_only(text: str) -> bool:
     return not content_words(_asked(text)) - {"sure", "undecided", "decided", "unclear", "know"}
 
 
+def status_asks(text: str, before: str, before_label: str) -> bool:
+    """Is ``text`` a bare status ("TBD", "not sure yet") making a question of the sentence right before it,
+    one asked with a question mark but read as no question ("reference checks before or after offer? TBD")?"""
+    return (before_label not in ("question", "decision") and status_only(text)
+            and before.rstrip(" \t\r\n)\"'").endswith("?") and len(content_words(before)) >= 2)
+
+
 def question_title(text: str, before: str = "") -> str:
     """A short, meaningful title: cue words and filler removed, one line, at most ~80 chars."""
     title = _asked(text)

@@ -239,7 +239,10 @@ class Tracker:
         if (dup is None and last is not None and last.status == "OPEN" and self._asked_just_before(last, item)
                 and link.continues_question(last.text, item.text)):
             dup = last.id  # "ariadne or codespan-reporting? not sure yet which one": one question, two sentences
-        if dup is None and last is not None and last.status == "OPEN" and last.turns[-1] == item.turn \
+        status, asked = item, self._put_just_before(item)
+        if asked is not None:  # "reference checks before or after offer? TBD": the status makes it a question
+            item, before, dup = asked, "", None
+        elif dup is None and last is not None and last.status == "OPEN" and last.turns[-1] == item.turn \
                 and link.status_only(item.text):
             dup = last.id  # "jamovi or r. the students are scared of r. not sure yet": a status, not a question
         if dup is not None:
@@ -252,8 +255,19 @@ class Tracker:
         self.state.questions.append(QuestionItem(
             id=f"Q{len(self.state.questions) + 1}", title=link.question_title(item.text, before), text=item.text,
             role=item.role, sources=[item.source], turns=[item.turn], confidence=item.confidence,
-            evidence=[_span(item)],
+            evidence=[_span(item)] + ([_span(status)] if asked is not None else []),
         ))  # fmt: skip
+
+    def _put_just_before(self, status: Labelled) -> Labelled | None:
+        """The sentence right before a bare status ("TBD", "not sure yet") in its turn, when it asks something
+        with a question mark that was read as no question ("reference checks before or after offer?")."""
+        units = self._by_turn.get(status.turn, [])
+        at = next((i for i, u in enumerate(units) if u is status), 0)
+        prev = units[at - 1] if at > 0 else None
+        if prev is None or not link.status_asks(status.text, prev.text, prev.label):
+            return None
+        self.state.requests = [r for r in self.state.requests if (r.source, r.text) != (prev.source, prev.text)]
+        return prev
 
     def _asked_just_before(self, q: QuestionItem, item: Labelled) -> bool:
         turn, _, end = q.evidence[-1]
