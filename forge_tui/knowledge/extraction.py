@@ -33,7 +33,7 @@ from forge_tui.knowledge.decide import (
 )
 from forge_tui.knowledge.errors import KnowledgeError
 from forge_tui.knowledge.fold import DRAFT_TIER, RegistryFolder
-from forge_tui.knowledge.patterns import Pattern, PatternStore
+from forge_tui.knowledge.patterns import Pattern, PatternStore, has_code
 from forge_tui.knowledge.pipeline import SentenceClassifier, default_classifier
 from forge_tui.knowledge.pipeline.classify import Labelled, TurnText
 from forge_tui.knowledge.pipeline.resolve import LOOK_BACK
@@ -153,7 +153,7 @@ class Extractor:
         self._store.set_message_fields(turn.id, labels=out.labels, labelled=True)
         if "code_pattern" in out.labels:
             for block in code_blocks(turn.content)[:MAX_CANDIDATES]:
-                if block.strip():
+                if has_code(block):  # a pasted table of "#1 …" lines is all comment to the fingerprint
                     out.patterns.append(self.patterns.absorb(project, block, sources=[turn.id], who="extractor")[0])
         if role != "system" and self.settings.extraction:
             reword = None

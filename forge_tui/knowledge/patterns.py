@@ -52,6 +52,11 @@ def normalise_code(code: str) -> list[str]:
     return out
 
 
+def has_code(block: str) -> bool:
+    """Is anything left of ``block`` once comments and layout are removed (what a pattern is made of)?"""
+    return bool(normalise_code(block))
+
+
 def fingerprint(code: str) -> str:
     tokens = normalise_code(code)
     if not tokens:

@@ -162,6 +162,14 @@ def test_code_patterns_merge(store, reg, conv):
     assert a.patterns[0].id == b.patterns[0].id and b.patterns[0].occurrences == 2
 
 
+def test_a_code_block_of_comment_lines_is_no_pattern_and_the_turn_is_still_read(store, reg, conv):
+    quotes = ("quotes in:\n```\n#1 SunRidge  10x Aiko 440W | £11,950\n#2 Avon Eco  10x JA 435W | £13,400\n```\n"
+              "Let's use PostgreSQL for the main database.")
+    out = Extractor(reg, None, Settings()).process_turn(add_turn(store, conv, 0, quotes), conv)
+    assert out.ok and out.patterns == [] and [d.decision.text for d in out.decisions] == [
+        "Let's use PostgreSQL for the main database."]
+
+
 def test_streaming_turns_wait(store, reg, conv):
     from forge_tui.domain.models import TurnStatus
 
