@@ -14,7 +14,7 @@ import pytest
 from forge_tui.knowledge.pipeline import SentenceClassifier, extract_state, shipped_model, to_extraction
 from forge_tui.knowledge.pipeline.classify import Labelled, as_turns, turn_units
 from forge_tui.knowledge.pipeline.corpus import load, split_of
-from forge_tui.knowledge.pipeline.link import decision_value, negated, question_title, status_only
+from forge_tui.knowledge.pipeline.link import decision_value, negated, question_title, says_change, status_only
 from forge_tui.knowledge.pipeline.model import LABELS
 from forge_tui.knowledge.pipeline.scoring import Scores, score
 from forge_tui.knowledge.pipeline.state import topic_before
@@ -75,6 +75,16 @@ def test_a_decision_that_takes_back_a_word_is_not_a_restatement():
     assert negated("per quarter not month") == {"month"}
 
 
+@pytest.mark.parametrize(("first", "then"), [
+    ("i was thinking 1000 warn / 1500 alarm.", "bump warn to 1200, alarm stays 1500."),
+    ("We have decided that maximum gaps for teacher is 3 per week.", "We change to 4 gaps per week."),
+])
+def test_an_announced_change_is_not_a_restatement(first, then):
+    state = extract_state(conv(first, "Noted.", then), Scripted({first[:12]: "decision", then[:12]: "decision"}))
+    assert [d.text for d in state.decisions] == [first, then]
+    assert says_change(then) and not says_change("ok redis it is.")
+
+
 def test_agreement_records_the_assistants_proposal():
     turns = conv("what burst size?", "I would start with a burst of 20 and a refill of 5/s.", "sounds good, do that.")
     state = extract_state(turns, Scripted({"sounds good": "decision"}))
@@ -123,7 +133,8 @@ def test_a_question_asked_again_merges_and_titles_are_short():
 @pytest.mark.parametrize(
     ("sentence", "value"),
     [("ok redis it is.", "redis"), ("final answer: 95 guests", "95 guests"), ("let's go with Postgres 16.", "Postgres 16"),
-     ("renaming to WELCOME5 then.", "WELCOME5"), ("We go with the Google Sheet.", "the Google Sheet")],
+     ("renaming to WELCOME5 then.", "WELCOME5"), ("We go with the Google Sheet.", "the Google Sheet"),
+     ("reserve 20% → 15%.", "reserve 15%"), ("bump fast burn for: 2m -> 5m.", "bump fast burn for: 5m")],
 )
 def test_decision_values(sentence, value):
     assert decision_value(sentence) == value
@@ -245,7 +256,8 @@ def test_only_the_answered_opening_message_reads_as_the_brief():
 
 
 @pytest.mark.parametrize("sentence", ["Backblaze B2 then, question solved.", "So that one is resolved too.",
-                                      "that ones settled", "that answers the strandedness question"])
+                                      "that ones settled", "that answers the strandedness question",
+                                      "flaky tests: rerun once with gotestsum. that's settled."])
 def test_saying_outright_that_a_question_is_closed(sentence):
     from forge_tui.knowledge.pipeline.link import closes_question
 

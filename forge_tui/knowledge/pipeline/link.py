@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from forge_tui.knowledge.pipeline.cues import CUES
+from forge_tui.knowledge.pipeline.cues import CUE_CHARS, CUES
 from forge_tui.knowledge.pipeline.text import content_words
 
 _LEAD = re.compile(
@@ -32,6 +32,7 @@ _REVISION_CLAUSE = re.compile(
     r"\b(?:scrap|scratch|drop|forget(?: about)?|ditch|no more|not|instead of|rather than|replace)\s+[^,;.]*[,;.]\s*",
     re.I,
 )
+_REPLACED = re.compile(r"[^\s,;:]+\s*(?:->|→)\s*(?=\S)")
 _COMMIT_HEAD = re.compile(
     r"^.*?\b(?:we(?:'ll| will)? (?:go with|use|move to|switch to|stick with|keep|pick|adopt)|let'?s (?:go with|use|"
     r"do|move to|switch to|stick with|keep|pick|start with)|go(?:ing)? with|settled on|i'?ve settled on|"
@@ -64,6 +65,7 @@ def _bare_value(text: str) -> str:
     """``decision_value`` without the fallback: "" when the sentence only confirms ("final answer", "thats settled")."""
     value = _LEAD.sub("", text.strip())
     value = _REVISION_CLAUSE.sub("", value)
+    value = _REPLACED.sub("", value)  # "reserve 20% → 15%": the value is 15%
     head = _COMMIT_HEAD.match(value)
     if head and head.end() < len(value):
         value = value[head.end():]
@@ -168,10 +170,21 @@ def is_revision_cue(text: str) -> bool:
     return bool(CUES["revise"].search(text))
 
 
+#: words that announce a changed value ("bump X to N", "change: …", "Correction:", "2m -> 5m", "renaming to")
+_SAYS_CHANGE = re.compile(r"\b(bump\w*|chang(e|es|ed|ing)|correction|switch\w*|renam\w*|revis\w*|replac\w*|back to|"
+                          r"from now|moves? to|moving to)\b|->|→", re.I)
+
+
+def says_change(text: str) -> bool:
+    """Does the sentence announce a changed value ("bump warn to 1200", "We change to 4 gaps per week")?"""
+    return bool(_SAYS_CHANGE.search(text[:CUE_CHARS]))
+
+
 _SETTLED = r"(answered|closed|resolved|settled|solved)"
 _CLOSES = re.compile(
     r"\b((that|this|which) (settles|answers|resolves|closes|solves)|questions? (is |are |was )?(now )?" + _SETTLED
-    + r"|(that|this) one('?s| is| was)? (now )?" + _SETTLED + r"|(is|are) (now )?settled|settles it|answered:)", re.I)
+    + r"|(that|this) one('?s| is| was)? (now )?" + _SETTLED + r"|(is|are) (now )?settled|settles it|answered:"
+    + r"|(that|this)('s| is) (now )?(settled|answered|resolved))", re.I)
 
 
 def closes_question(text: str) -> bool:
@@ -223,12 +236,13 @@ def restated(text: str, value: str, active: list[Known], follows: Sequence[str] 
         if scored and max(scored)[0] >= FOLLOW_UP:
             return max(scored)[1]
     best, best_score = None, 0.0
+    changes = is_revision_cue(text) or says_change(text)
     for k in active:
         theirs_v = content_words(k.value or k.text)
         score = _share(mine_v, theirs_v)
-        if score >= SAME_VALUE and score > best_score and not (is_revision_cue(text) and score < 1.0):
+        if score >= SAME_VALUE and score > best_score and not (changes and score < 1.0):
             best, best_score = k.id, score
-        elif (best is None and not is_revision_cue(text) and min(len(mine_t), len(content_words(k.text))) >= 3
+        elif (best is None and not changes and min(len(mine_t), len(content_words(k.text))) >= 3
               and _share(mine_t, content_words(k.text)) >= 0.8):
             best, best_score = k.id, 0.8
     return best
