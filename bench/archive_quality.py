@@ -15,7 +15,7 @@ conversation is written to a fresh database on a real SecantusDB server and comp
 - seconds per archive, and the mean tokens each section of the archive takes.
 
     python bench/archive_quality.py [--split test|dev|train|all] [--mode default lossless]
-                                    [--model smollm2|none] [--budget 1200]
+                                    [--model smollm2|none] [--budget 1200] [--corpus DIR]
 
 ``--model none`` compresses without a model (the deterministic floor); tokens are then counted
 with the default model's tokenizer (vocab only). Tune on train/dev; report test.
@@ -45,13 +45,13 @@ REPLACED = re.compile(r"\b(instead|rather than|replac\w*|scrap\w*|drop\w*|no lon
                       r"supersed\w*|was |previously|old|not )", re.I)
 
 
-def load(split: str) -> list[dict]:
+def load(split: str, folder: Path = CORPUS) -> list[dict]:
     """The corpus conversations of ``split`` (``all`` for every one) as plain dicts."""
     from forge_tui.knowledge.pipeline import corpus
 
     splits = None if split == "all" else (split,)
     return [{"id": c.id, "title": c.title, "turns": c.turns, "labels": c.labels, "expected": c.expected}
-            for c in corpus.load(CORPUS, splits) if c.id.startswith("c")]
+            for c in corpus.load(folder, splits) if c.id.startswith("c")]
 
 
 def words(text: str) -> set[str]:
@@ -137,6 +137,8 @@ def write(store, conv: dict, start: datetime):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", default="test", choices=("train", "dev", "test", "all", "train+dev"))
+    ap.add_argument("--corpus", type=Path, default=CORPUS,
+                    help="a folder of corpus files (tests/fixtures/memory_corpus_b: the set the weights never saw)")
     ap.add_argument("--mode", nargs="+", default=["default", "lossless"])
     ap.add_argument("--model", default="none", help="smollm2, or none for the deterministic floor")
     ap.add_argument("--budget", type=int, default=1200)
@@ -157,7 +159,7 @@ def main() -> int:
     from forge_tui.store.repository import Store
 
     splits = ("train", "dev") if args.split == "train+dev" else (args.split,)
-    convs = [c for s in splits for c in load(s) if not args.only or c["id"].split("_")[0] in args.only]
+    convs = [c for s in splits for c in load(s, args.corpus) if not args.only or c["id"].split("_")[0] in args.only]
     if not convs:
         print(f"no conversations in split {args.split}")
         return 1
