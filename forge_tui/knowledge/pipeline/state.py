@@ -242,6 +242,7 @@ class Tracker:
         status, asked = item, self._put_just_before(item)
         if asked is not None:  # "reference checks before or after offer? TBD": the status makes it a question
             item, before, dup = asked, "", None
+            self.state.requests = [r for r in self.state.requests if (r.source, r.text) != (item.source, item.text)]
         elif dup is None and last is not None and last.status == "OPEN" and last.turns[-1] == item.turn \
                 and link.status_only(item.text):
             dup = last.id  # "jamovi or r. the students are scared of r. not sure yet": a status, not a question
@@ -264,10 +265,7 @@ class Tracker:
         units = self._by_turn.get(status.turn, [])
         at = next((i for i, u in enumerate(units) if u is status), 0)
         prev = units[at - 1] if at > 0 else None
-        if prev is None or not link.status_asks(status.text, prev.text, prev.label):
-            return None
-        self.state.requests = [r for r in self.state.requests if (r.source, r.text) != (prev.source, prev.text)]
-        return prev
+        return prev if prev is not None and link.status_asks(status.text, prev.text, prev.label) else None
 
     def _asked_just_before(self, q: QuestionItem, item: Labelled) -> bool:
         turn, _, end = q.evidence[-1]
